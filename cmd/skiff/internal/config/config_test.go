@@ -1,0 +1,195 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestExampleIsValidAndShowsDefaults(t *testing.T) {
+	data, err := os.ReadFile("../../skiff.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	getenv := env("AWS_REGION", "eu-west-1", "NODE_NAME", "node-1")
+	got, err := Load("skiff.example.yaml", data, getenv)
+	if err != nil {
+		t.Fatalf("Load(example) = %v", err)
+	}
+	want := Default(getenv)
+	want.Tail.Exclude = []string{}
+	want.CloudWatch.Tags = map[string]string{}
+	if g, w := dump(t, got), dump(t, want); g != w {
+		t.Errorf("the example does not show the defaults:\n got %s\nwant %s", g, w)
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	cfg, err := Load("empty.yaml", nil, env("AWS_REGION", "us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ShutdownTimeout.Std() != 25*time.Second || cfg.HTTP.Listen != "127.0.0.1:2021" ||
+		cfg.CloudWatch.BufferBytes != 64<<20 || cfg.Output != OutputCloudWatch || cfg.Kubernetes.Enabled {
+		t.Errorf("defaults = %+v", cfg)
+	}
+	cfg, _ = Load("empty.yaml", nil, env("KUBERNETES_SERVICE_HOST", "10.0.0.1", "NODE_NAME", "n"))
+	if !cfg.Kubernetes.Enabled || cfg.NodeName != "n" {
+		t.Errorf("in a cluster: kubernetes.enabled = %v, node_name = %q", cfg.Kubernetes.Enabled, cfg.NodeName)
+	}
+}
+
+func TestExpansion(t *testing.T) {
+	src := `
+cluster: ${CLUSTER:-prod}-${ZONE}
+cloudwatch:
+  region: ${REGION}
+  log_group: /cost/$$HOME/$x
+  buffer_bytes: ${BUF:-8MiB}
+tail:
+  include: ${GLOB}
+`
+	cfg, err := Load("f.yaml", []byte(src), env("ZONE", "a", "REGION", "ap-south-1", "GLOB", "/logs/*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster != "prod-a" || cfg.CloudWatch.Region != "ap-south-1" ||
+		cfg.CloudWatch.LogGroup != "/cost/$HOME/$x" || cfg.CloudWatch.BufferBytes != 8<<20 ||
+		len(cfg.Tail.Include) != 1 || cfg.Tail.Include[0] != "/logs/*.log" {
+		t.Errorf("expanded = %+v", cfg)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]Size{
+		"0": 0, "65536": 65536, "512KiB": 512 << 10, "64MiB": 64 << 20, "1GiB": 1 << 30,
+		"10MB": 10e6, "1 GiB": 1 << 30, "100B": 100,
+	} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "64 M", "-1", "1.5GiB", "GiB", "99999999999TiB"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d; want an error", in, got)
+		}
+	}
+}
+
+// TestBadConfigs is the table of what a person gets for each mistake.
+func TestBadConfigs(t *testing.T) {
+	getenv := env("AWS_REGION", "us-east-1", "N", "abc")
+	for _, tc := range []struct{ name, src, want string }{
+		{"syntax", "cluster: a\n  node_name: b\n",
+			"f.yaml:2: mapping values are not allowed in this context"},
+		{"tabs", "tail:\n\tinclude: x\n",
+			"f.yaml:2: found character that cannot start any token"},
+		{"not a mapping", "- a\n- b\n",
+			"f.yaml:1: the file must be a mapping of keys, got a list"},
+		{"unknown top-level key", "clster: prod\n",
+			`f.yaml:1: clster: unknown key (did you mean "cluster"?)`},
+		{"key in the wrong section", "region: eu-west-1\n",
+			`f.yaml:1: region: unknown key (did you mean "cloudwatch.region"?)`},
+		{"unknown nested key", "tail:\n  includes: [/a/*.log]\n",
+			`f.yaml:2: tail.includes: unknown key (did you mean "tail.include"?)`},
+		{"unknown key, nothing close", "cloudwatch:\n  compression: gzip\n",
+			`f.yaml:2: cloudwatch.compression: unknown key`},
+		{"duplicate key", "cluster: a\ncluster: b\n",
+			`f.yaml:2: cluster: set twice (first at line 1)`},
+		{"duration without unit", "shutdown_timeout: 25\n",
+			`f.yaml:1: shutdown_timeout: "25" is not a duration: add a unit, as in 25s or 25ms`},
+		{"bad duration", "tail:\n  checkpoint_interval: soon\n",
+			`f.yaml:2: tail.checkpoint_interval: "soon" is not a duration (examples: 500ms, 1s, 5m)`},
+		{"negative duration", "shutdown_timeout: -5s\n",
+			`f.yaml:1: shutdown_timeout: "-5s" is negative`},
+		{"zero duration", "shutdown_timeout: 0s\n",
+			`f.yaml:1: shutdown_timeout: must be positive, got 0s`},
+		{"bad size", "cloudwatch:\n  buffer_bytes: 64M\n",
+			`f.yaml:2: cloudwatch.buffer_bytes: "64M" is not a size (examples: 65536, 512KiB, 64MiB, 1GiB)`},
+		{"size too small", "cloudwatch:\n  buffer_bytes: 1MiB\n",
+			`f.yaml:2: cloudwatch.buffer_bytes: must be at least 2MiB (two full batches), got 1MiB`},
+		{"bad bool", "http:\n  pprof: yes\n",
+			`f.yaml:2: http.pprof: "yes" is not true or false`},
+		{"bad int from env", "tail:\n  max_open_files: ${N}\n",
+			`f.yaml:2: tail.max_open_files: "abc" is not a whole number (expanded from "${N}")`},
+		{"bad reference", "cluster: ${1X}\n",
+			`f.yaml:1: cluster: "${1X}": "${1X}" is not a variable name (want ${NAME} or ${NAME:-default})`},
+		{"unclosed reference", "cluster: ${X\n",
+			`f.yaml:1: cluster: "${X": ${ without a closing }`},
+		{"list for a value", "output: [stdout]\n",
+			`f.yaml:1: output: want a single value, got a list`},
+		{"value for a section", "tail: /var/log\n",
+			`f.yaml:1: tail: this key must be a mapping of keys, got a value`},
+		{"bad choice", "tail:\n  read_from: middle\n",
+			`f.yaml:2: tail.read_from: "middle" is not one of beginning, end`},
+		{"bad output", "output: s3\n",
+			`f.yaml:1: output: "s3" is not one of cloudwatch, stdout, file`},
+		{"relative glob", "tail:\n  include: [logs/*.log]\n",
+			`f.yaml:2: tail.include: "logs/*.log": must be an absolute path`},
+		{"bad glob", "tail:\n  exclude: [\"/a/[\"]\n",
+			`f.yaml:2: tail.exclude: "/a/[": syntax error in pattern`},
+		{"file output without path", "output: file\n",
+			`f.yaml: file.path: must be set when output is file`},
+		{"bad endpoint", "cloudwatch:\n  endpoint: localhost:4566\n",
+			`f.yaml:2: cloudwatch.endpoint: "localhost:4566" must be a URL starting with http:// or https://`},
+		{"retention", "cloudwatch:\n  retention_days: 10\n",
+			`f.yaml:2: cloudwatch.retention_days: 10 is not a value CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)`},
+		{"line too long", "tail:\n  max_line_bytes: 2MiB\n",
+			`f.yaml:2: tail.max_line_bytes: must be between 1KiB and 1048550 (CloudWatch's largest event), got 2097152`},
+		{"two problems", "tail:\n  long_lines: wrap\nlog:\n  level: verbose\n",
+			"f.yaml:4: log.level: \"verbose\" is not one of debug, info, warn, error\n" +
+				"f.yaml:2: tail.long_lines: \"wrap\" is not one of split, truncate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("f.yaml", []byte(tc.src), getenv)
+			if err == nil {
+				t.Fatalf("Load(%q) = nil; want %q", tc.src, tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("Load(%q) =\n%s\nwant\n%s", tc.src, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMissingRegion(t *testing.T) {
+	_, err := Load("f.yaml", []byte("cloudwatch:\n  region: ${AWS_REGION}\n"), env())
+	want := "f.yaml:2: cloudwatch.region: not set, and neither is AWS_REGION: set cloudwatch.region, AWS_REGION or --region"
+	if err == nil || err.Error() != want {
+		t.Errorf("Load = %v; want %s", err, want)
+	}
+	_, err = Load("f.yaml", nil, env())
+	if want := "f.yaml: cloudwatch.region: not set, and neither is AWS_REGION: set cloudwatch.region, AWS_REGION or --region"; err == nil || err.Error() != want {
+		t.Errorf("Load(empty) = %v; want %s", err, want)
+	}
+	if _, err := Load("f.yaml", []byte("output: stdout\n"), env()); err != nil {
+		t.Errorf("stdout needs no region: %v", err)
+	}
+}
+
+func TestFlagOrigin(t *testing.T) {
+	cfg, src, err := Parse("f.yaml", []byte("output: stdout\n"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Output = "kafka"
+	src.SetFlag("output", "output")
+	err = src.Check(cfg.Validate())
+	if want := `flag --output: output: "kafka" is not one of cloudwatch, stdout, file`; err == nil || err.Error() != want {
+		t.Errorf("Check = %v; want %s", err, want)
+	}
+}
+
+func dump(t *testing.T, c Config) string {
+	t.Helper()
+	return fmt.Sprintf("%+v", c)
+}
