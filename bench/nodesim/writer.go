@@ -1,0 +1,212 @@
+package nodesim
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// flushBytes is the batch size above which a writer writes what it built.
+const flushBytes = 256 << 10
+
+// criTime is containerd's timestamp, with a fixed number of digits.
+const criTime = "2006-01-02T15:04:05.000000000Z07:00"
+
+// stream is one container's log: its current file and rotated files. Only
+// the worker owning it touches it, except seq (read by counters).
+type stream struct {
+	idx     int
+	info    StreamInfo
+	f       *os.File
+	size    int64
+	rotated []string // oldest first
+	tokens  float64
+	rng     *rand.Rand
+	buf     []byte
+	mk      []byte
+	seq     atomic.Int64 // lines written
+}
+
+func (s *Sim) newStream(idx int, pod, uid, name string) (*stream, error) {
+	ns := s.cfg.Namespace
+	id := containerID(uid, name)
+	info := StreamInfo{
+		Namespace: ns, Pod: pod, UID: uid, Container: name, ContainerID: id,
+		Dir:  filepath.Join(s.PodsDir(), ns+"_"+pod+"_"+uid, name),
+		Link: filepath.Join(s.ContainersDir(), pod+"_"+ns+"_"+name+"-"+id+".log"),
+	}
+	if err := os.MkdirAll(info.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", info.Dir, err)
+	}
+	st := &stream{idx: idx, info: info, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(idx)))}
+	if err := st.open(); err != nil {
+		return nil, err
+	}
+	if err := os.Symlink(st.current(), info.Link); err != nil && !errors.Is(err, fs.ErrExist) {
+		st.close()
+		return nil, fmt.Errorf("link %s: %w", info.Link, err)
+	}
+	return st, nil
+}
+
+func (st *stream) current() string { return filepath.Join(st.info.Dir, "0.log") }
+
+func (st *stream) open() error {
+	f, err := os.OpenFile(st.current(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", st.current(), err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("stat %s: %w", st.current(), err)
+	}
+	st.f, st.size = f, fi.Size()
+	return nil
+}
+
+func (st *stream) close() {
+	if st.f != nil {
+		st.f.Close()
+		st.f = nil
+	}
+}
+
+// writeLines writes n lines stamped now, in batches of about flushBytes,
+// rotating between batches when the file is full.
+func (s *Sim) writeLines(st *stream, n int, now time.Time) error {
+	if st.f == nil {
+		return fmt.Errorf("write %s: %w", st.current(), fs.ErrClosed)
+	}
+	var ts [64]byte
+	stamp := now.UTC().AppendFormat(ts[:0], criTime)
+	pending, msgBytes := 0, 0
+	for i := range n {
+		var m int
+		st.buf, m = s.appendLine(st, st.buf, st.seq.Load()+int64(pending), now, stamp)
+		pending++
+		msgBytes += m
+		full := s.cfg.RotateBytes > 0 && st.size+int64(len(st.buf)) >= s.cfg.RotateBytes
+		if full || len(st.buf) >= flushBytes || i == n-1 {
+			if err := s.flush(st, pending, msgBytes); err != nil {
+				return err
+			}
+			pending, msgBytes = 0, 0
+		}
+	}
+	return nil
+}
+
+func (s *Sim) flush(st *stream, lines, msgBytes int) error {
+	w, err := st.f.Write(st.buf)
+	st.size += int64(w)
+	s.bytes.Add(int64(w))
+	st.buf = st.buf[:0]
+	if err != nil {
+		return fmt.Errorf("write %s: %w", st.current(), err)
+	}
+	st.seq.Add(int64(lines))
+	s.lines.Add(int64(lines))
+	s.msgBytes.Add(int64(msgBytes))
+	if s.cfg.RotateBytes > 0 && st.size >= s.cfg.RotateBytes {
+		return s.rotate(st)
+	}
+	return nil
+}
+
+// rotate does what the kubelet does: rename 0.log to 0.log.<time>, have
+// the runtime reopen 0.log, delete the oldest rotated files beyond MaxFiles.
+func (s *Sim) rotate(st *stream) error {
+	st.close()
+	base := "0.log." + time.Now().UTC().Format("20060102-150405")
+	name := base
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(filepath.Join(st.info.Dir, name)); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		name = base + "-" + strconv.Itoa(i)
+	}
+	to := filepath.Join(st.info.Dir, name)
+	if err := os.Rename(st.current(), to); err != nil {
+		return fmt.Errorf("rotate %s: %w", st.current(), err)
+	}
+	s.rotations.Add(1)
+	st.rotated = append(st.rotated, to)
+	for len(st.rotated) > s.cfg.MaxFiles-1 {
+		if err := os.Remove(st.rotated[0]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("remove rotated file", "path", st.rotated[0], "err", err)
+		} else {
+			s.removed.Add(1)
+		}
+		st.rotated = st.rotated[1:]
+	}
+	return st.open()
+}
+
+// appendLine appends the CRI line(s) of message seq of st and returns the
+// message length.
+func (s *Sim) appendLine(st *stream, b []byte, seq int64, now time.Time, stamp []byte) ([]byte, int) {
+	kind := st.rng.Float64()
+	long := kind < s.cfg.LongFraction
+	json := !long && kind < s.cfg.LongFraction+s.cfg.JSONFraction
+	size := s.cfg.LineBytes
+	if long {
+		size = s.cfg.LongBytes
+	}
+	const jsonHead, jsonMid, jsonTail = `{"marker":"`, `","level":"info","msg":"`, `"}`
+	overhead := 0
+	if json {
+		overhead = len(jsonHead) + len(jsonMid) + len(jsonTail)
+	}
+	m := Marker{Stream: st.idx, Seq: seq, Written: now, Len: size}
+	st.mk = AppendMarker(st.mk[:0], m)
+	for range 2 { // the marker holds the length, which may have to grow to fit it
+		if len(st.mk)+overhead > m.Len {
+			m.Len = len(st.mk) + overhead
+			st.mk = AppendMarker(st.mk[:0], m)
+		}
+	}
+	pad := s.filler[:m.Len-len(st.mk)-overhead]
+	if !long {
+		b = append(b, stamp...)
+		b = append(b, " stdout F "...)
+		if json {
+			b = append(b, jsonHead...)
+			b = append(b, st.mk...)
+			b = append(b, jsonMid...)
+			b = append(b, pad...)
+			b = append(b, jsonTail...)
+		} else {
+			b = append(b, st.mk...)
+			b = append(b, pad...)
+		}
+		return append(b, '\n'), m.Len
+	}
+	// A long message: marker then filler, cut into chunks, P...P F.
+	msg := len(st.mk) + len(pad)
+	for off := 0; off < msg; off += s.cfg.ChunkBytes {
+		end := min(off+s.cfg.ChunkBytes, msg)
+		b = append(b, stamp...)
+		if end < msg {
+			b = append(b, " stdout P "...)
+		} else {
+			b = append(b, " stdout F "...)
+		}
+		from := off // bytes off..end of marker+pad, without building the message
+		if from < len(st.mk) {
+			b = append(b, st.mk[from:min(end, len(st.mk))]...)
+			from = min(end, len(st.mk))
+		}
+		if from < end {
+			b = append(b, pad[from-len(st.mk):end-len(st.mk)]...)
+		}
+		b = append(b, '\n')
+	}
+	return b, m.Len
+}
