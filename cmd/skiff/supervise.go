@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/skiff-agent/skiff/sinks"
+)
+
+// input is what the supervisor needs of the tailer.
+type input interface {
+	// Run discovers and follows files until ctx is done.
+	Run(ctx context.Context) error
+	// Drain reads every open file to its current end, after Run returned.
+	Drain(ctx context.Context) error
+	// Checkpoint saves the acknowledged positions now.
+	Checkpoint() error
+	// Unacked is the number of bytes read or known but not acknowledged.
+	Unacked() int64
+}
+
+// runner is a long-lived component: it runs until ctx is done.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// pipeline is one running agent: input → (enrich) → sink, plus the
+// components that live as long as the sink (enrichment, the HTTP port).
+type pipeline struct {
+	in   input
+	sink sinks.Sink
+	// aux run until the sink has flushed: enrichment, the HTTP server.
+	aux             []runner
+	health          *health
+	shutdownTimeout time.Duration
+	// force ends the flush at once: the second signal.
+	force <-chan struct{}
+	log   *slog.Logger
+}
+
+// errIncomplete means the flush was cut short; what was not acknowledged is
+// read again at the next start.
+var errIncomplete = errors.New("shutdown incomplete")
+
+// run runs the pipeline until ctx is done (the first signal) or a component
+// fails, then shuts down in two phases: the input stops discovering, drains
+// its open files to their current end, the sink flushes until every record
+// is acknowledged, and the checkpoint is written last. The drain and flush
+// have shutdownTimeout, and end early when force is closed. run returns nil
+// after a complete shutdown, errIncomplete (wrapped) after a cut-short one,
+// or the error of a component that failed.
+func (p *pipeline) run(ctx context.Context) error {
+	// The sink and the aux components outlive ctx: they stop only after
+	// the flush, so that they can deliver what was read.
+	compCtx, stopComps := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopComps()
+	g, gctx := errgroup.WithContext(compCtx)
+	g.Go(func() error { return named("sink", p.sink.Run(gctx)) })
+	for _, r := range p.aux {
+		g.Go(func() error { return r.Run(gctx) })
+	}
+	g.Go(func() error { return p.health.heartbeat(gctx) })
+
+	// The input stops at the signal, or when a component failed.
+	inCtx, stopIn := context.WithCancel(gctx)
+	defer context.AfterFunc(ctx, stopIn)()
+	p.health.ready.Store(true)
+	inErr := p.in.Run(inCtx)
+	stopIn()
+	p.health.ready.Store(false)
+	if inErr != nil && errors.Is(inErr, context.Canceled) && inCtx.Err() != nil {
+		inErr = nil
+	}
+	if inErr != nil {
+		inErr = named("tailer", inErr)
+	}
+
+	failed := gctx.Err() != nil // a component returned an error
+	var flushErr error
+	if !failed {
+		p.log.Info("shutting down: reading open files to their end, then flushing",
+			slog.Duration("timeout", p.shutdownTimeout))
+		drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.shutdownTimeout)
+		stopForce := p.onForce(cancel)
+		start := time.Now()
+		flushErr = p.in.Drain(drainCtx)
+		if flushErr == nil {
+			flushErr = p.sink.Flush(drainCtx)
+		}
+		if flushErr != nil && drainCtx.Err() != nil {
+			why := "the shutdown timeout passed"
+			if !errors.Is(drainCtx.Err(), context.DeadlineExceeded) {
+				why = "a second signal arrived"
+			}
+			flushErr = fmt.Errorf("%w: %s after %s", errIncomplete, why, time.Since(start).Round(time.Millisecond))
+		} else if flushErr != nil {
+			flushErr = fmt.Errorf("%w: %w", errIncomplete, flushErr)
+		}
+		stopForce()
+		cancel()
+	}
+	stopComps()
+	compErr := g.Wait()
+	ckErr := p.in.Checkpoint()
+	if ckErr != nil {
+		ckErr = named("checkpoint", ckErr)
+	}
+	err := errors.Join(compErr, inErr, flushErr, ckErr)
+	unacked := p.in.Unacked()
+	if err != nil {
+		p.log.Error("stopped; unacknowledged bytes will be read again at the next start",
+			slog.Int64(attrUnacked, unacked), slog.Any(attrErr, err))
+		return err
+	}
+	p.log.Info("stopped: everything read was delivered and checkpointed", slog.Int64(attrUnacked, unacked))
+	return nil
+}
+
+// onForce calls cancel when force is closed; the returned func stops that.
+func (p *pipeline) onForce(cancel context.CancelFunc) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-p.force:
+			cancel()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
+}
+
+func named(what string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
