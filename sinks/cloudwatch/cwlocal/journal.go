@@ -1,0 +1,322 @@
+package cwlocal
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+)
+
+// The journal is the persisted store: a file of records, each a uvarint
+// length followed by that many bytes: an op byte and its fields (strings as
+// uvarint length + bytes, integers as varints). Every change is appended
+// before the request is answered; at start the file is replayed. A torn last
+// record (a crash during a write) is cut off and reported.
+const (
+	journalFile    = "cwlocal.journal"
+	journalVersion = "cwlocal-journal-v1\n"
+)
+
+const (
+	jCreateGroup byte = iota + 1
+	jDeleteGroup
+	jCreateStream
+	jDeleteStream
+	jRetention
+	jPut
+)
+
+type journal struct {
+	f   *os.File
+	w   *bufio.Writer
+	buf []byte
+}
+
+// openJournal replays Dir's journal into the store and opens it for appending.
+func (s *Server) openJournal(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, journalFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	good, err := s.replay(f)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("replay %s: %w", path, err)
+	}
+	if good == 0 {
+		if _, err := f.WriteAt([]byte(journalVersion), 0); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		good = int64(len(journalVersion))
+	}
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return fmt.Errorf("truncate %s: %w", path, err)
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return fmt.Errorf("seek %s: %w", path, err)
+	}
+	s.store.journal = &journal{f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	return nil
+}
+
+func (s *Server) closeJournal() error {
+	j := s.store.journal
+	if j == nil {
+		return nil
+	}
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	err := j.w.Flush()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	s.store.journal = nil
+	return err
+}
+
+// replay applies the journal's records and returns the offset after the
+// last complete one.
+func (s *Server) replay(f *os.File) (int64, error) {
+	r := bufio.NewReaderSize(f, 1<<20)
+	head := make([]byte, len(journalVersion))
+	if _, err := io.ReadFull(r, head); err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0, nil
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if string(head) != journalVersion {
+		return 0, fmt.Errorf("not a cwlocal journal (header %q)", head)
+	}
+	off := int64(len(head))
+	var rec []byte
+	records := 0
+	for {
+		n, err := binary.ReadUvarint(r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil && n > 64<<20 {
+			err = fmt.Errorf("record of %d bytes", n)
+		}
+		if err == nil {
+			rec = append(rec[:0], make([]byte, n)...)
+			_, err = io.ReadFull(r, rec)
+		}
+		if err == nil {
+			err = s.apply(rec)
+		}
+		if err != nil {
+			s.log.Warn("cwlocal: journal ends with a torn or corrupt record; dropping it", "offset", off, "records", records, "err", err)
+			break
+		}
+		off += int64(uvarintLen(n)) + int64(n)
+		records++
+	}
+	s.log.Info("cwlocal: journal replayed", "records", records, "groups", len(s.store.groups), "bytes", s.store.bytes)
+	return off, nil
+}
+
+func uvarintLen(n uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], n)
+}
+
+// dec reads the fields of one record.
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errors.New("short record")
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errors.New("short record")
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) bytes() []byte {
+	n := d.uvarint()
+	if uint64(len(d.b)) < n {
+		d.err = errors.New("short record")
+		d.b = nil
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) str() string { return string(d.bytes()) }
+
+// apply replays one record into the store.
+func (s *Server) apply(rec []byte) error {
+	if len(rec) == 0 {
+		return errors.New("empty record")
+	}
+	st := s.store
+	d := dec{b: rec[1:]}
+	switch rec[0] {
+	case jCreateGroup:
+		g := &group{name: d.str(), created: d.varint(), retention: int32(d.varint()), class: d.str(), kmsKeyID: d.str(), protection: d.varint() == 1}
+		if n := d.uvarint(); n > 0 && d.err == nil {
+			g.tags = make(map[string]string, n)
+			for range n {
+				k := d.str()
+				g.tags[k] = d.str()
+			}
+		}
+		if d.err == nil {
+			st.createGroup(g)
+		}
+	case jDeleteGroup:
+		if g := st.groups[d.str()]; g != nil {
+			st.deleteGroup(g)
+		}
+	case jCreateStream:
+		gname, sname, created := d.str(), d.str(), d.varint()
+		if g := st.groups[gname]; g != nil && d.err == nil {
+			st.createStream(g, sname, created)
+		}
+	case jDeleteStream:
+		g, stm, aerr := st.lookup(d.str(), d.str())
+		if aerr == nil {
+			st.deleteStream(g, stm)
+		}
+	case jRetention:
+		gname, days := d.str(), d.varint()
+		if g := st.groups[gname]; g != nil {
+			g.retention = int32(days)
+		}
+	case jPut:
+		gname, sname, ingest := d.str(), d.str(), d.varint()
+		n := d.uvarint()
+		if n > MaxBatchEvents {
+			return fmt.Errorf("put record with %d events", n)
+		}
+		evs := make([]inEvent, 0, n)
+		for range n {
+			evs = append(evs, inEvent{ts: d.varint(), msg: d.bytes()})
+		}
+		g, stm, aerr := st.lookup(gname, sname)
+		if d.err == nil && aerr == nil {
+			st.appendEvents(g, stm, evs, ingest)
+		}
+	default:
+		return fmt.Errorf("unknown record type %d", rec[0])
+	}
+	return d.err
+}
+
+// write appends one record; the caller holds the store lock.
+func (s *Server) journalWrite(rec []byte) *apiError {
+	j := s.store.journal
+	var lenBuf [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(lenBuf[:], uint64(len(rec)))
+	j.w.Write(lenBuf[:n])
+	j.w.Write(rec)
+	if err := j.w.Flush(); err != nil {
+		s.log.Error("cwlocal: journal write failed", "err", err)
+		return &apiError{http.StatusInternalServerError, "ServiceUnavailableException", fmt.Sprintf("cwlocal could not persist the change: %v", err)}
+	}
+	return nil
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func (s *Server) journalGroup(g *group) *apiError {
+	j := s.store.journal
+	if j == nil {
+		return nil
+	}
+	b := append(j.buf[:0], jCreateGroup)
+	b = appendStr(b, g.name)
+	b = binary.AppendVarint(b, g.created)
+	b = binary.AppendVarint(b, int64(g.retention))
+	b = appendStr(b, g.class)
+	b = appendStr(b, g.kmsKeyID)
+	prot := int64(0)
+	if g.protection {
+		prot = 1
+	}
+	b = binary.AppendVarint(b, prot)
+	b = binary.AppendUvarint(b, uint64(len(g.tags)))
+	for k, v := range g.tags {
+		b = appendStr(appendStr(b, k), v)
+	}
+	j.buf = b
+	return s.journalWrite(b)
+}
+
+// journalSimple writes the records with a group, an optional stream and an
+// optional integer (creation time or retention days).
+func (s *Server) journalSimple(op byte, groupName, streamName string, n int64) *apiError {
+	j := s.store.journal
+	if j == nil {
+		return nil
+	}
+	b := append(j.buf[:0], op)
+	b = appendStr(b, groupName)
+	switch op {
+	case jCreateStream:
+		b = appendStr(b, streamName)
+		b = binary.AppendVarint(b, n)
+	case jDeleteStream:
+		b = appendStr(b, streamName)
+	case jRetention:
+		b = binary.AppendVarint(b, n)
+	}
+	j.buf = b
+	return s.journalWrite(b)
+}
+
+func (s *Server) journalPut(groupName, streamName string, evs []inEvent, ingest int64) *apiError {
+	j := s.store.journal
+	if j == nil || len(evs) == 0 {
+		return nil
+	}
+	b := append(j.buf[:0], jPut)
+	b = appendStr(b, groupName)
+	b = appendStr(b, streamName)
+	b = binary.AppendVarint(b, ingest)
+	b = binary.AppendUvarint(b, uint64(len(evs)))
+	for i := range evs {
+		b = binary.AppendVarint(b, evs[i].ts)
+		b = binary.AppendUvarint(b, uint64(len(evs[i].msg)))
+		b = append(b, evs[i].msg...)
+	}
+	j.buf = b
+	return s.journalWrite(b)
+}
