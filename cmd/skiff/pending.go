@@ -1,3 +1,5 @@
+//go:build !skiffwip
+
 package main
 
 import (

@@ -186,12 +186,16 @@ type File struct {
 	Path string `yaml:"path"`
 	// Format is json (default) or raw.
 	Format string `yaml:"format"`
+	// Parse is "" (default) or json: merge JSON lines into the record.
+	Parse string `yaml:"parse"`
 }
 
 // Stdout configures the stdout output: one JSON line per record.
 type Stdout struct {
 	// Format is json (default) or raw.
 	Format string `yaml:"format"`
+	// Parse is "" (default) or json: merge JSON lines into the record.
+	Parse string `yaml:"parse"`
 }
 
 // Default returns the configuration used for every key the file leaves out.
@@ -337,8 +341,10 @@ func (c *Config) Validate() []*FieldError {
 			bad("file.path", "must be set when output is file")
 		}
 		oneOf("file.format", c.File.Format, "json", "raw")
+		oneOf("file.parse", c.File.Parse, "", "json")
 	case OutputStdout:
 		oneOf("stdout.format", c.Stdout.Format, "json", "raw")
+		oneOf("stdout.parse", c.Stdout.Parse, "", "json")
 	}
 	return errs
 }
