@@ -1,0 +1,327 @@
+package sinks
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiff-agent/skiff/tailer"
+)
+
+// Formats and parsers an Encoder knows.
+const (
+	FormatJSON = "json" // the Fluent Bit kubernetes-filter shape
+	FormatRaw  = "raw"  // the line alone
+	ParseJSON  = "json" // merge a JSON object line into the record
+)
+
+// metaCacheMax bounds the number of per-container entries an Encoder keeps;
+// when it is reached the cache starts over (entries are cheap to rebuild).
+const metaCacheMax = 8192
+
+// EncoderConfig says how records become messages. The zero value encodes
+// the JSON shape with labels and annotations left out.
+type EncoderConfig struct {
+	// Format is FormatJSON (default) or FormatRaw.
+	Format string
+	// Parse is "" (default: the line is a string) or ParseJSON: a line that
+	// is a JSON object has its members merged into the record. A pod can ask
+	// for the same with its parser annotation (Controls.Parser).
+	Parse string
+	// Labels and Annotations include the pod's labels and annotations under
+	// "kubernetes" (default false in the zero value; sinks' own configs
+	// default them to true).
+	Labels, Annotations bool
+	// Host is the node name written when the pod's metadata is unknown.
+	Host string
+}
+
+// Validate reports a format or parser the Encoder does not know.
+func (c EncoderConfig) Validate() error {
+	switch c.Format {
+	case "", FormatJSON, FormatRaw:
+	default:
+		return fmt.Errorf("format %q: want %q or %q", c.Format, FormatJSON, FormatRaw)
+	}
+	switch c.Parse {
+	case "", ParseJSON:
+	default:
+		return fmt.Errorf("parse %q: want \"\" or %q", c.Parse, ParseJSON)
+	}
+	return nil
+}
+
+// Encoder turns records into messages. The "kubernetes" object of each
+// container is encoded once, cached by the identity of the record's
+// immutable FileMeta and PodMeta, and reused for every line, so encoding a
+// line allocates nothing in steady state.
+//
+// An Encoder is safe for concurrent use.
+type Encoder struct {
+	cfg   EncoderConfig
+	raw   bool
+	parse bool
+
+	cache   atomic.Pointer[sync.Map] // metaKey -> []byte
+	entries atomic.Int64
+
+	repaired    atomic.Uint64
+	parseErrors atomic.Uint64
+}
+
+type metaKey struct {
+	file *tailer.FileMeta
+	pod  *tailer.PodMeta
+}
+
+// NewEncoder returns an Encoder for cfg.
+func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Encoder{cfg: cfg, raw: cfg.Format == FormatRaw, parse: cfg.Parse == ParseJSON}
+	e.cache.Store(new(sync.Map))
+	return e, nil
+}
+
+// Repaired returns how many records had invalid UTF-8 replaced by U+FFFD.
+func (e *Encoder) Repaired() uint64 { return e.repaired.Load() }
+
+// ParseErrors returns how many lines were to be parsed as JSON and were
+// not a valid JSON object (they were sent as a plain "log" string).
+func (e *Encoder) ParseErrors() uint64 { return e.parseErrors.Load() }
+
+// Append appends rec's message to dst and returns the extended slice. The
+// message is valid UTF-8; its length is what the destination counts.
+func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
+	var repaired bool
+	if e.raw {
+		dst, repaired = AppendValidUTF8(dst, rec.Message)
+		if repaired {
+			e.repaired.Add(1)
+		}
+		return dst
+	}
+	kube := e.kubernetes(rec.File, rec.Pod)
+	if e.parse || (rec.Pod != nil && rec.Pod.Controls.Parser == ParseJSON) {
+		if obj, ok := jsonObject(rec.Message); ok {
+			return e.appendMerged(dst, rec, obj, kube)
+		}
+		e.parseErrors.Add(1)
+	}
+	dst = append(dst, `{"time":"`...)
+	dst = rec.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","stream":"`...)
+	dst = append(dst, rec.Stream.String()...)
+	dst = append(dst, `","log":`...)
+	dst, repaired = AppendJSONString(dst, rec.Message)
+	if repaired {
+		e.repaired.Add(1)
+	}
+	dst = append(dst, kube...)
+	return append(dst, '}')
+}
+
+// Reserved top-level keys: a member of a merged line with one of these names
+// replaces skiff's own.
+const (
+	keyTime = 1 << iota
+	keyStream
+	keyKubernetes
+)
+
+// appendMerged writes the members of the JSON object obj as the record's
+// top-level keys, then skiff's keys that the line does not already have.
+func (e *Encoder) appendMerged(dst []byte, rec *tailer.Record, obj, kube []byte) []byte {
+	members := bytes.TrimSpace(obj[1 : len(obj)-1])
+	keys := topLevelKeys(obj)
+	dst = append(dst, '{')
+	sep := false
+	if keys&keyTime == 0 {
+		dst = append(dst, `"time":"`...)
+		dst = rec.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = append(dst, '"')
+		sep = true
+	}
+	if keys&keyStream == 0 {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"stream":"`...)
+		dst = append(dst, rec.Stream.String()...)
+		dst = append(dst, '"')
+		sep = true
+	}
+	if len(members) > 0 {
+		if sep {
+			dst = append(dst, ',')
+		}
+		var repaired bool
+		dst, repaired = AppendValidUTF8(dst, members)
+		if repaired {
+			e.repaired.Add(1)
+		}
+		sep = true
+	}
+	if keys&keyKubernetes == 0 && len(kube) > 0 {
+		if !sep {
+			kube = kube[1:] // drop the leading comma
+		}
+		dst = append(dst, kube...)
+	}
+	return append(dst, '}')
+}
+
+// jsonObject returns msg without surrounding blanks when it is a valid JSON
+// object.
+func jsonObject(msg []byte) ([]byte, bool) {
+	obj := bytes.TrimSpace(msg)
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
+		return nil, false
+	}
+	return obj, json.Valid(obj)
+}
+
+// topLevelKeys reports which reserved keys the valid JSON object obj has.
+func topLevelKeys(obj []byte) (mask int) {
+	depth, expectKey := 0, false
+	for i := 0; i < len(obj); i++ {
+		switch c := obj[i]; c {
+		case '"':
+			j := i + 1
+			for j < len(obj) && obj[j] != '"' {
+				if obj[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if depth == 1 && expectKey {
+				switch string(obj[i+1 : min(j, len(obj))]) {
+				case "time":
+					mask |= keyTime
+				case "stream":
+					mask |= keyStream
+				case "kubernetes":
+					mask |= keyKubernetes
+				}
+				expectKey = false
+			}
+			i = j
+		case '{', '[':
+			depth++
+			if depth == 1 && c == '{' {
+				expectKey = true
+			}
+		case '}', ']':
+			depth--
+		case ',':
+			if depth == 1 {
+				expectKey = true
+			}
+		}
+	}
+	return mask
+}
+
+// kubernetes returns `,"kubernetes":{…}` for a record's metadata, from the
+// cache when possible.
+func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []byte {
+	k := metaKey{file, pod}
+	m := e.cache.Load()
+	if v, ok := m.Load(k); ok {
+		return v.([]byte)
+	}
+	b := e.buildKubernetes(file, pod)
+	if e.entries.Add(1) > metaCacheMax {
+		e.entries.Store(1)
+		m = new(sync.Map)
+		e.cache.Store(m)
+	}
+	m.Store(k, b)
+	return b
+}
+
+func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []byte {
+	var f tailer.FileMeta
+	if file != nil {
+		f = *file
+	}
+	name, ns, uid, host := f.Pod, f.Namespace, f.PodUID, e.cfg.Host
+	dockerID := f.ContainerID
+	var c tailer.ContainerMeta
+	if pod != nil {
+		name, ns, uid = pod.Name, pod.Namespace, pod.UID
+		if pod.Host != "" {
+			host = pod.Host
+		}
+		c = pod.Containers[f.Container]
+		if dockerID == "" {
+			dockerID = stripScheme(c.ContainerID)
+		}
+	}
+	b := []byte(`,"kubernetes":{`)
+	b = appendField(b, "pod_name", name, true)
+	b = appendField(b, "namespace_name", ns, false)
+	b = appendField(b, "pod_id", uid, false)
+	b = appendField(b, "host", host, false)
+	b = appendField(b, "container_name", f.Container, false)
+	b = appendField(b, "docker_id", dockerID, false)
+	b = appendField(b, "container_hash", stripScheme(c.ImageID), false)
+	b = appendField(b, "container_image", c.Image, false)
+	if pod != nil && e.cfg.Labels && len(pod.Labels) > 0 {
+		b = appendMap(b, "labels", pod.Labels)
+	}
+	if pod != nil && e.cfg.Annotations && len(pod.Annotations) > 0 {
+		b = appendMap(b, "annotations", pod.Annotations)
+	}
+	return append(b, '}')
+}
+
+// appendField appends "key":"value", omitting an empty value unless always.
+func appendField(b []byte, key, value string, first bool) []byte {
+	if value == "" && !first {
+		return b
+	}
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, key...)
+	b = append(b, `":`...)
+	b, _ = AppendJSONString(b, []byte(value))
+	return b
+}
+
+// appendMap appends ,"key":{…} with the map's keys in sorted order.
+func appendMap(b []byte, key string, m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, `,"`...)
+	b = append(b, key...)
+	b = append(b, `":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b, _ = AppendJSONString(b, []byte(k))
+		b = append(b, ':')
+		b, _ = AppendJSONString(b, []byte(m[k]))
+	}
+	return append(b, '}')
+}
+
+// stripScheme removes a runtime prefix such as "containerd://".
+func stripScheme(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		return s[i+3:]
+	}
+	return s
+}

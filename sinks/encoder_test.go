@@ -1,0 +1,190 @@
+package sinks
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skiff-agent/skiff/tailer"
+)
+
+var (
+	testTime = time.Date(2026, 11, 26, 14, 6, 10, 123456789, time.UTC)
+	testFile = &tailer.FileMeta{
+		Path: "/var/log/containers/web-1_shop_app-abc.log", Namespace: "shop", Pod: "web-1",
+		PodUID: "uid-1", Container: "app", ContainerID: "abc", Restart: 0,
+	}
+	testPod = &tailer.PodMeta{
+		Name: "web-1", Namespace: "shop", UID: "uid-1", Host: "node-a",
+		Labels:      map[string]string{"app": "web", "tier": "front"},
+		Annotations: map[string]string{"note": "x"},
+		Containers: map[string]tailer.ContainerMeta{
+			"app": {Image: "nginx:1.27", ImageID: "docker.io/library/nginx@sha256:ff", ContainerID: "containerd://abc"},
+		},
+	}
+)
+
+func encode(t *testing.T, cfg EncoderConfig, rec tailer.Record) string {
+	t.Helper()
+	e, err := NewEncoder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(e.Append(nil, &rec))
+	// Encoding twice gives the same bytes (the cached metadata is reused).
+	if again := string(e.Append(nil, &rec)); again != out {
+		t.Fatalf("second encoding differs:\n%s\n%s", out, again)
+	}
+	return out
+}
+
+func TestEncoderJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  EncoderConfig
+		rec  tailer.Record
+		want string
+	}{{
+		name: "pod metadata with labels and annotations",
+		cfg:  EncoderConfig{Labels: true, Annotations: true},
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte(`hello "world"`), File: testFile, Pod: testPod},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","log":"hello \"world\"","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","host":"node-a","container_name":"app","docker_id":"abc","container_hash":"docker.io/library/nginx@sha256:ff","container_image":"nginx:1.27","labels":{"app":"web","tier":"front"},"annotations":{"note":"x"}}}`,
+	}, {
+		name: "labels off",
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stderr, Message: []byte("a\tb"), File: testFile, Pod: testPod},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stderr","log":"a\tb","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","host":"node-a","container_name":"app","docker_id":"abc","container_hash":"docker.io/library/nginx@sha256:ff","container_image":"nginx:1.27"}}`,
+	}, {
+		name: "path metadata only",
+		cfg:  EncoderConfig{Host: "node-b", Labels: true},
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte("x\x01"), File: testFile},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","log":"x\u0001","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","host":"node-b","container_name":"app","docker_id":"abc"}}`,
+	}, {
+		name: "parse json merges members",
+		cfg:  EncoderConfig{Parse: ParseJSON},
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte(` {"level":"info","n":1} `), File: testFile},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","level":"info","n":1,"kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","container_name":"app","docker_id":"abc"}}`,
+	}, {
+		name: "the line's own time wins",
+		cfg:  EncoderConfig{Parse: ParseJSON},
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte(`{"time":"t0","msg":"m"}`), File: testFile},
+		want: `{"stream":"stdout","time":"t0","msg":"m","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","container_name":"app","docker_id":"abc"}}`,
+	}, {
+		name: "invalid json ships as log",
+		cfg:  EncoderConfig{Parse: ParseJSON},
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte(`{"a":`), File: testFile},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","log":"{\"a\":","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","container_name":"app","docker_id":"abc"}}`,
+	}, {
+		name: "invalid utf-8 repaired",
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte("a\xff\xfeb"), File: testFile},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","log":"a` + "\uFFFD\uFFFD" + `b","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","container_name":"app","docker_id":"abc"}}`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := encode(t, tt.cfg, tt.rec)
+			if got != tt.want {
+				t.Errorf("Append =\n%s\nwant\n%s", got, tt.want)
+			}
+			if !json.Valid([]byte(got)) {
+				t.Errorf("Append = %s: not valid JSON", got)
+			}
+		})
+	}
+}
+
+func TestEncoderPodParser(t *testing.T) {
+	pod := *testPod
+	pod.Controls.Parser = ParseJSON
+	got := encode(t, EncoderConfig{}, tailer.Record{Time: testTime, Message: []byte(`{"k":"v"}`), File: testFile, Pod: &pod})
+	if !strings.Contains(got, `"k":"v"`) || strings.Contains(got, `"log"`) {
+		t.Errorf("pod parser annotation not applied: %s", got)
+	}
+}
+
+func TestEncoderCounters(t *testing.T) {
+	e, _ := NewEncoder(EncoderConfig{Parse: ParseJSON})
+	recs := []tailer.Record{
+		{Message: []byte("not json"), File: testFile},
+		{Message: []byte("{\"a\":\"\xff\"}"), File: testFile},
+		{Message: []byte("{\"a\":1}"), File: testFile},
+	}
+	for i := range recs {
+		out := e.Append(nil, &recs[i])
+		if !json.Valid(out) {
+			t.Errorf("record %d: invalid JSON %q", i, out)
+		}
+	}
+	if e.ParseErrors() != 1 || e.Repaired() != 1 {
+		t.Errorf("ParseErrors = %d, Repaired = %d; want 1, 1", e.ParseErrors(), e.Repaired())
+	}
+}
+
+func TestEncoderRaw(t *testing.T) {
+	e, _ := NewEncoder(EncoderConfig{Format: FormatRaw})
+	for _, tt := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"caf\xc3", "caf\uFFFD"},
+		{"", ""},
+	} {
+		if got := string(e.Append(nil, &tailer.Record{Message: []byte(tt.in), File: testFile})); got != tt.want {
+			t.Errorf("raw Append(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestEncoderConfigValidate(t *testing.T) {
+	if err := (EncoderConfig{Format: "xml"}).Validate(); err == nil {
+		t.Error("Validate(format xml) = nil; want an error")
+	}
+	if err := (EncoderConfig{Parse: "logfmt"}).Validate(); err == nil {
+		t.Error("Validate(parse logfmt) = nil; want an error")
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add([]byte("a\"b\\c\n\x00\xff\xe2\x80"))
+	f.Fuzz(func(t *testing.T, s []byte) {
+		out, _ := AppendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("AppendJSONString(%q) = %s: %v", s, out, err)
+		}
+		if want := strings.ToValidUTF8(string(s), "\uFFFD"); len(back) < len(want) {
+			t.Fatalf("round trip of %q = %q", s, back)
+		}
+	})
+}
+
+func benchRecords(n, size int) []tailer.Record {
+	recs := make([]tailer.Record, n)
+	msg := []byte(strings.Repeat("GET /api/v1/items?id=42 200 12ms user-agent=\"curl\" ", size/50+1)[:size])
+	for i := range recs {
+		recs[i] = tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: msg, File: testFile, Pod: testPod}
+	}
+	return recs
+}
+
+func BenchmarkEncoder(b *testing.B) {
+	for _, cfg := range []struct {
+		name string
+		cfg  EncoderConfig
+	}{
+		{"json", EncoderConfig{Labels: true, Annotations: true}},
+		{"raw", EncoderConfig{Format: FormatRaw}},
+		{"parse", EncoderConfig{Parse: ParseJSON}},
+	} {
+		b.Run(cfg.name, func(b *testing.B) {
+			e, _ := NewEncoder(cfg.cfg)
+			recs := benchRecords(1, 256)
+			if cfg.cfg.Parse != "" {
+				recs[0].Message = []byte(`{"level":"info","msg":"GET /api/v1/items 200","latency_ms":12,"user":"u-42","path":"/api/v1/items?id=42","agent":"curl/8.0"}`)
+			}
+			b.SetBytes(int64(len(recs[0].Message)))
+			b.ReportAllocs()
+			buf := make([]byte, 0, 4096)
+			for b.Loop() {
+				buf = e.Append(buf[:0], &recs[0])
+			}
+		})
+	}
+}

@@ -1,0 +1,84 @@
+package sinks
+
+import "unicode/utf8"
+
+const hexDigits = "0123456789abcdef"
+
+// plain[c] is true for the bytes that appear in a JSON string as they are:
+// printable ASCII except '"' and '\\'. Bytes >= 0x80 are checked as UTF-8.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// AppendJSONString appends s to dst as a quoted JSON string. Invalid UTF-8
+// is replaced by U+FFFD, one per invalid byte, as the AWS SDK does; repaired
+// reports whether that happened.
+func AppendJSONString(dst, s []byte) (out []byte, repaired bool) {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+			repaired = true
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"'), repaired
+}
+
+// AppendValidUTF8 appends s to dst with every invalid UTF-8 byte replaced by
+// U+FFFD; repaired reports whether that happened.
+func AppendValidUTF8(dst, s []byte) (out []byte, repaired bool) {
+	if utf8.Valid(s) {
+		return append(dst, s...), false
+	}
+	start := 0
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r != utf8.RuneError || size != 1 {
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, "\uFFFD"...)
+		i++
+		start = i
+	}
+	return append(dst, s[start:]...), true
+}

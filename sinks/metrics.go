@@ -1,0 +1,85 @@
+package sinks
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons a record is dropped, the values of the reason label of
+// skiff_output_dropped_records_total.
+const (
+	DropEmpty         = "empty"         // an empty message (CloudWatch refuses them)
+	DropInvalid       = "invalid"       // the destination refused the record itself
+	DropRetryTimeout  = "retry_timeout" // max_retry_duration passed
+	DropRejectedOld   = "too_old"       // CloudWatch: older than 14 days
+	DropRejectedNew   = "too_new"       // CloudWatch: more than 2 h ahead
+	DropRejectedExpir = "expired"       // CloudWatch: older than the group's retention
+)
+
+// Metrics are the series every sink reports, labelled with the sink's
+// output name.
+type Metrics struct {
+	ProcRecords prometheus.Counter
+	ProcBytes   prometheus.Counter
+	Retries     prometheus.Counter
+	Dropped     *prometheus.CounterVec // reason
+}
+
+// NewMetrics builds the shared sink metrics for output (for example
+// "cloudwatch") and registers them, with gauges read from b and counters
+// read from enc, on reg; a nil reg registers nothing.
+func NewMetrics(reg prometheus.Registerer, output string, b *Budget, enc *Encoder) (*Metrics, error) {
+	labels := prometheus.Labels{"output": output}
+	m := &Metrics{
+		ProcRecords: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skiff_output_proc_records_total", ConstLabels: labels,
+			Help: "Records the destination accepted.",
+		}),
+		ProcBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skiff_output_proc_bytes_total", ConstLabels: labels,
+			Help: "Message bytes the destination accepted.",
+		}),
+		Retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skiff_output_retries_total", ConstLabels: labels,
+			Help: "Requests sent again after a failure.",
+		}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skiff_output_dropped_records_total", ConstLabels: labels,
+			Help: "Records acknowledged without being delivered, by reason.",
+		}, []string{"reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	cs := []prometheus.Collector{m.ProcRecords, m.ProcBytes, m.Retries, m.Dropped}
+	if b != nil {
+		cs = append(cs,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "skiff_buffer_bytes", ConstLabels: labels,
+				Help: "Bytes of records batched or in flight.",
+			}, func() float64 { return float64(b.Used()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "skiff_buffer_limit_bytes", ConstLabels: labels,
+				Help: "The byte budget for records batched or in flight.",
+			}, func() float64 { return float64(b.Limit()) }),
+		)
+	}
+	if enc != nil {
+		cs = append(cs,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "skiff_output_utf8_repaired_records_total", ConstLabels: labels,
+				Help: "Records whose invalid UTF-8 was replaced by U+FFFD.",
+			}, func() float64 { return float64(enc.Repaired()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "skiff_output_parse_errors_total", ConstLabels: labels,
+				Help: "Lines to be parsed as JSON that were not a JSON object (sent as a plain log string).",
+			}, func() float64 { return float64(enc.ParseErrors()) }),
+		)
+	}
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, reg.Register(c))
+	}
+	return m, errors.Join(errs...)
+}

@@ -1,0 +1,54 @@
+// Package stdout is a sink that writes records as JSON lines (or raw lines)
+// to an io.Writer, normally os.Stdout: for development and debugging.
+//
+// It keeps the Sink contract: records are buffered under the byte budget
+// and acknowledged once their block was written in full. A write error is
+// retried with backoff until Run's context ends; a block that was written
+// in part is written again whole, so lines can repeat after such an error.
+package stdout
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skiff-agent/skiff/sinks"
+)
+
+// Options configure the stdout sink. The zero value writes JSON lines.
+type Options struct {
+	// Encoder says how records become lines (format, parse, labels,
+	// annotations, host).
+	Encoder sinks.EncoderConfig
+	// BufferBytes is the byte budget; default 64 MiB.
+	BufferBytes int64
+	// FlushInterval is the longest a line waits; default 1s.
+	FlushInterval time.Duration
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
+}
+
+// Sink writes lines to an io.Writer. It implements sinks.Sink.
+type Sink struct {
+	*sinks.Lines
+}
+
+// New returns a sink writing to w. Writes to w come from one goroutine.
+func New(w io.Writer, opts Options) (*Sink, error) {
+	l, err := sinks.NewLines(sinks.LinesConfig{
+		Output:        "stdout",
+		Encoder:       opts.Encoder,
+		BufferBytes:   opts.BufferBytes,
+		FlushInterval: opts.FlushInterval,
+		Logger:        opts.Logger,
+		Registerer:    opts.Registerer,
+	}, sinks.WriterBlocks(w))
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{Lines: l}, nil
+}
+
+var _ sinks.Sink = (*Sink)(nil)
