@@ -182,8 +182,15 @@ type CloudWatch struct {
 
 // File configures the file output: one JSON line per record.
 type File struct {
-	// Path is the file records are appended to. Required for output: file.
+	// Path is the file records are appended to; its directory must exist.
+	// Required for output: file.
 	Path string `yaml:"path"`
+	// MaxBytes rotates the file at this size. Default 100MiB.
+	MaxBytes Size `yaml:"max_bytes"`
+	// MaxFiles is how many rotated files are kept. Default 5.
+	MaxFiles int `yaml:"max_files"`
+	// Sync fsyncs every block before acknowledging it. Default false.
+	Sync bool `yaml:"sync"`
 	// Format is json (default) or raw.
 	Format string `yaml:"format"`
 	// Parse is "" (default) or json: merge JSON lines into the record.
@@ -249,7 +256,7 @@ func Default(getenv func(string) string) Config {
 			AutoCreateGroup: true,
 			LogGroupClass:   "STANDARD",
 		},
-		File:   File{Format: "json"},
+		File:   File{Format: "json", MaxBytes: 100 << 20, MaxFiles: 5},
 		Stdout: Stdout{Format: "json"},
 	}
 }
@@ -342,6 +349,12 @@ func (c *Config) Validate() []*FieldError {
 		}
 		oneOf("file.format", c.File.Format, "json", "raw")
 		oneOf("file.parse", c.File.Parse, "", "json")
+		if c.File.MaxBytes < 1<<20 {
+			bad("file.max_bytes", "must be at least 1MiB, got %s", c.File.MaxBytes)
+		}
+		if c.File.MaxFiles < 1 {
+			bad("file.max_files", "must be at least 1, got %d", c.File.MaxFiles)
+		}
 	case OutputStdout:
 		oneOf("stdout.format", c.Stdout.Format, "json", "raw")
 		oneOf("stdout.parse", c.Stdout.Parse, "", "json")
