@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// skiffAdapter runs the skiff binary with a config written from the
+// contract's variables.
+func skiffAdapter(binary, missing string) Adapter {
+	return Adapter{Name: "skiff", Binary: binary, Missing: missing, Command: func(env map[string]string) ([]string, []string, error) {
+		q := strconv.Quote
+		kube := "kubernetes:\n  enabled: false\n"
+		if env[EnvKubeAPI] != "" {
+			kube = fmt.Sprintf("kubernetes:\n  enabled: true\n  kubeconfig: %s\n", q(env[EnvKubeconfig]))
+		}
+		cfg := fmt.Sprintf(`# written by the bench harness
+cluster: %s
+node_name: %s
+shutdown_timeout: 25s
+http:
+  listen: %s
+log:
+  level: info
+  format: json
+tail:
+  include: [%s]
+  state_dir: %s
+%soutput: cloudwatch
+cloudwatch:
+  region: %s
+  endpoint: %s
+  log_group: %s
+  auto_create_group: true
+`, q(env[EnvCluster]), q(env[EnvNodeName]), q(env[EnvHTTPAddr]), q(env[EnvLogGlob]), q(env[EnvStateDir]),
+			kube, q(env[EnvRegion]), q(env[EnvEndpoint]), q(env[EnvLogGroup]))
+		path, err := writeFile(env[EnvWorkDir], "skiff.yaml", cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		var extra []string
+		if env[EnvCAFile] != "" {
+			// The AWS SDK's default chain trusts this bundle.
+			extra = append(extra, "AWS_CA_BUNDLE="+env[EnvCAFile])
+		}
+		return []string{binary, "run", "--config", path}, extra, nil
+	}}
+}
+
+// fluentBitAdapter runs Fluent Bit: in_tail with the cri multiline parser
+// and an offsets DB, to cloudwatch_logs with an endpoint override. Its
+// cloudwatch_logs output always speaks TLS (the EC2 credential provider
+// forces it), so the endpoint must be HTTPS and the CA is passed to
+// tls.ca_file. Everything else is Fluent Bit's default.
+func fluentBitAdapter(binary, missing string) Adapter {
+	return Adapter{Name: "fluent-bit", Binary: binary, Missing: missing, NeedsTLS: true, Command: func(env map[string]string) ([]string, []string, error) {
+		filter := ""
+		if env[EnvKubeAPI] != "" {
+			filter = fmt.Sprintf(`
+[FILTER]
+    name            kubernetes
+    match           kube.*
+    kube_url        %s
+    kube_token_file %s
+    kube_ca_file    %s
+    kube_tag_prefix kube.%s.
+    merge_log       off
+`, env[EnvKubeAPI], env[EnvKubeToken], env[EnvCAFile], tagPath(env[EnvLogRoot]+"/containers/"))
+		}
+		cfg := fmt.Sprintf(`# written by the bench harness
+[SERVICE]
+    flush     1
+    daemon    off
+    log_level info
+    http_server off
+
+[INPUT]
+    name              tail
+    path              %s
+    tag               kube.*
+    multiline.parser  cri
+    db                %s/fluent-bit.db
+    read_from_head    true
+%s
+[OUTPUT]
+    name              cloudwatch_logs
+    match             *
+    region            %s
+    log_group_name    %s
+    log_stream_prefix %s.
+    auto_create_group on
+    endpoint          %s
+    port              %s
+    tls.verify        on
+    tls.ca_file       %s
+`, env[EnvLogGlob], env[EnvStateDir], filter, env[EnvRegion], env[EnvLogGroup], env[EnvNodeName],
+			env[EnvEndpointHost], env[EnvEndpointPort], env[EnvCAFile])
+		path, err := writeFile(env[EnvWorkDir], "fluent-bit.conf", cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []string{binary, "-c", path}, nil, nil
+	}}
+}
+
+// tagPath is how Fluent Bit turns a path into a tag: '/' becomes '.'.
+func tagPath(p string) string {
+	b := []byte(p)
+	for i, c := range b {
+		if c == '/' {
+			b[i] = '.'
+		}
+	}
+	s := string(b)
+	for len(s) > 0 && s[0] == '.' {
+		s = s[1:]
+	}
+	return s
+}

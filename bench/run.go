@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/skiff-agent/skiff/bench/nodesim"
+	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+)
+
+// spec is one measured run of one agent.
+type spec struct {
+	Scenario string
+	Label    string
+	Rate     float64       // target lines/s while writing
+	Duration time.Duration // writing window
+	Sim      nodesim.Config
+	Throttle bool // cwlocal's real quotas
+	Faults   cwlocal.Faults
+	Kube     bool // enrichment against a dead API server
+	// Actions run at offsets into the writing window.
+	Actions []action
+	// DrainQuiet ends the drain when nothing arrived for this long;
+	// DrainMax bounds it.
+	DrainQuiet, DrainMax time.Duration
+}
+
+// action is something a scenario does while the writers run.
+type action struct {
+	At time.Duration
+	Do func(r *runner) error
+}
+
+// runner holds one run's moving parts.
+type runner struct {
+	h       *harness
+	spec    spec
+	ad      Adapter
+	dir     string
+	sim     *nodesim.Sim
+	counter *nodesim.Counter
+	srv     *cwlocal.Server
+	env     []string
+	argv    []string
+	t0      time.Time // writers started
+
+	mu       sync.Mutex
+	proc     *agentProc
+	cpuDone  time.Duration // CPU of agent processes that exited
+	peak     int64
+	samples  []Sample
+	writeEnd *Sample // the moment the writers stopped
+	final    *Sample // after the agent exited
+	extra    map[string]float64
+	notes    []string
+}
+
+// runOne measures one agent in one spec.
+func (h *harness) runOne(ctx context.Context, ad Adapter, sp spec) Result {
+	res := Result{Agent: ad.Name, Scenario: sp.Scenario, Label: sp.Label, TargetRate: sp.Rate, Duration: sp.Duration.Seconds()}
+	if ad.Binary == "" {
+		res.Skipped = ad.Missing
+		return res
+	}
+	dir, err := os.MkdirTemp(h.tmp, ad.Name+"-"+sp.Scenario+"-")
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	r := &runner{h: h, spec: sp, ad: ad, dir: dir, extra: map[string]float64{}}
+	err = r.run(ctx)
+	res = r.result(res)
+	if err != nil {
+		res.Error = err.Error()
+		if tail := tailFile(filepath.Join(dir, "work", "agent.log"), 1500); tail != "" {
+			res.Notes = append(res.Notes, "agent log tail: "+tail)
+		}
+	}
+	if !h.keep && err == nil {
+		os.RemoveAll(dir)
+	}
+	return res
+}
+
+func (r *runner) run(ctx context.Context) error {
+	sp := r.spec
+	cfg := sp.Sim
+	cfg.Root = filepath.Join(r.dir, "node")
+	cfg.Rate = sp.Rate
+	if cfg.Preload == 0 {
+		cfg.Preload = 1 // the readiness probe: every file's first line delivered
+	}
+	sim, err := nodesim.New(cfg)
+	if err != nil {
+		return err
+	}
+	r.sim = sim
+	r.counter = nodesim.NewCounter(sim)
+	tls := r.h.tls || r.ad.NeedsTLS
+	srv, err := cwlocal.NewServer(cwlocal.Options{
+		TLS:      tls,
+		CAOut:    filepath.Join(r.dir, "ca.pem"),
+		Throttle: sp.Throttle,
+		Faults:   sp.Faults,
+		Discard:  true,
+		OnPut: func(_, _ string, events []cwlocal.Event) {
+			now := time.Now()
+			for _, e := range events {
+				r.counter.Observe(now, e.Message)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("start cwlocal: %w", err)
+	}
+	r.srv = srv
+	defer srv.Close()
+	if err := r.prepareEnv(tls); err != nil {
+		return err
+	}
+	if err := r.startAgent(); err != nil {
+		return err
+	}
+	defer r.stopAgent(syscall.SIGKILL) // only if something below failed
+
+	if err := r.waitReady(ctx, int64(sim.Streams()*cfg.Preload), r.h.readyTimeout); err != nil {
+		return err
+	}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	samplerDone := make(chan struct{})
+	r.t0 = time.Now()
+	go func() { defer close(samplerDone); r.sample(sampleCtx) }()
+	defer func() { stopSampling(); <-samplerDone }()
+
+	writeCtx, cancel := context.WithTimeout(ctx, sp.Duration)
+	defer cancel()
+	simErr := make(chan error, 1)
+	go func() { simErr <- sim.Run(writeCtx) }()
+	actErr := make(chan error, 1)
+	go func() { actErr <- r.act(writeCtx) }()
+	if err := <-simErr; err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	if err := <-actErr; err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	end := r.snapshot()
+	r.mu.Lock()
+	r.writeEnd = &end
+	r.mu.Unlock()
+	r.note("write_end_s", end.T)
+	written := sim.Stats().Lines
+	delivered, _ := r.counter.Delivered()
+	r.note("backlog_at_end", float64(written-delivered))
+	drained := r.drain(ctx)
+	r.note("drain_s", drained.Seconds())
+	took, err := r.stopAgent(syscall.SIGTERM)
+	r.note("final_shutdown_s", took.Seconds())
+	fin := r.snapshot()
+	r.mu.Lock()
+	r.final = &fin
+	r.mu.Unlock()
+	if err != nil {
+		r.addNote("final SIGTERM: " + err.Error())
+	}
+	return nil
+}
+
+func (r *runner) prepareEnv(tls bool) error {
+	u, err := url.Parse(r.srv.URL())
+	if err != nil {
+		return fmt.Errorf("cwlocal url %s: %w", r.srv.URL(), err)
+	}
+	state, work := filepath.Join(r.dir, "state"), filepath.Join(r.dir, "work")
+	for _, d := range []string{state, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	env := map[string]string{
+		EnvLogRoot: r.sim.Root(), EnvLogGlob: r.sim.Glob(),
+		EnvEndpoint: r.srv.URL(), EnvEndpointHost: u.Hostname(), EnvEndpointPort: u.Port(),
+		EnvTLS: "off", EnvCAFile: "", EnvStateDir: state, EnvWorkDir: work,
+		EnvRegion: region, EnvLogGroup: "/bench/" + r.ad.Name, EnvCluster: "bench", EnvNodeName: "bench-node",
+		EnvHTTPAddr: httpAddr,
+	}
+	if tls {
+		env[EnvTLS], env[EnvCAFile] = "on", r.srv.CAFile()
+	}
+	if r.spec.Kube {
+		if err := deadKube(env, work); err != nil {
+			return err
+		}
+	}
+	argv, extra, err := r.ad.Command(env)
+	if err != nil {
+		return fmt.Errorf("%s adapter: %w", r.ad.Name, err)
+	}
+	r.argv = argv
+	r.env = agentEnv(env, extra)
+	return nil
+}
+
+const region = "us-east-1"
+
+// agentEnv is the agent's environment: PATH and HOME from ours, no AWS_*
+// settings of the person running the harness, fake credentials.
+func agentEnv(contract map[string]string, extra []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "PATH" || k == "HOME" || k == "TMPDIR" || k == "LANG" {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "AWS_ACCESS_KEY_ID=AKIDBENCHEXAMPLE", "AWS_SECRET_ACCESS_KEY=bench/secret/EXAMPLEKEY",
+		"AWS_REGION="+region, "AWS_DEFAULT_REGION="+region, "AWS_EC2_METADATA_DISABLED=true")
+	for k, v := range contract {
+		env = append(env, k+"="+v)
+	}
+	return append(env, extra...)
+}
+
+// deadKube points the enrichment variables at a loopback port where nothing listens.
+func deadKube(env map[string]string, work string) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	api := "https://" + addr
+	token, err := writeFile(work, "token", "bench-token\n")
+	if err != nil {
+		return err
+	}
+	kc, err := writeFile(work, "kubeconfig", fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: dead
+  cluster: {server: %q, insecure-skip-tls-verify: true}
+users:
+- name: bench
+  user: {tokenFile: %q}
+contexts:
+- name: dead
+  context: {cluster: dead, user: bench}
+current-context: dead
+`, api, token))
+	if err != nil {
+		return err
+	}
+	env[EnvKubeAPI], env[EnvKubeconfig], env[EnvKubeToken] = api, kc, token
+	return nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (r *runner) startAgent() error {
+	p, err := startAgent(r.argv, r.env, filepath.Join(r.dir, "work", "agent.log"))
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.proc = p
+	r.mu.Unlock()
+	return nil
+}
+
+// stopAgent stops the current process and books its CPU and peak memory.
+func (r *runner) stopAgent(sig syscall.Signal) (time.Duration, error) {
+	r.mu.Lock()
+	p := r.proc
+	r.mu.Unlock()
+	if p == nil {
+		return 0, nil
+	}
+	took, err := p.stop(sig, 40*time.Second)
+	cpu, peak := p.usage()
+	r.mu.Lock()
+	if r.proc == p {
+		r.proc = nil
+		r.cpuDone += cpu
+		r.peak = max(r.peak, peak)
+	}
+	r.mu.Unlock()
+	return took, err
+}
+
+// restart stops the agent with sig and starts it again with the same
+// state; it records how long the stop took.
+func (r *runner) restart(sig syscall.Signal) error {
+	took, err := r.stopAgent(sig)
+	name := strings.ToLower(strings.TrimPrefix(sig.String(), "SIG"))
+	r.note("restarts", r.extraValue("restarts")+1)
+	r.note(name+"_stop_s", max(r.extraValue(name+"_stop_s"), took.Seconds()))
+	if err != nil {
+		r.addNote(fmt.Sprintf("%v at %.1fs: %v", sig, time.Since(r.t0).Seconds(), err))
+	}
+	return r.startAgent()
+}
+
+func (r *runner) waitReady(ctx context.Context, want int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, _ := r.counter.Delivered()
+		if got >= want {
+			return nil
+		}
+		r.mu.Lock()
+		p := r.proc
+		r.mu.Unlock()
+		if p.exited() {
+			return fmt.Errorf("%s exited before it was ready: %v", r.ad.Name, p.err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %v: %d of %d preload lines delivered", r.ad.Name, timeout, got, want)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// act runs the scenario's actions at their offsets.
+func (r *runner) act(ctx context.Context) error {
+	for _, a := range r.spec.Actions {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Until(r.t0.Add(a.At))):
+		}
+		if err := a.Do(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drain waits until every written line arrived, nothing arrived for
+// DrainQuiet, or DrainMax passed.
+func (r *runner) drain(ctx context.Context) time.Duration {
+	t0 := time.Now()
+	quiet, maxWait := r.spec.DrainQuiet, r.spec.DrainMax
+	last, lastChange := int64(-1), time.Now()
+	for {
+		written := r.sim.Stats().Lines
+		got, _ := r.counter.Delivered()
+		if got >= written {
+			return time.Since(t0)
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		}
+		if time.Since(lastChange) >= quiet || time.Since(t0) >= maxWait {
+			return time.Since(t0)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(t0)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (r *runner) note(key string, v float64) {
+	r.mu.Lock()
+	r.extra[key] = v
+	r.mu.Unlock()
+}
+
+func (r *runner) extraValue(key string) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.extra[key]
+}
+
+func (r *runner) addNote(s string) {
+	r.mu.Lock()
+	r.notes = append(r.notes, s)
+	r.mu.Unlock()
+}
+
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"syscall"
+	"time"
+
+	"github.com/skiff-agent/skiff/bench/nodesim"
+	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+)
+
+// scenario produces the results of one agent.
+type scenario struct {
+	name, doc string
+	run       func(ctx context.Context, h *harness, ad Adapter) []Result
+}
+
+var scenarios = []scenario{
+	{"steady", "each --rates rate for --duration: throughput, CPU, memory, latency, loss", runSteady},
+	{"max", "the highest rate delivered with zero loss while keeping up (doubling, then bisection)", runMax},
+	{"burst", "5,000 lines/s with two 3 s bursts at 50,000 lines/s", runBurst},
+	{"idle", "1,000 idle files (one line each, then nothing): CPU and memory at rest", runIdle},
+	{"outage", "5,000 lines/s, the destination answers 500 for 20 s while files rotate every 256 KiB", runOutage},
+	{"throttle", "10,000 lines/s against the real quotas plus 30% ThrottlingException", runThrottle},
+	{"sigterm", "10,000 lines/s, SIGTERM and restart halfway: shutdown time, loss, duplicates", runSigterm},
+	{"kill9", "10,000 lines/s, SIGKILL and restart twice: loss and duplicates", runKill9},
+	{"api-down", "1,000 lines/s with enrichment on and the API server unreachable: shipping must go on", runAPIDown},
+}
+
+func findScenario(name string) *scenario {
+	for i := range scenarios {
+		if scenarios[i].name == name {
+			return &scenarios[i]
+		}
+	}
+	return nil
+}
+
+// base is the spec every scenario starts from: --pods pods writing
+// --line-bytes lines with kubelet's rotation (10 MiB, 5 files).
+func (h *harness) base(name string, rate float64) spec {
+	return spec{
+		Scenario: name, Label: rateLabel(rate), Rate: rate, Duration: h.opts.Duration,
+		Sim: nodesim.Config{Pods: h.opts.Pods, LineBytes: h.opts.LineBytes, JSONFraction: h.opts.JSON,
+			LongFraction: h.opts.Long, RotateBytes: nodesim.DefaultRotateBytes, MaxFiles: nodesim.DefaultMaxFiles},
+		DrainQuiet: 5 * time.Second, DrainMax: 30 * time.Second,
+	}
+}
+
+func rateLabel(rate float64) string {
+	switch {
+	case rate >= 1000 && math.Mod(rate, 1000) == 0:
+		return fmt.Sprintf("%.0fk/s", rate/1000)
+	default:
+		return fmt.Sprintf("%.0f/s", rate)
+	}
+}
+
+func runSteady(ctx context.Context, h *harness, ad Adapter) []Result {
+	var out []Result
+	for _, rate := range h.opts.Rates {
+		out = append(out, h.runOne(ctx, ad, h.base("steady", rate)))
+	}
+	return out
+}
+
+// runMax doubles the rate from --max-start until the agent falls behind
+// or loses lines, then bisects; the result is the best passing trial.
+func runMax(ctx context.Context, h *harness, ad Adapter) []Result {
+	var pass, fail float64
+	var best *Result
+	var trials []Result
+	rate := h.opts.MaxStart
+	for range h.opts.MaxTrials {
+		if ctx.Err() != nil {
+			break
+		}
+		sp := h.base("max-trial", rate)
+		sp.Duration = h.opts.MaxDuration
+		sp.DrainMax = 15 * time.Second
+		res := h.runOne(ctx, ad, sp)
+		trials = append(trials, res)
+		h.progress.println(summary(res))
+		if res.KeptUp {
+			pass, best = rate, &trials[len(trials)-1]
+		} else {
+			fail = rate
+			if res.Error == "" && res.OfferedLPS < 0.95*rate {
+				break // the simulator itself cannot go faster on this machine
+			}
+		}
+		switch {
+		case fail == 0:
+			rate *= 2
+		case pass == 0:
+			rate /= 2
+		default:
+			if fail/pass < 1.15 {
+				return append(trials, maxResult(best))
+			}
+			rate = math.Round((pass+fail)/2/1000) * 1000
+		}
+	}
+	if best == nil {
+		return append(trials, Result{Agent: ad.Name, Scenario: "max", Error: "no trial kept up"})
+	}
+	return append(trials, maxResult(best))
+}
+
+func maxResult(best *Result) Result {
+	r := *best
+	r.Scenario, r.Label = "max", rateLabel(best.TargetRate)
+	return r
+}
+
+func runBurst(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("burst", 5000)
+	sp.Label = "5k/s, 50k/s bursts"
+	sp.Duration = max(h.opts.Duration, 25*time.Second)
+	setRate := func(v float64) func(*runner) error {
+		return func(r *runner) error { r.sim.SetRate(v); return nil }
+	}
+	sp.Actions = []action{{5 * time.Second, setRate(50000)}, {8 * time.Second, setRate(5000)},
+		{15 * time.Second, setRate(50000)}, {18 * time.Second, setRate(5000)}}
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+func runIdle(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("idle", 0)
+	sp.Label = "1000 files"
+	sp.Sim.Pods = 1000
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+func runOutage(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("outage", 5000)
+	sp.Label = "20 s of 500s"
+	sp.Duration = 40 * time.Second
+	sp.Sim.RotateBytes = 256 << 10
+	sp.DrainQuiet, sp.DrainMax = 15*time.Second, 120*time.Second
+	faults := func(f cwlocal.Faults) func(*runner) error {
+		return func(r *runner) error { r.srv.SetFaults(f); return nil }
+	}
+	sp.Actions = []action{{5 * time.Second, faults(cwlocal.Faults{Outage: true})}, {25 * time.Second, faults(cwlocal.Faults{})}}
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+func runThrottle(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("throttle", 10000)
+	sp.Label = "quotas + 30%"
+	sp.Throttle = true
+	sp.Faults = cwlocal.Faults{Throttle: true, ThrottleRate: 0.3, Operations: []string{"PutLogEvents"}}
+	sp.DrainQuiet, sp.DrainMax = 10*time.Second, 60*time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+func runSigterm(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("sigterm", 10000)
+	sp.Actions = []action{{sp.Duration / 2, func(r *runner) error { return r.restart(syscall.SIGTERM) }}}
+	sp.DrainQuiet = 10 * time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+func runKill9(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("kill9", 10000)
+	kill := func(r *runner) error { return r.restart(syscall.SIGKILL) }
+	sp.Actions = []action{{sp.Duration / 3, kill}, {2 * sp.Duration / 3, kill}}
+	sp.DrainQuiet = 10 * time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+func runAPIDown(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("api-down", 1000)
+	sp.Kube = true
+	sp.DrainQuiet = 10 * time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
