@@ -1,0 +1,96 @@
+package tailer
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// ackTracker keeps one file's acknowledged watermark: the highest offset
+// below which every record handed out has been acknowledged.
+//
+// Records are handed out in chunks, one chunk per Consumer.Write call. A
+// chunk knows how many of its records are still unacknowledged and the
+// offset where it ends; the watermark advances over the leading chunks that
+// are fully acknowledged, so acks may arrive in any order. A chunk's end is
+// never inside a line that is still being joined or split: it is the offset
+// where the follower could restart without losing part of a line.
+type ackTracker struct {
+	mu      sync.Mutex
+	acked   int64       // the watermark
+	handed  int64       // end of the last chunk registered
+	pending []*ackChunk // registered, not yet fully acknowledged, in order
+}
+
+func newAckTracker(start int64) *ackTracker {
+	return &ackTracker{acked: start, handed: start}
+}
+
+// ackChunk is the Acker of the records of one Write call.
+type ackChunk struct {
+	tr   *ackTracker
+	left atomic.Int64
+	end  int64
+}
+
+// Ack implements Acker.
+func (c *ackChunk) Ack(n int) {
+	if c.left.Add(-int64(n)) <= 0 {
+		c.tr.advance()
+	}
+}
+
+// chunk registers the next n records, which end at offset end. With n == 0
+// the watermark moves to end as soon as the chunks before it are acked.
+func (tr *ackTracker) chunk(n int, end int64) *ackChunk {
+	c := &ackChunk{tr: tr, end: end}
+	c.left.Store(int64(n))
+	tr.mu.Lock()
+	if end > tr.handed {
+		tr.handed = end
+	}
+	tr.pending = append(tr.pending, c)
+	tr.mu.Unlock()
+	if n == 0 {
+		tr.advance()
+	}
+	return c
+}
+
+func (tr *ackTracker) advance() {
+	tr.mu.Lock()
+	i := 0
+	for ; i < len(tr.pending) && tr.pending[i].left.Load() <= 0; i++ {
+		c := tr.pending[i]
+		if c.end > tr.acked {
+			tr.acked = c.end
+		}
+		tr.pending[i] = nil
+	}
+	if i > 0 {
+		n := copy(tr.pending, tr.pending[i:])
+		clear(tr.pending[n:])
+		tr.pending = tr.pending[:n]
+	}
+	tr.mu.Unlock()
+}
+
+// watermark returns the acknowledged offset.
+func (tr *ackTracker) watermark() int64 {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.acked
+}
+
+// unacked returns the bytes handed out and not yet acknowledged.
+func (tr *ackTracker) unacked() int64 {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.handed - tr.acked
+}
+
+// idle reports whether every chunk handed out has been acknowledged.
+func (tr *ackTracker) idle() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return len(tr.pending) == 0
+}
