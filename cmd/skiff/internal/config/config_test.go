@@ -146,8 +146,8 @@ func TestBadConfigs(t *testing.T) {
 		{"line too long", "tail:\n  max_line_bytes: 2MiB\n",
 			`f.yaml:2: tail.max_line_bytes: must be between 1KiB and 1048550 (CloudWatch's largest event), got 2097152`},
 		{"two problems", "tail:\n  long_lines: wrap\nlog:\n  level: verbose\n",
-			"f.yaml:4: log.level: \"verbose\" is not one of debug, info, warn, error\n" +
-				"f.yaml:2: tail.long_lines: \"wrap\" is not one of split, truncate"},
+			"f.yaml:2: tail.long_lines: \"wrap\" is not one of split, truncate\n" +
+				"f.yaml:4: log.level: \"verbose\" is not one of debug, info, warn, error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load("f.yaml", []byte(tc.src), getenv)

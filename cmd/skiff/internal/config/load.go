@@ -1,10 +1,13 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,12 +64,28 @@ func (s *Source) Errorf(key, format string, args ...any) *Error {
 
 // Check locates the problems Validate found; it returns nil when there are
 // none, else every problem joined, one per line.
+// They are in file order; problems with defaults and flags come last.
 func (s *Source) Check(fes []*FieldError) error {
-	errs := make([]error, len(fes))
+	located := make([]*Error, len(fes))
 	for i, fe := range fes {
-		errs[i] = s.Errorf(fe.Key, "%s", fe.Msg)
+		located[i] = s.Errorf(fe.Key, "%s", fe.Msg)
+	}
+	slices.SortStableFunc(located, func(a, b *Error) int { return cmp.Compare(lineOf(a.Where), lineOf(b.Where)) })
+	errs := make([]error, len(located))
+	for i, e := range located {
+		errs[i] = e
 	}
 	return errors.Join(errs...)
+}
+
+// lineOf is the line of "file:line", or a large number for anything else.
+func lineOf(where string) int {
+	if i := strings.LastIndexByte(where, ':'); i >= 0 && !strings.HasPrefix(where, "flag ") {
+		if n, err := strconv.Atoi(where[i+1:]); err == nil {
+			return n
+		}
+	}
+	return math.MaxInt
 }
 
 // Parse decodes data, the contents of the file called name, over
