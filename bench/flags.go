@@ -55,7 +55,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		o.Peers[name] = cmd
 		return nil
 	})
-	fs.StringVar(&o.Out, "out", "", "output directory (default bench-results/<UTC time>)")
+	fs.StringVar(&o.Out, "out", "", "output directory (default bench/results/<UTC time> in the module)")
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "writing time of each run")
 	rates := fs.String("rates", "1000,10000,50000", "steady rates, total lines/s")
 	fs.IntVar(&o.Pods, "pods", 50, "simulated pods (one container each)")

@@ -49,7 +49,7 @@ func newHarness(ctx context.Context, o options, stdout, stderr io.Writer) (*harn
 	h := &harness{opts: o, stdout: stdout, tmp: tmp, keep: o.Keep, tls: o.TLS, readyTimeout: 60 * time.Second,
 		progress: newProgress(stderr), started: time.Now()}
 	if o.Out == "" {
-		h.opts.Out = filepath.Join("bench-results", time.Now().UTC().Format("2006-01-02T150405Z"))
+		h.opts.Out = filepath.Join(moduleRoot(), "bench", "results", time.Now().UTC().Format("2006-01-02T150405Z"))
 	}
 	h.meta = Meta{
 		Date: time.Now().UTC().Format(time.RFC3339), Command: "go run ./bench " + strings.Join(o.Args, " "),
@@ -124,9 +124,14 @@ func moduleRoot() string {
 }
 
 func version(ctx context.Context, ad Adapter) string {
-	arg := "--version"
-	if ad.Name == "skiff" {
+	var arg string
+	switch ad.Name {
+	case "skiff":
 		arg = "version"
+	case "fluent-bit":
+		arg = "--version"
+	default:
+		return ad.Binary
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -122,7 +122,7 @@ func notes(r Result) string {
 	if v, ok := e["term_stop_s"]; ok {
 		out = append(out, fmt.Sprintf("SIGTERM exit in %.1f s", v))
 	}
-	if v := e["backlog_at_end"]; v > 0 && r.TargetRate > 0 {
+	if v := e["backlog_at_end"]; r.TargetRate > 0 && v/r.TargetRate >= 0.05 {
 		out = append(out, fmt.Sprintf("%.1f s behind at the end", v/r.TargetRate))
 	}
 	if r.Unmarked > 0 || r.Foreign > 0 {

@@ -81,10 +81,11 @@ func (r *runner) snapshot() Sample {
 	st := r.sim.Stats()
 	lines, bytes := r.counter.Delivered()
 	s := Sample{T: time.Since(r.t0).Seconds(), Written: st.Lines, WrittenBytes: st.MessageBytes, Delivered: lines, DeliveredBytes: bytes}
+	r.reap()
 	r.mu.Lock()
 	p, cpu := r.proc, r.cpuDone
 	r.mu.Unlock()
-	if p != nil && !p.exited() {
+	if p != nil {
 		if u, err := readTree(p.pid()); err == nil {
 			cpu += u.CPU
 			s.RSS = u.RSS

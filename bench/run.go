@@ -307,6 +307,27 @@ func (r *runner) stopAgent(sig syscall.Signal) (time.Duration, error) {
 	return took, err
 }
 
+// reap books an agent process that exited on its own (a crash, or an
+// agent that gave up) and notes it.
+func (r *runner) reap() {
+	r.mu.Lock()
+	p := r.proc
+	r.mu.Unlock()
+	if p == nil || !p.exited() {
+		return
+	}
+	cpu, peak := p.usage()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.proc != p {
+		return
+	}
+	r.proc = nil
+	r.cpuDone += cpu
+	r.peak = max(r.peak, peak)
+	r.notes = append(r.notes, fmt.Sprintf("the agent exited by itself at %.1fs: %v", time.Since(r.t0).Seconds(), p.err))
+}
+
 // restart stops the agent with sig and starts it again with the same
 // state; it records how long the stop took.
 func (r *runner) restart(sig syscall.Signal) error {
@@ -330,6 +351,9 @@ func (r *runner) waitReady(ctx context.Context, want int64, timeout time.Duratio
 		r.mu.Lock()
 		p := r.proc
 		r.mu.Unlock()
+		if p == nil {
+			return fmt.Errorf("%s exited before it was ready", r.ad.Name)
+		}
 		if p.exited() {
 			return fmt.Errorf("%s exited before it was ready: %v", r.ad.Name, p.err)
 		}
