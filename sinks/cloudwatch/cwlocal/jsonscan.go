@@ -1,8 +1,10 @@
 package cwlocal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -133,59 +135,68 @@ func (s *scanner) str() ([]byte, error) {
 	}
 	s.i++
 	start := s.i
-	in := s.in
-	for i := start; i < len(in); i++ {
-		c := in[i]
-		switch {
-		case c == '"':
-			v := in[start:i]
-			if !utf8.Valid(v) {
-				return nil, s.errorf("string is not valid UTF-8")
-			}
-			s.i = i + 1
-			return v, nil
-		case c == '\\':
-			s.i = i
-			return s.strEscaped(start)
-		case c < 0x20:
-			s.i = i
-			return nil, s.errorf("control character in string")
+	i := skipPlain(s.in, start)
+	if i < len(s.in) && s.in[i] == '"' {
+		v := s.in[start:i]
+		if !utf8.Valid(v) {
+			return nil, s.errorf("string is not valid UTF-8")
 		}
+		s.i = i + 1
+		return v, nil
 	}
-	s.i = len(in)
-	return nil, s.errorf("unterminated string")
+	return s.strEscaped(start, i)
 }
 
-// strEscaped decodes a string with escapes; s.i is at the first backslash.
-func (s *scanner) strEscaped(start int) ([]byte, error) {
+// SWAR constants: one byte per lane.
+const (
+	lanes1 = 0x0101010101010101
+	lanes8 = 0x8080808080808080
+)
+
+// skipPlain returns the index of the first '"', '\\' or control character
+// at or after i (len(b) if none), looking at eight bytes at a time.
+func skipPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ ('"' * lanes1)
+		bs := w ^ ('\\' * lanes1)
+		// The lowest flagged lane is exact: borrows only flag lanes above a real hit.
+		if m := ((q-lanes1)&^q | (bs-lanes1)&^bs | (w-0x20*lanes1)&^w) & lanes8; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
+}
+
+// strEscaped decodes a string that starts at start; i is the first special
+// byte in it (a backslash, a control character, or the end of input).
+func (s *scanner) strEscaped(start, i int) ([]byte, error) {
 	in := s.in
 	o := len(s.out)
-	s.out = append(s.out, in[start:s.i]...)
-	i := s.i
-	for i < len(in) {
+	seg := start
+	for {
+		if i >= len(in) {
+			s.i = len(in)
+			return nil, s.errorf("unterminated string")
+		}
 		c := in[i]
-		switch {
-		case c == '"':
+		s.out = append(s.out, in[seg:i]...)
+		if c == '"' {
 			v := s.out[o:]
 			if !utf8.Valid(v) {
 				return nil, s.errorf("string is not valid UTF-8")
 			}
 			s.i = i + 1
 			return v, nil
-		case c < 0x20:
-			s.i = i
-			return nil, s.errorf("control character in string")
-		case c != '\\':
-			j := i + 1
-			for j < len(in) && in[j] != '"' && in[j] != '\\' && in[j] >= 0x20 {
-				j++
-			}
-			s.out = append(s.out, in[i:j]...)
-			i = j
-			continue
 		}
-		if i+1 >= len(in) {
-			break
+		if c < 0x20 || i+1 >= len(in) {
+			s.i = i
+			return nil, s.errorf("control character or end of input in string")
 		}
 		switch e := in[i+1]; e {
 		case '"', '\\', '/':
@@ -220,15 +231,17 @@ func (s *scanner) strEscaped(start int) ([]byte, error) {
 				}
 			}
 			s.out = utf8.AppendRune(s.out, r)
+			seg = i
+			i = skipPlain(in, i)
 			continue
 		default:
 			s.i = i
 			return nil, s.errorf("invalid escape \\%c", e)
 		}
 		i += 2
+		seg = i
+		i = skipPlain(in, i)
 	}
-	s.i = len(in)
-	return nil, s.errorf("unterminated string")
 }
 
 func hex4(b []byte) (rune, int) {

@@ -219,6 +219,9 @@ func (req *putRequest) validate() *apiError {
 	default:
 		for i := range req.events {
 			e := &req.events[i]
+			if e.hasTS && e.ts >= 0 && e.hasM && len(e.msg) > 0 {
+				continue
+			}
 			path := "logEvents." + strconv.Itoa(i+1) + ".member."
 			if !e.hasTS {
 				v.null(path + "timestamp")
