@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -16,6 +17,8 @@ type agentProc struct {
 	done    chan struct{}
 	err     error // valid after done
 	log     *os.File
+	// stopping is set once the harness signalled the process.
+	stopping atomic.Bool
 }
 
 func startAgent(argv, env []string, logPath string) (*agentProc, error) {
@@ -57,6 +60,7 @@ func (p *agentProc) exited() bool {
 // process group. It returns how long the exit took.
 func (p *agentProc) stop(sig syscall.Signal, grace time.Duration) (time.Duration, error) {
 	t0 := time.Now()
+	p.stopping.Store(true)
 	if p.exited() {
 		return 0, p.err
 	}

@@ -177,7 +177,7 @@ func (h *harness) figures() []namedFigure {
 	}
 	for _, k := range order {
 		rs := byKey[k]
-		tput := panel{title: "delivered lines/s (dashed: offered)", xLabel: "seconds since the writers started"}
+		tput := panel{title: "delivered lines/s (dashed: offered; vertical: events, end of writing)", xLabel: "seconds since the writers started"}
 		cpu := panel{title: "agent CPU (cores)", xLabel: "seconds"}
 		mem := panel{title: "agent RSS (MiB)", xLabel: "seconds"}
 		for _, r := range rs {
@@ -193,6 +193,14 @@ func (h *harness) figures() []namedFigure {
 			cpu.lines = append(cpu.lines, series{name: r.Agent, color: c, xs: xs, ys: cores})
 			mem.lines = append(mem.lines, series{name: r.Agent, color: c, xs: xs, ys: rss})
 		}
+		// Dashed lines: the scenario's actions and the end of writing.
+		var marks []float64
+		for k, v := range rs[0].Extra {
+			if k == "write_end_s" || strings.HasPrefix(k, "event_") {
+				marks = append(marks, v)
+			}
+		}
+		tput.marks, cpu.marks, mem.marks = marks, marks, marks
 		name := fmt.Sprintf("timeline-%s-%s.svg", k.scenario, fileSafe(k.label))
 		out = append(out, namedFigure{name, figure{title: fmt.Sprintf("%s, %s", k.scenario, k.label), legend: legend,
 			panels: []panel{tput, cpu, mem}}})

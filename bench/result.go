@@ -92,6 +92,16 @@ func (r *runner) snapshot() Sample {
 			r.mu.Lock()
 			r.peak = max(r.peak, u.Peak)
 			r.mu.Unlock()
+		} else {
+			// Gone from /proc but not yet booked: wait for its rusage.
+			select {
+			case <-p.done:
+			case <-time.After(2 * time.Second):
+			}
+			r.reap()
+			r.mu.Lock()
+			cpu = r.cpuDone
+			r.mu.Unlock()
 		}
 	}
 	s.CPU = cpu.Seconds()

@@ -325,7 +325,9 @@ func (r *runner) reap() {
 	r.proc = nil
 	r.cpuDone += cpu
 	r.peak = max(r.peak, peak)
-	r.notes = append(r.notes, fmt.Sprintf("the agent exited by itself at %.1fs: %v", time.Since(r.t0).Seconds(), p.err))
+	if !p.stopping.Load() {
+		r.notes = append(r.notes, fmt.Sprintf("the agent exited by itself at %.1fs: %v", time.Since(r.t0).Seconds(), p.err))
+	}
 }
 
 // restart stops the agent with sig and starts it again with the same
@@ -370,12 +372,13 @@ func (r *runner) waitReady(ctx context.Context, want int64, timeout time.Duratio
 
 // act runs the scenario's actions at their offsets.
 func (r *runner) act(ctx context.Context) error {
-	for _, a := range r.spec.Actions {
+	for i, a := range r.spec.Actions {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(time.Until(r.t0.Add(a.At))):
 		}
+		r.note(fmt.Sprintf("event_%d_s", i), time.Since(r.t0).Seconds())
 		if err := a.Do(r); err != nil {
 			return err
 		}

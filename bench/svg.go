@@ -16,7 +16,7 @@ const (
 	marginLeft  = 70
 	marginRight = 20
 	panelGap    = 48
-	topMargin   = 56
+	topMargin   = 70
 )
 
 // series is one agent's line in a panel.
@@ -35,6 +35,8 @@ type panel struct {
 	// bars: cats along x, one bar per group member (values[group][cat]).
 	cats   []string
 	groups []series // xs unused; ys indexed by category
+	// marks are x positions drawn as vertical dashed lines (phases).
+	marks []float64
 }
 
 type figure struct {
@@ -56,7 +58,7 @@ func (f figure) svg() string {
 		if s.dashed {
 			dash = ` stroke-dasharray="5,3"`
 		}
-		fmt.Fprintf(&b, `<line x1="%d" y1="38" x2="%d" y2="38" stroke="%s" stroke-width="3"%s/><text x="%d" y="42">%s</text>`+"\n",
+		fmt.Fprintf(&b, `<line x1="%d" y1="36" x2="%d" y2="36" stroke="%s" stroke-width="3"%s/><text x="%d" y="40">%s</text>`+"\n",
 			x, x+22, s.color, dash, x+27, esc(s.name))
 		x += 40 + 7*len(s.name)
 	}
@@ -84,21 +86,27 @@ func (p panel) draw(b *strings.Builder, top int) {
 			ymax = max(ymax, y)
 		}
 	}
-	ytop := niceCeil(ymax)
+	ystep := niceStep(ymax / 4)
+	ytop := math.Max(math.Ceil(ymax/ystep), 1) * ystep
 	ypix := func(y float64) float64 { return bottom - y/ytop*float64(panelHeight) }
-	for k := 0; k <= 4; k++ { // grid and y ticks
-		y := ytop * float64(k) / 4
+	for y := 0.0; y <= ytop*1.0001; y += ystep { // grid and y ticks
 		fmt.Fprintf(b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#eee"/><text x="%.0f" y="%.1f" text-anchor="end">%s</text>`+"\n",
 			left, ypix(y), right, ypix(y), left-5, ypix(y)+4, tick(y))
 	}
 	if len(p.lines) > 0 {
+		xmin = math.Min(xmin, 0)
 		if xmax <= xmin {
 			xmax = xmin + 1
 		}
 		xpix := func(x float64) float64 { return left + (x-xmin)/(xmax-xmin)*(right-left) }
-		for k := 0; k <= 6; k++ {
-			x := xmin + (xmax-xmin)*float64(k)/6
+		xstep := niceStep((xmax - xmin) / 8)
+		for x := math.Ceil(xmin/xstep) * xstep; x <= xmax; x += xstep {
 			fmt.Fprintf(b, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`+"\n", xpix(x), bottom+14, tick(x))
+		}
+		for _, m := range p.marks {
+			if m >= xmin && m <= xmax {
+				fmt.Fprintf(b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.0f" stroke="#888" stroke-dasharray="2,3"/>`+"\n", xpix(m), top, xpix(m), bottom)
+			}
 		}
 		fmt.Fprintf(b, `<text x="%.0f" y="%.0f" text-anchor="end" fill="#555">%s</text>`+"\n", right, bottom+28, esc(p.xLabel))
 		for _, s := range p.lines {
@@ -130,14 +138,14 @@ func (p panel) draw(b *strings.Builder, top int) {
 	}
 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten.
-func niceCeil(v float64) float64 {
+// niceStep rounds v up to 1, 2, 2.5 or 5 times a power of ten.
+func niceStep(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if v <= m*p {
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if v <= m*p*1.0000001 {
 			return m * p
 		}
 	}

@@ -147,9 +147,10 @@ func (s *Sim) work(ctx context.Context, mine []*stream) error {
 				done++
 				continue
 			}
-			// The bucket holds at most one second of lines: a writer that
-			// fell behind does not catch up in one huge burst.
-			st.tokens = min(st.tokens+per*dt, max(per, 1))
+			// A writer that was starved of CPU catches up on at most five
+			// seconds of lines, so the offered rate stays the asked rate on
+			// a busy machine without unbounded bursts after a long stall.
+			st.tokens = min(st.tokens+per*dt, max(5*per, 1))
 			n := int64(st.tokens)
 			if s.cfg.Lines > 0 {
 				n = min(n, s.cfg.Lines-st.seq.Load())
