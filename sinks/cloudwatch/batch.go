@@ -1,0 +1,83 @@
+package cloudwatch
+
+import (
+	"slices"
+	"time"
+
+	"github.com/skiff-agent/skiff/sinks"
+)
+
+// PutLogEvents limits.
+const (
+	// MaxBatchBytes bounds a request: the sum over its events of the UTF-8
+	// message bytes plus EventOverhead.
+	MaxBatchBytes = 1_048_576
+	// EventOverhead is what CloudWatch adds to each message's size.
+	EventOverhead = 26
+	// MaxEventBytes is the largest message: one event alone fills a batch.
+	// (The documentation said 256 KB until 2025; it says 1 MB since.)
+	MaxEventBytes = MaxBatchBytes - EventOverhead
+	// MaxBatchEvents bounds the events of a request.
+	MaxBatchEvents = 10_000
+	// MaxBatchSpan bounds the time between a request's first and last event;
+	// a batch is kept strictly below it.
+	MaxBatchSpan = 24 * time.Hour
+)
+
+// event is one message in a batch's arena.
+type event struct {
+	ts  int64 // milliseconds since the epoch
+	off int32
+	n   int32
+}
+
+// batch is a request being filled for one stream, then sent.
+type batch struct {
+	d      *dest
+	arena  []byte
+	events []event
+	acks   sinks.Acks
+	size   int   // message bytes + EventOverhead per event
+	charge int64 // bytes taken from the budget
+	minTS  int64
+	maxTS  int64
+	born   time.Time
+}
+
+// fits reports whether a message of n bytes at ts can join b.
+func (b *batch) fits(n int, ts int64) bool {
+	if len(b.events) == 0 {
+		return true
+	}
+	if len(b.events) >= MaxBatchEvents || b.size+n+EventOverhead > MaxBatchBytes {
+		return false
+	}
+	lo, hi := min(b.minTS, ts), max(b.maxTS, ts)
+	return hi-lo < MaxBatchSpan.Milliseconds()
+}
+
+// add appends a message; the caller checked fits.
+func (b *batch) add(msg []byte, ts int64) {
+	if len(b.events) == 0 {
+		b.minTS, b.maxTS = ts, ts
+	}
+	b.minTS, b.maxTS = min(b.minTS, ts), max(b.maxTS, ts)
+	b.events = append(b.events, event{ts: ts, off: int32(len(b.arena)), n: int32(len(msg))})
+	b.arena = append(b.arena, msg...)
+	b.size += len(msg) + EventOverhead
+	b.charge += int64(len(msg) + EventOverhead)
+}
+
+// seal puts the events in time order, keeping arrival order for equal
+// times.
+func (b *batch) seal() {
+	slices.SortStableFunc(b.events, func(x, y event) int {
+		switch {
+		case x.ts < y.ts:
+			return -1
+		case x.ts > y.ts:
+			return 1
+		}
+		return 0
+	})
+}

@@ -1,0 +1,113 @@
+package cloudwatch
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// limiter bounds concurrent requests with an adaptive limit (AIMD): the
+// limit grows by about one per round trip while requests succeed at full
+// use, and shrinks by decreaseFactor on throttling, 5xx or a round trip
+// far above the average; at most one decrease per round trip, so that a
+// burst of errors from one moment counts once.
+type limiter struct {
+	mu       sync.Mutex
+	limit    float64
+	max      float64
+	inflight int
+	changed  chan struct{} // closed and replaced when a slot frees
+	rtt      float64       // EWMA of successful round trips, seconds
+	samples  int
+	lastDown time.Time
+	m        *metrics
+}
+
+const (
+	initialLimit   = 4
+	decreaseFactor = 0.7
+	rttAlpha       = 0.1
+	slowFactor     = 3 // a round trip this many times the average counts as congestion
+)
+
+// outcome is how a request ended, for the limiter.
+type outcome uint8
+
+const (
+	outcomeOK        outcome = iota
+	outcomeCongested         // throttled or 5xx
+	outcomeOther             // neither: no signal about capacity
+)
+
+func newLimiter(maxLimit int, m *metrics) *limiter {
+	l := &limiter{limit: min(initialLimit, float64(maxLimit)), max: float64(maxLimit), changed: make(chan struct{}), m: m}
+	m.limit.Set(l.limit)
+	return l
+}
+
+// acquire waits for a request slot.
+func (l *limiter) acquire(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		if l.inflight < int(l.limit) {
+			l.inflight++
+			l.m.inflight.Inc()
+			l.mu.Unlock()
+			return nil
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release frees a slot and adapts the limit to how the request went.
+func (l *limiter) release(o outcome, rtt time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	full := l.inflight >= int(l.limit)
+	l.inflight--
+	l.m.inflight.Dec()
+	now := time.Now()
+	sec := rtt.Seconds()
+	switch o {
+	case outcomeOK:
+		slow := l.samples >= 20 && sec > slowFactor*l.rtt && sec > 0.05
+		if l.samples == 0 {
+			l.rtt = sec
+		} else {
+			l.rtt += rttAlpha * (sec - l.rtt)
+		}
+		l.samples++
+		if slow {
+			l.decrease(now)
+		} else if full {
+			l.limit = min(l.max, l.limit+1/l.limit)
+		}
+	case outcomeCongested:
+		l.decrease(now)
+	}
+	l.m.limit.Set(float64(int(l.limit)))
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+func (l *limiter) decrease(now time.Time) {
+	window := time.Duration(max(l.rtt, 0.1) * float64(time.Second))
+	if now.Sub(l.lastDown) < window {
+		return
+	}
+	l.lastDown = now
+	l.limit = max(1, l.limit*decreaseFactor)
+}
+
+// current returns the limit in force.
+func (l *limiter) current() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int(l.limit)
+}

@@ -1,0 +1,445 @@
+package cloudwatch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/skiff-agent/skiff/sinks"
+	"github.com/skiff-agent/skiff/tailer"
+)
+
+// routeCacheMax bounds the cached routes; the cache starts over when full.
+const routeCacheMax = 8192
+
+// Sink ships records to CloudWatch Logs. It implements sinks.Sink: Write
+// encodes, routes and batches records under the byte budget; Run sends the
+// batches; Flush sends everything and waits for the acknowledgements.
+type Sink struct {
+	cfg    Config
+	api    api
+	enc    *sinks.Encoder
+	group  *Template
+	stream *Template
+	env    env
+	b      *sinks.Budget
+	m      *sinks.Metrics
+	cm     *metrics
+	log    *slog.Logger
+	lim    *limiter
+	chunk  int64 // bytes a Write takes from the budget at once
+
+	routes    atomic.Pointer[sync.Map] // routeKey -> *route
+	routeN    atomic.Int64
+	overrides sync.Map // annotation template source -> *Template (nil: invalid)
+
+	mu    sync.Mutex
+	dests map[string]*dest
+	ready []*batch
+	wake  chan struct{}
+
+	creates singleflight.Group
+	groups  sync.Map // log groups known to exist
+
+	// Retry curves: full-jitter exponential backoff from base to max; the
+	// slow one is for throttling, 5xx and credentials.
+	fastBase, fastMax, slowBase, slowMax time.Duration
+}
+
+// dest is one log stream and what the sink holds for it.
+type dest struct {
+	group, stream, key string
+	open               *batch
+	pending            int // sealed batches not finished yet
+	lastUsed           time.Time
+	gen                atomic.Uint64 // bumped each time the stream was created
+	lastReject         atomic.Int64  // unix nanos of the last rejection log line
+}
+
+type routeKey struct {
+	file   *tailer.FileMeta
+	pod    *tailer.PodMeta
+	stream tailer.Stream
+}
+
+type route struct{ group, stream, key string }
+
+// New returns a sink for cfg, with an SDK client from the default
+// credential chain (or cfg.Credentials), cfg.Region and cfg.Endpoint.
+func New(ctx context.Context, cfg Config) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cloudwatch: %w", err)
+	}
+	cfg.setDefaults()
+	client, err := newClient(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newSink(cfg, client)
+}
+
+func newSink(cfg Config, client api) (*Sink, error) {
+	group, err := ParseTemplate(cfg.LogGroup)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := ParseTemplate(cfg.LogStream)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := sinks.NewEncoder(sinks.EncoderConfig{
+		Format: cfg.Format, Parse: cfg.Parse, Labels: cfg.Labels, Annotations: cfg.Annotations, Host: cfg.Host,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{
+		cfg: cfg, api: client, enc: enc, group: group, stream: stream,
+		env:      env{cluster: cfg.Cluster, host: cfg.Host},
+		b:        sinks.NewBudget(cfg.BufferBytes),
+		log:      cfg.Logger,
+		dests:    make(map[string]*dest),
+		wake:     make(chan struct{}, 1),
+		fastBase: 100 * time.Millisecond, fastMax: 5 * time.Second,
+		slowBase: time.Second, slowMax: 30 * time.Second,
+	}
+	s.chunk = min(s.b.Limit()/4, 4<<20)
+	s.routes.Store(new(sync.Map))
+	if s.m, err = sinks.NewMetrics(cfg.Registerer, "cloudwatch", s.b, enc); err != nil {
+		return nil, fmt.Errorf("cloudwatch metrics: %w", err)
+	}
+	if s.cm, err = newMetrics(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("cloudwatch metrics: %w", err)
+	}
+	s.lim = newLimiter(cfg.MaxConcurrency, s.cm)
+	return s, nil
+}
+
+// Budget returns the sink's byte budget.
+func (s *Sink) Budget() *sinks.Budget { return s.b }
+
+// pendEvent is an encoded message waiting for budget in Write.
+type pendEvent struct {
+	r      *route
+	ts     int64
+	off, n int
+	acker  tailer.Acker
+	charge int64
+}
+
+type scratch struct {
+	buf    []byte
+	evs    []pendEvent
+	charge int64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// Write encodes and batches recs, blocking while the byte budget is full.
+// It is safe for concurrent use. On ctx's error, the records of recs not
+// yet taken stay unacknowledged.
+func (s *Sink) Write(ctx context.Context, recs []tailer.Record) error {
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		sc.buf, sc.evs, sc.charge = sc.buf[:0], sc.evs[:0], 0
+		scratchPool.Put(sc)
+	}()
+	for i := range recs {
+		rec := &recs[i]
+		start := len(sc.buf)
+		sc.buf = s.enc.Append(sc.buf, rec)
+		n := len(sc.buf) - start
+		if n == 0 {
+			s.m.Dropped.WithLabelValues(sinks.DropEmpty).Inc()
+			rec.Pos.Ack()
+			continue
+		}
+		rt := s.route(rec)
+		ts := timestamp(rec)
+		if n > MaxEventBytes {
+			sc.buf = sc.buf[:start]
+			if err := s.commit(ctx, sc); err != nil { // keep split pieces together
+				return err
+			}
+			s.appendSplit(sc, rec, rt, ts)
+			continue
+		}
+		c := int64(n + EventOverhead)
+		if sc.charge > 0 && sc.charge+c > s.chunk {
+			// Commit what is pending first; buf keeps this message at the end.
+			last := sc.buf[start:]
+			sc.buf = sc.buf[:start]
+			if err := s.commit(ctx, sc); err != nil {
+				return err
+			}
+			sc.buf = append(sc.buf, last...)
+			start = 0
+		}
+		sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, n: n, acker: rec.Pos.Acker, charge: c})
+		sc.charge += c
+	}
+	return s.commit(ctx, sc)
+}
+
+// appendSplit cuts a record whose message is too large into pieces that
+// each fit an event, acknowledged together once all are accepted.
+func (s *Sink) appendSplit(sc *scratch, rec *tailer.Record, rt *route, ts int64) {
+	for k := 2; ; k *= 2 {
+		pieces := splitRunes(rec.Message, k)
+		ok := true
+		for _, p := range pieces {
+			cp := *rec
+			cp.Message = p
+			start := len(sc.buf)
+			sc.buf = s.enc.Append(sc.buf, &cp)
+			n := len(sc.buf) - start
+			if n > MaxEventBytes {
+				ok = false
+				break
+			}
+			c := int64(n + EventOverhead)
+			sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, n: n, charge: c})
+			sc.charge += c
+		}
+		if !ok {
+			sc.buf, sc.evs, sc.charge = sc.buf[:0], sc.evs[:0], 0
+			continue
+		}
+		var acker tailer.Acker
+		if rec.Pos.Acker != nil {
+			acker = sinks.NewSplitAcker(rec.Pos, len(pieces))
+		}
+		for i := range sc.evs {
+			sc.evs[i].acker = acker
+		}
+		s.cm.split.Inc()
+		return
+	}
+}
+
+// splitRunes cuts b into about k pieces of similar size at UTF-8 boundaries.
+func splitRunes(b []byte, k int) [][]byte {
+	size := max(1, (len(b)+k-1)/k)
+	var out [][]byte
+	for len(b) > 0 {
+		n := min(size, len(b))
+		for n < len(b) && n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+		if n == 0 {
+			n = min(size, len(b))
+		}
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return out
+}
+
+// commit takes budget for the pending messages and adds them to batches.
+func (s *Sink) commit(ctx context.Context, sc *scratch) error {
+	if len(sc.evs) == 0 {
+		return nil
+	}
+	got := s.b.Clamp(sc.charge)
+	if err := s.b.Acquire(ctx, got); err != nil {
+		return err
+	}
+	if got < sc.charge {
+		// Messages larger than the whole budget: they hold all of it.
+		rest := got
+		for i := range sc.evs {
+			c := min(sc.evs[i].charge, rest)
+			sc.evs[i].charge, rest = c, rest-c
+		}
+	}
+	now := time.Now()
+	s.mu.Lock()
+	for _, e := range sc.evs {
+		d := s.destLocked(e.r)
+		d.lastUsed = now
+		if d.open != nil && !d.open.fits(e.n, e.ts) {
+			s.sealLocked(d)
+		}
+		if d.open == nil {
+			d.open = &batch{d: d, born: now}
+		}
+		b := d.open
+		b.add(sc.buf[e.off:e.off+e.n], e.ts)
+		b.charge += e.charge - int64(e.n+EventOverhead)
+		b.acks.AddN(e.acker, 1)
+		if len(b.events) >= MaxBatchEvents || b.size > MaxBatchBytes-EventOverhead-1 {
+			s.sealLocked(d)
+		}
+	}
+	s.mu.Unlock()
+	sc.buf, sc.evs, sc.charge = sc.buf[:0], sc.evs[:0], 0
+	return nil
+}
+
+func (s *Sink) destLocked(r *route) *dest {
+	d := s.dests[r.key]
+	if d == nil {
+		d = &dest{group: r.group, stream: r.stream, key: r.key}
+		s.dests[r.key] = d
+		s.cm.streams.Set(float64(len(s.dests)))
+	}
+	return d
+}
+
+// sealLocked moves d's open batch to the send queue.
+func (s *Sink) sealLocked(d *dest) {
+	b := d.open
+	if b == nil {
+		return
+	}
+	d.open = nil
+	b.seal()
+	d.pending++
+	s.ready = append(s.ready, b)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sealAll seals every open batch, or only those older than age when age > 0,
+// and forgets idle streams.
+func (s *Sink) sealAll(age time.Duration) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, d := range s.dests {
+		if d.open != nil && (age <= 0 || now.Sub(d.open.born) >= age) {
+			s.sealLocked(d)
+		}
+		if d.open == nil && d.pending == 0 && now.Sub(d.lastUsed) > s.cfg.StreamIdle {
+			delete(s.dests, k)
+		}
+	}
+	s.cm.streams.Set(float64(len(s.dests)))
+}
+
+// timestamp returns rec's time in milliseconds, or now for a zero time.
+func timestamp(rec *tailer.Record) int64 {
+	if rec.Time.IsZero() {
+		return time.Now().UnixMilli()
+	}
+	return max(0, rec.Time.UnixMilli())
+}
+
+// route returns the group and stream of rec, from the cache when possible.
+func (s *Sink) route(rec *tailer.Record) *route {
+	k := routeKey{file: rec.File, pod: rec.Pod}
+	if s.group.UsesStream() || s.stream.UsesStream() {
+		k.stream = rec.Stream
+	}
+	m := s.routes.Load()
+	if v, ok := m.Load(k); ok {
+		return v.(*route)
+	}
+	gt, st := s.group, s.stream
+	if p := rec.Pod; p != nil {
+		gt = s.override(p.Controls.LogGroup, gt)
+		st = s.override(p.Controls.LogStream, st)
+	}
+	r := &route{
+		group:  SanitizeGroup(gt.appendRender(nil, rec, s.env)),
+		stream: SanitizeStream(st.appendRender(nil, rec, s.env)),
+	}
+	r.key = r.group + "\x00" + r.stream
+	if s.routeN.Add(1) > routeCacheMax {
+		s.routeN.Store(1)
+		m = new(sync.Map)
+		s.routes.Store(m)
+	}
+	m.Store(k, r)
+	return r
+}
+
+// override returns the template of a pod's annotation, or def when the
+// annotation is empty or invalid (logged once).
+func (s *Sink) override(src string, def *Template) *Template {
+	if src == "" {
+		return def
+	}
+	if v, ok := s.overrides.Load(src); ok {
+		if t := v.(*Template); t != nil {
+			return t
+		}
+		return def
+	}
+	t, err := ParseTemplate(src)
+	if err != nil {
+		s.log.Warn("pod annotation names an invalid log group or stream template; using the default", "template", src, "err", err)
+		t = nil
+	}
+	s.overrides.Store(src, t)
+	if t == nil {
+		return def
+	}
+	return t
+}
+
+// Run sends batches until ctx is done, then waits for its requests to
+// return. Requests stop at ctx's end; what they held stays unacknowledged.
+func (s *Sink) Run(ctx context.Context) error {
+	tick := time.NewTicker(max(10*time.Millisecond, s.cfg.FlushInterval/4))
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	senders := make(chan struct{}, 2*s.cfg.MaxConcurrency)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-s.b.Full():
+			s.sealAll(0)
+		case <-tick.C:
+			s.sealAll(s.cfg.FlushInterval)
+		}
+		for {
+			s.mu.Lock()
+			if len(s.ready) == 0 {
+				s.mu.Unlock()
+				break
+			}
+			b := s.ready[0]
+			s.ready[0] = nil
+			s.ready = s.ready[1:]
+			s.mu.Unlock()
+			select {
+			case senders <- struct{}{}:
+			case <-ctx.Done():
+				s.mu.Lock()
+				s.ready = append([]*batch{b}, s.ready...)
+				s.mu.Unlock()
+				return nil
+			}
+			wg.Go(func() {
+				defer func() { <-senders }()
+				s.send(ctx, b)
+			})
+		}
+	}
+}
+
+// Flush seals every batch and returns once everything written has been
+// acknowledged, or with ctx's error. Run must be running.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.sealAll(0)
+	select {
+	case <-s.b.Idle():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cloudwatch flush: %d bytes unacknowledged: %w", s.b.Used(), ctx.Err())
+	}
+}
+
+var _ sinks.Sink = (*Sink)(nil)

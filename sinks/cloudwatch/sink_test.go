@@ -1,0 +1,225 @@
+package cloudwatch
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skiff-agent/skiff/sinks"
+	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+	"github.com/skiff-agent/skiff/tailer"
+)
+
+func TestConformance(t *testing.T) {
+	sinks.RunConformance(t, func(t *testing.T, budget int64) *sinks.Harness {
+		srv, _ := startServer(t, cwlocal.Options{})
+		s, _ := newTestSink(t, srv, Config{
+			LogGroup: "/conformance", LogStream: "{kubernetes.namespace_name}", Format: "raw",
+			BufferBytes: budget, AutoCreateGroup: true,
+		})
+		return &sinks.Harness{Sink: s, Budget: s.Budget(), Delivered: func(*testing.T) []string {
+			return messages(srv, "/conformance", "ns")
+		}}
+	})
+}
+
+// batchingSink is a sink whose group exists and whose batches the test sees.
+func batchingSink(t *testing.T, cfg Config) (*Sink, *cwlocal.Server, *putLog) {
+	t.Helper()
+	var puts putLog
+	srv, _ := startServer(t, cwlocal.Options{OnPut: puts.onPut})
+	cfg.LogGroup, cfg.LogStream, cfg.Format, cfg.AutoCreateGroup = "/batching", "s", "raw", true
+	cfg.FlushInterval = time.Hour // only size and Flush seal batches
+	s, _ := newTestSink(t, srv, cfg)
+	runSink(t, s)
+	return s, srv, &puts
+}
+
+func TestBatchEventCountEdge(t *testing.T) {
+	for _, n := range []int{MaxBatchEvents, MaxBatchEvents + 1} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s, srv, puts := batchingSink(t, Config{})
+			var a acker
+			now := time.Now()
+			recs := make([]tailer.Record, n)
+			for i := range recs {
+				recs[i] = rec(fmt.Sprint(i), now, testFile, &a)
+			}
+			write(t, s, recs...)
+			flushSink(t, s)
+			want := []int{MaxBatchEvents}
+			if n > MaxBatchEvents {
+				want = append(want, n-MaxBatchEvents)
+			}
+			if got := sorted(puts.sizes()); !slices.Equal(got, sorted(want)) {
+				t.Errorf("%d tiny events: batches %v; want %v", n, got, want)
+			}
+			if a.n.Load() != int64(n) || len(srv.Events("/batching", "s")) != n {
+				t.Errorf("acked %d, stored %d; want %d", a.n.Load(), len(srv.Events("/batching", "s")), n)
+			}
+		})
+	}
+}
+
+func TestBatchBytesEdge(t *testing.T) {
+	// Four events of (MaxBatchBytes/4 - 26) bytes fill a batch exactly; one
+	// more byte in the last one pushes it into a second batch.
+	for _, extra := range []int{0, 1} {
+		t.Run(fmt.Sprint(extra), func(t *testing.T) {
+			s, _, puts := batchingSink(t, Config{})
+			var a acker
+			size := MaxBatchBytes/4 - EventOverhead
+			now := time.Now()
+			var recs []tailer.Record
+			for i := range 4 {
+				n := size
+				if i == 3 {
+					n += extra
+				}
+				recs = append(recs, rec(pad(fmt.Sprint(i), n), now, testFile, &a))
+			}
+			write(t, s, recs...)
+			flushSink(t, s)
+			want := []int{4}
+			if extra > 0 {
+				want = []int{3, 1}
+			}
+			if got := sorted(puts.sizes()); !slices.Equal(got, sorted(want)) {
+				t.Errorf("batches %v; want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestLargestEventAndSplit(t *testing.T) {
+	s, srv, puts := batchingSink(t, Config{})
+	var whole, split acker
+	now := time.Now()
+	write(t, s, rec(pad("max", MaxEventBytes), now, testFile, &whole))
+	big := pad("big", MaxEventBytes+1000)
+	write(t, s, rec(big, now.Add(time.Millisecond), testFile, &split))
+	flushSink(t, s)
+	msgs := messages(srv, "/batching", "s")
+	if len(msgs) != 3 || len(msgs[0]) != MaxEventBytes {
+		t.Fatalf("stored %d events (first %d bytes); want the largest event whole, then two pieces", len(msgs), len(msgs[0]))
+	}
+	// The pieces share the record's time; their batches may land in either
+	// order.
+	if msgs[1]+msgs[2] != big && msgs[2]+msgs[1] != big {
+		t.Errorf("the pieces of the oversized record do not join back into it")
+	}
+	if whole.n.Load() != 1 || split.n.Load() != 1 {
+		t.Errorf("acks: whole %d, split %d; want 1 each (a split record is acked once)", whole.n.Load(), split.n.Load())
+	}
+	for _, n := range puts.sizes() {
+		if n != 1 {
+			t.Errorf("batches %v: a 1 MiB event must travel alone", puts.sizes())
+		}
+	}
+}
+
+func TestBatchSpanAndOrder(t *testing.T) {
+	s, srv, puts := batchingSink(t, Config{})
+	var a acker
+	now := time.Now()
+	// Out of order, with equal times whose arrival order must be kept.
+	write(t, s,
+		rec("c", now, testFile, &a),
+		rec("a", now.Add(-time.Hour), testFile, &a),
+		rec("d", now, testFile, &a),
+		rec("b", now.Add(-30*time.Minute), testFile, &a),
+	)
+	flushSink(t, s)
+	if got := messages(srv, "/batching", "s"); strings.Join(got, "") != "abcd" {
+		t.Errorf("stored %v; want a b c d", got)
+	}
+	if got := puts.sizes(); !slices.Equal(got, []int{4}) {
+		t.Errorf("batches %v; want one of 4", got)
+	}
+	// Just under 24 h apart: one batch; 24 h apart: two.
+	for _, span := range []time.Duration{MaxBatchSpan - time.Millisecond, MaxBatchSpan} {
+		before := len(puts.sizes())
+		old := now.Add(-25 * time.Hour)
+		write(t, s, rec("old", old, testFile, &a), rec("new", old.Add(span), testFile, &a))
+		flushSink(t, s)
+		got := puts.sizes()[before:]
+		want := 1
+		if span >= MaxBatchSpan {
+			want = 2
+		}
+		if len(got) != want {
+			t.Errorf("two events %v apart: %d batches; want %d", span, len(got), want)
+		}
+	}
+	if a.n.Load() != 8 {
+		t.Errorf("acked %d; want 8", a.n.Load())
+	}
+}
+
+func TestEmptyMessageSkipped(t *testing.T) {
+	s, srv, _ := batchingSink(t, Config{})
+	var a acker
+	write(t, s, rec("", time.Now(), testFile, &a), rec("x", time.Now(), testFile, &a))
+	flushSink(t, s)
+	if got := messages(srv, "/batching", "s"); !slices.Equal(got, []string{"x"}) {
+		t.Errorf("stored %q; want only x", got)
+	}
+	if a.n.Load() != 2 {
+		t.Errorf("acked %d; want 2 (the empty line is acked as dropped)", a.n.Load())
+	}
+}
+
+func TestJSONFormatAndRouting(t *testing.T) {
+	srv, _ := startServer(t, cwlocal.Options{})
+	s, _ := newTestSink(t, srv, Config{Cluster: "prod", AutoCreateGroup: true, Labels: true})
+	runSink(t, s)
+	pod := &tailer.PodMeta{Name: "web-1", Namespace: "shop", UID: "uid-1", Host: "node-a", Labels: map[string]string{"app": "web"}}
+	over := &tailer.PodMeta{Name: "job-1", Namespace: "batch", UID: "uid-2", Controls: tailer.Controls{
+		LogGroup: "/custom/{kubernetes.namespace_name}", LogStream: "{kubernetes.labels.team|noteam}:{stream}"}}
+	var a acker
+	write(t, s, rec("hello", time.Now(), testFile, &a))
+	r := rec("with pod", time.Now(), testFile, &a)
+	r.Pod = pod
+	r2 := rec("override", time.Now(), testFile, &a)
+	r2.Pod = over
+	write(t, s, r, r2)
+	flushSink(t, s)
+	evs := messages(srv, "/aws/containerinsights/prod/application", "web-1_shop_app")
+	if len(evs) != 2 || !strings.Contains(evs[0], `"log":"hello"`) || !strings.Contains(evs[1], `"labels":{"app":"web"}`) {
+		t.Errorf("default route got %q", evs)
+	}
+	if got := messages(srv, "/custom/batch", "noteam_stdout"); len(got) != 1 {
+		t.Errorf("annotation override route got %q", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	bad := []Config{
+		{LogGroup: "/a/{nope}"},
+		{LogStream: "{kubernetes.pod_name"},
+		{Format: "xml"},
+		{RetentionDays: 2},
+		{LogGroupClass: "COLD"},
+		{ExternalID: "x"},
+	}
+	for _, c := range bad {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil; want an error", c)
+		}
+	}
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("Validate(zero) = %v", err)
+	}
+	if _, err := New(context.Background(), Config{LogGroup: "{"}); err == nil {
+		t.Error("New with a bad template = nil error")
+	}
+}
+
+func sorted(s []int) []int {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

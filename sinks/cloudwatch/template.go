@@ -1,0 +1,323 @@
+package cloudwatch
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/skiff-agent/skiff/tailer"
+)
+
+// Name limits of CloudWatch Logs.
+const (
+	MaxNameLen = 512 // log group and log stream names, in bytes here
+	// MissingValue is what a field without a value and without a fallback
+	// renders as.
+	MissingValue = "unknown"
+)
+
+// Template is a parsed log group or log stream name template: literal text
+// with fields in braces, {field} or {field|fallback}. A field with no value
+// renders as its fallback, or MissingValue when it has none. Fields:
+//
+//	{cluster} {host} {stream}
+//	{kubernetes.namespace_name} {kubernetes.pod_name} {kubernetes.container_name}
+//	{kubernetes.pod_id} {kubernetes.docker_id} {kubernetes.container_image}
+//	{kubernetes.owner_kind} {kubernetes.owner_name}
+//	{kubernetes.labels.KEY} {kubernetes.annotations.KEY}
+//	{file.namespace} {file.pod} {file.pod_uid} {file.container}
+//	{file.container_id} {file.restart}
+//
+// kubernetes.* fields fall back to what the file's path says when the pod's
+// metadata is unknown. Rendered names are sanitized to CloudWatch's rules,
+// never rejected.
+type Template struct {
+	src   string
+	parts []part
+}
+
+type part struct {
+	lit      string // literal text, when field == fieldNone
+	field    field
+	key      string // label or annotation key
+	fallback string
+}
+
+type field uint8
+
+const (
+	fieldNone field = iota
+	fieldCluster
+	fieldHost
+	fieldStream
+	fieldNamespace
+	fieldPod
+	fieldContainer
+	fieldPodID
+	fieldDockerID
+	fieldImage
+	fieldOwnerKind
+	fieldOwnerName
+	fieldLabel
+	fieldAnnotation
+	fieldFileNamespace
+	fieldFilePod
+	fieldFilePodUID
+	fieldFileContainer
+	fieldFileContainerID
+	fieldFileRestart
+)
+
+var fieldNames = map[string]field{
+	"cluster":                      fieldCluster,
+	"host":                         fieldHost,
+	"stream":                       fieldStream,
+	"kubernetes.namespace_name":    fieldNamespace,
+	"kubernetes.pod_name":          fieldPod,
+	"kubernetes.container_name":    fieldContainer,
+	"kubernetes.pod_id":            fieldPodID,
+	"kubernetes.docker_id":         fieldDockerID,
+	"kubernetes.container_image":   fieldImage,
+	"kubernetes.owner_kind":        fieldOwnerKind,
+	"kubernetes.owner_name":        fieldOwnerName,
+	"file.namespace":               fieldFileNamespace,
+	"file.pod":                     fieldFilePod,
+	"file.pod_uid":                 fieldFilePodUID,
+	"file.container":               fieldFileContainer,
+	"file.container_id":            fieldFileContainerID,
+	"file.restart":                 fieldFileRestart,
+	"kubernetes.labels.<key>":      fieldLabel,
+	"kubernetes.annotations.<key>": fieldAnnotation,
+}
+
+// ErrTemplate is wrapped by every template syntax error.
+var ErrTemplate = errors.New("invalid template")
+
+// ParseTemplate parses a name template; the error says what and where.
+func ParseTemplate(src string) (*Template, error) {
+	t := &Template{src: src}
+	rest := src
+	for rest != "" {
+		open := strings.IndexAny(rest, "{}")
+		if open < 0 {
+			t.parts = append(t.parts, part{lit: rest})
+			break
+		}
+		if rest[open] == '}' {
+			return nil, fmt.Errorf("%w %q: '}' at byte %d without '{'", ErrTemplate, src, len(src)-len(rest)+open)
+		}
+		if open > 0 {
+			t.parts = append(t.parts, part{lit: rest[:open]})
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			return nil, fmt.Errorf("%w %q: '{' at byte %d is not closed", ErrTemplate, src, len(src)-len(rest)+open)
+		}
+		p, err := parseField(rest[open+1 : open+end])
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: %v", ErrTemplate, src, err)
+		}
+		t.parts = append(t.parts, p)
+		rest = rest[open+end+1:]
+	}
+	if len(t.parts) == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrTemplate)
+	}
+	return t, nil
+}
+
+func parseField(s string) (part, error) {
+	name, fallback, _ := strings.Cut(s, "|")
+	name = strings.TrimSpace(name)
+	if strings.ContainsAny(name, "{") || strings.ContainsAny(fallback, "{") {
+		return part{}, fmt.Errorf("nested '{' in {%s}", s)
+	}
+	p := part{fallback: fallback}
+	switch {
+	case name == "":
+		return part{}, errors.New("empty field {}")
+	case strings.HasPrefix(name, "kubernetes.labels."):
+		p.field, p.key = fieldLabel, strings.TrimPrefix(name, "kubernetes.labels.")
+	case strings.HasPrefix(name, "kubernetes.annotations."):
+		p.field, p.key = fieldAnnotation, strings.TrimPrefix(name, "kubernetes.annotations.")
+	default:
+		f, ok := fieldNames[name]
+		if !ok || f == fieldLabel || f == fieldAnnotation {
+			return part{}, fmt.Errorf("unknown field {%s}", name)
+		}
+		p.field = f
+	}
+	if (p.field == fieldLabel || p.field == fieldAnnotation) && p.key == "" {
+		return part{}, fmt.Errorf("{%s} needs a key", name)
+	}
+	return p, nil
+}
+
+// String returns the template's source.
+func (t *Template) String() string { return t.src }
+
+// UsesStream reports whether the template renders {stream}.
+func (t *Template) UsesStream() bool {
+	for _, p := range t.parts {
+		if p.field == fieldStream {
+			return true
+		}
+	}
+	return false
+}
+
+// env is what templates read besides the record.
+type env struct {
+	cluster, host string
+}
+
+// appendRender appends the template rendered for rec, unsanitized.
+func (t *Template) appendRender(dst []byte, rec *tailer.Record, e env) []byte {
+	for _, p := range t.parts {
+		if p.field == fieldNone {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		v := p.value(rec, e)
+		if v == "" {
+			v = p.fallback
+			if v == "" {
+				v = MissingValue
+			}
+		}
+		dst = append(dst, v...)
+	}
+	return dst
+}
+
+func (p part) value(rec *tailer.Record, e env) string {
+	f, pod, key := rec.File, rec.Pod, p.key
+	if f == nil {
+		f = &tailer.FileMeta{}
+	}
+	pick := func(fromPod func(*tailer.PodMeta) string, fromFile string) string {
+		if pod != nil {
+			if v := fromPod(pod); v != "" {
+				return v
+			}
+		}
+		return fromFile
+	}
+	switch p.field {
+	case fieldCluster:
+		return e.cluster
+	case fieldHost:
+		return pick(func(p *tailer.PodMeta) string { return p.Host }, e.host)
+	case fieldStream:
+		return rec.Stream.String()
+	case fieldNamespace:
+		return pick(func(p *tailer.PodMeta) string { return p.Namespace }, f.Namespace)
+	case fieldPod:
+		return pick(func(p *tailer.PodMeta) string { return p.Name }, f.Pod)
+	case fieldContainer:
+		return f.Container
+	case fieldPodID:
+		return pick(func(p *tailer.PodMeta) string { return p.UID }, f.PodUID)
+	case fieldDockerID:
+		if f.ContainerID != "" {
+			return f.ContainerID
+		}
+		return pick(func(p *tailer.PodMeta) string { return stripScheme(p.Containers[f.Container].ContainerID) }, "")
+	case fieldImage:
+		return pick(func(p *tailer.PodMeta) string { return p.Containers[f.Container].Image }, "")
+	case fieldOwnerKind:
+		return pick(func(p *tailer.PodMeta) string { return p.OwnerKind }, "")
+	case fieldOwnerName:
+		return pick(func(p *tailer.PodMeta) string { return p.OwnerName }, "")
+	case fieldLabel:
+		return pick(func(p *tailer.PodMeta) string { return p.Labels[key] }, "")
+	case fieldAnnotation:
+		return pick(func(p *tailer.PodMeta) string { return p.Annotations[key] }, "")
+	case fieldFileNamespace:
+		return f.Namespace
+	case fieldFilePod:
+		return f.Pod
+	case fieldFilePodUID:
+		return f.PodUID
+	case fieldFileContainer:
+		return f.Container
+	case fieldFileContainerID:
+		return f.ContainerID
+	case fieldFileRestart:
+		if f.Restart < 0 {
+			return ""
+		}
+		return strconv.Itoa(f.Restart)
+	}
+	return ""
+}
+
+func stripScheme(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		return s[i+3:]
+	}
+	return s
+}
+
+// groupByte[c] is true for the bytes a log group name may hold.
+var groupByte = func() (t [256]bool) {
+	for _, c := range []byte("._-/#") {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	return t
+}()
+
+// SanitizeGroup maps a rendered name onto the log group rules: characters
+// outside [.-_/#A-Za-z0-9] become '_' (one per character), at most 512
+// bytes, never empty.
+func SanitizeGroup(name []byte) string {
+	out := make([]byte, 0, min(len(name), MaxNameLen))
+	for i := 0; i < len(name) && len(out) < MaxNameLen; {
+		c := name[i]
+		if groupByte[c] {
+			out = append(out, c)
+			i++
+			continue
+		}
+		_, size := utf8.DecodeRune(name[i:])
+		out = append(out, '_')
+		i += size
+	}
+	if len(out) == 0 {
+		return MissingValue
+	}
+	return string(out)
+}
+
+// SanitizeStream maps a rendered name onto the log stream rules: ':' and
+// '*' become '_', invalid UTF-8 becomes U+FFFD, at most 512 bytes cut at a
+// character boundary, never empty.
+func SanitizeStream(name []byte) string {
+	s := strings.ToValidUTF8(string(name), "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r == ':' || r == '*' {
+			return '_'
+		}
+		return r
+	}, s)
+	if len(s) > MaxNameLen {
+		cut := MaxNameLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	if s == "" {
+		return MissingValue
+	}
+	return s
+}
