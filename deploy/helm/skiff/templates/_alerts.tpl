@@ -1,0 +1,58 @@
+{{/*
+The alert rules. deploy/grafana/alerts.yaml is this, rendered for release
+"skiff" in namespace "skiff" (deploy/deploy_test.go keeps the two equal).
+*/}}
+{{- define "skiff.alertGroups" -}}
+{{- $sel := printf "namespace=%q" .Release.Namespace }}
+{{- $ds := include "skiff.fullname" . }}
+{{- $for := .Values.prometheusRule.noOutputFor }}
+groups:
+  - name: skiff
+    rules:
+      - alert: SkiffNoOutput
+        expr: |
+          sum by (namespace, pod) (rate(skiff_output_proc_records_total{ {{- $sel -}} }[5m])) == 0
+        for: {{ $for }}
+        labels:
+          severity: critical
+        annotations:
+          summary: "skiff {{`{{ $labels.pod }}`}} delivered nothing for {{ $for }}"
+          description: "No record was accepted by the output for {{ $for }}. Check skiff_output_retries_total, the CloudWatch throttle and error counters, and the pod's logs. A node whose pods write no logs also fires this."
+      - alert: SkiffDroppingRecords
+        expr: |
+          sum by (namespace, pod, reason) (rate(skiff_output_dropped_records_total{ {{- $sel -}} }[5m])) > 0
+        for: 5m
+        labels:
+          severity: warning
+        annotations:
+          summary: "skiff {{`{{ $labels.pod }}`}} drops records ({{`{{ $labels.reason }}`}})"
+          description: "Records are dropped for reason {{`{{ $labels.reason }}`}} at {{`{{ $value | humanize }}`}}/s."
+      - alert: SkiffSkippingInput
+        expr: |
+          sum by (namespace, pod, reason) (rate(skiff_input_skipped_bytes_total{ {{- $sel -}} }[5m])) > 0
+        for: 5m
+        labels:
+          severity: warning
+        annotations:
+          summary: "skiff {{`{{ $labels.pod }}`}} skips log bytes ({{`{{ $labels.reason }}`}})"
+          description: "A bound (open files, bytes held by deleted files) forces skipping {{`{{ $value | humanize1024 }}`}}B/s of log data."
+      - alert: SkiffBufferNearlyFull
+        expr: |
+          sum by (namespace, pod) (skiff_buffer_bytes{ {{- $sel -}} })
+            / sum by (namespace, pod) (skiff_buffer_limit_bytes{ {{- $sel -}} }) > 0.8
+        for: 10m
+        labels:
+          severity: warning
+        annotations:
+          summary: "skiff {{`{{ $labels.pod }}`}} buffer above 80% of its limit"
+          description: "The output cannot keep up; reading is paused when the buffer is full and logs wait on disk (kubelet rotation may remove them)."
+      - alert: SkiffDaemonSetPodsUnavailable
+        expr: |
+          kube_daemonset_status_number_unavailable{ {{- $sel -}} , daemonset={{ $ds | quote }}} > 0
+        for: 15m
+        labels:
+          severity: warning
+        annotations:
+          summary: "{{`{{ $value }}`}} skiff pods unavailable"
+          description: "Nodes without a ready skiff pod ship no logs."
+{{- end }}

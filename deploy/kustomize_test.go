@@ -1,0 +1,73 @@
+package deploy
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestKustomizeBase(t *testing.T) {
+	r := load(t, renderKustomize(t, "base"))
+	checkInvariants(t, r)
+	checkNamespace(t, r)
+	if got := r.expand(r.config.CloudWatch.LogGroup); got != "/aws/containerinsights/{cluster}/application" {
+		t.Errorf("log_group = %q; want the Container Insights layout", got)
+	}
+}
+
+func TestKustomizeEKS(t *testing.T) {
+	r := load(t, renderKustomize(t, "overlays/eks"))
+	checkInvariants(t, r)
+	checkNamespace(t, r)
+	// Cluster name and region come from the overlay's cluster-info ConfigMap.
+	for name, key := range map[string]string{"CLUSTER_NAME": "cluster.name", "AWS_REGION": "logs.region"} {
+		e := r.env(name)
+		if e == nil || e.ValueFrom == nil || e.ValueFrom.ConfigMapKeyRef == nil {
+			t.Fatalf("env %s: want a configMapKeyRef", name)
+		}
+		ref := e.ValueFrom.ConfigMapKeyRef
+		cm, ok := r.configMaps[ref.Name]
+		if !ok {
+			t.Fatalf("env %s refers to ConfigMap %s, which is not rendered", name, ref.Name)
+		}
+		if ref.Key != key || cm.Data[key] == "" {
+			t.Errorf("env %s: key %s in %s = %q; want key %s set", name, ref.Key, ref.Name, cm.Data[ref.Key], key)
+		}
+	}
+	if r.config.Cluster != "${CLUSTER_NAME:-default}" || r.config.CloudWatch.Region != "${AWS_REGION}" {
+		t.Errorf("cluster %q, region %q: want them from ${CLUSTER_NAME} and ${AWS_REGION}", r.config.Cluster, r.config.CloudWatch.Region)
+	}
+	if r.sa.Annotations["eks.amazonaws.com/role-arn"] == "" {
+		t.Error("ServiceAccount has no IRSA role annotation")
+	}
+}
+
+func TestKustomizeDev(t *testing.T) {
+	r := load(t, renderKustomize(t, "overlays/dev"))
+	checkInvariants(t, r)
+	checkNamespace(t, r)
+	if r.config.Output != "stdout" {
+		t.Errorf("output = %q; want stdout", r.config.Output)
+	}
+	if !r.boolValue(t, r.config.Kubernetes.NamespaceMetadata, false) {
+		t.Error("dev overlay: namespace_metadata off; the component should turn it on")
+	}
+	if r.container.ImagePullPolicy != corev1.PullNever {
+		t.Errorf("imagePullPolicy = %s; want Never (locally loaded image)", r.container.ImagePullPolicy)
+	}
+}
+
+// checkNamespace checks that the namespace admits hostPath volumes.
+func checkNamespace(t *testing.T, r *rendered) {
+	t.Helper()
+	if r.namespace == nil {
+		t.Fatal("no Namespace rendered")
+	}
+	if r.namespace.Name != r.ds.Namespace {
+		t.Errorf("Namespace %s; DaemonSet in %s", r.namespace.Name, r.ds.Namespace)
+	}
+	// Pod Security Admission allows hostPath volumes only at "privileged".
+	if got := r.namespace.Labels["pod-security.kubernetes.io/enforce"]; got != "privileged" {
+		t.Errorf("namespace label pod-security.kubernetes.io/enforce = %q; want privileged (hostPath)", got)
+	}
+}
