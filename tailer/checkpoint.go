@@ -1,0 +1,266 @@
+package tailer
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Checkpoint file. The format is versioned; a file of an unknown version
+// or with a wrong checksum is reported and not trusted.
+const (
+	checkpointName    = "checkpoint.json"
+	checkpointVersion = 1
+	// checkpointRetention is how long the entry of a file that is gone (or
+	// was finished) is kept.
+	checkpointRetention = 10 * time.Minute
+	// seenRetention is how long the identity of a file once opened is
+	// remembered, so that a rotated file is never read twice.
+	seenRetention = 24 * time.Hour
+)
+
+// ErrCorruptCheckpoint is wrapped when the checkpoint file cannot be trusted.
+var ErrCorruptCheckpoint = errors.New("corrupt checkpoint file")
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// checkpointFile is the on-disk shape of version 1:
+//
+//	{"version":1,"checksum":"<crc32c of files, hex>","files":[entry...]}
+type checkpointFile struct {
+	Version  int             `json:"version"`
+	Checksum string          `json:"checksum"`
+	Files    json.RawMessage `json:"files"`
+}
+
+// ckptEntry is one file's acknowledged offset and identity.
+type ckptEntry struct {
+	Dev              uint64    `json:"dev"`
+	Inode            uint64    `json:"inode"`
+	FingerprintBytes int       `json:"fingerprint_bytes"`
+	Fingerprint      string    `json:"fingerprint"` // FNV-1a 64, hex
+	Offset           int64     `json:"offset"`
+	Path             string    `json:"path"`
+	Target           string    `json:"target"`
+	Seen             time.Time `json:"seen"` // last time the file was followed
+}
+
+func (e ckptEntry) id() fileID { return fileID{Dev: e.Dev, Ino: e.Inode} }
+
+func (e ckptEntry) fingerprint() fingerprint {
+	sum, _ := strconv.ParseUint(e.Fingerprint, 16, 64)
+	return fingerprint{N: e.FingerprintBytes, Sum: sum}
+}
+
+func newEntry(id fileID, fp fingerprint, meta *FileMeta, offset int64, seen time.Time) ckptEntry {
+	return ckptEntry{
+		Dev: id.Dev, Inode: id.Ino,
+		FingerprintBytes: fp.N, Fingerprint: fmt.Sprintf("%016x", fp.Sum),
+		Offset: offset, Path: meta.Path, Target: meta.Target, Seen: seen.UTC().Truncate(time.Minute),
+	}
+}
+
+// encodeCheckpoint returns the file's bytes.
+func encodeCheckpoint(entries []ckptEntry) ([]byte, error) {
+	if entries == nil {
+		entries = []ckptEntry{}
+	}
+	files, err := json.Marshal(entries)
+	if err != nil {
+		return nil, err
+	}
+	sum := crc32.Checksum(files, crcTable)
+	var b [4]byte
+	b[0], b[1], b[2], b[3] = byte(sum>>24), byte(sum>>16), byte(sum>>8), byte(sum)
+	out, err := json.Marshal(checkpointFile{Version: checkpointVersion, Checksum: hex.EncodeToString(b[:]), Files: files})
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// decodeCheckpoint parses a checkpoint file.
+func decodeCheckpoint(data []byte) ([]ckptEntry, error) {
+	var cf checkpointFile
+	if err := json.Unmarshal(data, &cf); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorruptCheckpoint, err)
+	}
+	if cf.Version != checkpointVersion {
+		return nil, fmt.Errorf("%w: unknown version %d", ErrCorruptCheckpoint, cf.Version)
+	}
+	sum, err := hex.DecodeString(cf.Checksum)
+	if err != nil || len(sum) != 4 {
+		return nil, fmt.Errorf("%w: bad checksum field %q", ErrCorruptCheckpoint, cf.Checksum)
+	}
+	want := uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
+	if got := crc32.Checksum(cf.Files, crcTable); got != want {
+		return nil, fmt.Errorf("%w: checksum %08x, want %08x", ErrCorruptCheckpoint, got, want)
+	}
+	var entries []ckptEntry
+	if err := json.Unmarshal(cf.Files, &entries); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorruptCheckpoint, err)
+	}
+	for _, e := range entries {
+		if e.Offset < 0 || e.FingerprintBytes < 0 || e.FingerprintBytes > fingerprintBytes {
+			return nil, fmt.Errorf("%w: bad entry for %s", ErrCorruptCheckpoint, e.Path)
+		}
+	}
+	return entries, nil
+}
+
+// writeFileAtomic replaces path with data: temp file, fsync, rename,
+// directory fsync.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// loadCheckpoint reads the checkpoint file into t.saved. A missing file is
+// a first start; a corrupt one is reported, kept aside for inspection, and
+// the tailer starts as on a first start.
+func (t *Tailer) loadCheckpoint() {
+	if t.cfg.StateDir == "" {
+		return
+	}
+	path := filepath.Join(t.cfg.StateDir, checkpointName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.m.ckptErrors.WithLabelValues(ckptRead).Inc()
+		t.log.Error("cannot read the checkpoint; starting from read_from", logPath, path, logError, err)
+		return
+	}
+	entries, err := decodeCheckpoint(data)
+	if err != nil {
+		t.m.ckptErrors.WithLabelValues(ckptCorrupt).Inc()
+		aside := path + ".corrupt"
+		_ = os.WriteFile(aside, data, 0o600)
+		t.log.Error("checkpoint file is corrupt; starting from read_from, a copy is kept",
+			logPath, path, "copy", aside, logError, err)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.resumed = true
+	for _, e := range entries {
+		t.saved[e.id()] = e
+	}
+}
+
+// Checkpoint persists the acknowledged offset of every known file now. It
+// is called every CheckpointInterval by Run, and once more at shutdown
+// after the output has flushed. Without a StateDir it does nothing.
+func (t *Tailer) Checkpoint() error {
+	if t.cfg.StateDir == "" {
+		return nil
+	}
+	entries := t.entries(time.Now())
+	data, err := encodeCheckpoint(entries)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	t.ckptMu.Lock()
+	defer t.ckptMu.Unlock()
+	if bytes.Equal(data, t.lastCkpt) {
+		return nil
+	}
+	if err := os.MkdirAll(t.cfg.StateDir, 0o700); err != nil {
+		t.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
+		return fmt.Errorf("create %s: %w", t.cfg.StateDir, err)
+	}
+	if err := writeFileAtomic(filepath.Join(t.cfg.StateDir, checkpointName), data); err != nil {
+		t.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
+		return err
+	}
+	t.m.ckptWrites.Inc()
+	t.lastCkpt = data
+	return nil
+}
+
+// entries lists every file's acknowledged offset: open files, finished
+// files and loaded entries not yet matched, minus the expired ones.
+func (t *Tailer) entries(now time.Time) []ckptEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.expire(now)
+	var out []ckptEntry
+	for _, f := range t.byID {
+		out = append(out, newEntry(f.id, f.fingerprint(), f.meta, f.acks.Load().watermark(), now))
+	}
+	for id, c := range t.closed {
+		out = append(out, newEntry(id, c.fp, c.meta, c.acks.watermark(), c.at))
+	}
+	for _, e := range t.saved {
+		out = append(out, e)
+	}
+	sortEntries(out)
+	return out
+}
+
+// expire drops entries of files finished or unseen for longer than the
+// retention. Callers hold t.mu.
+func (t *Tailer) expire(now time.Time) {
+	for id, c := range t.closed {
+		if now.Sub(c.at) > checkpointRetention && c.acks.idle() {
+			delete(t.closed, id)
+		}
+	}
+	for id, e := range t.saved {
+		if now.Sub(e.Seen) > checkpointRetention {
+			delete(t.saved, id)
+		}
+	}
+	for id, at := range t.seen {
+		if now.Sub(at) > seenRetention && t.byID[id] == nil {
+			delete(t.seen, id)
+		}
+	}
+}
+
+func sortEntries(es []ckptEntry) {
+	// A stable order keeps unchanged checkpoints byte-identical.
+	slices.SortFunc(es, func(a, b ckptEntry) int {
+		if c := cmp.Compare(a.Dev, b.Dev); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Inode, b.Inode)
+	})
+}

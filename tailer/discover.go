@@ -1,0 +1,342 @@
+package tailer
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseMeta tells what a log file's paths say about it. path is where it
+// was found, target the resolved file. Kubernetes facts come from a target
+// of the form /var/log/pods/<ns>_<pod>_<uid>/<container>/<n>.log (or a
+// rotated <n>.log.<timestamp>); the container ID from a /var/log/containers
+// name <pod>_<ns>_<container>-<id>.log when it was not truncated.
+func parseMeta(path, target string) *FileMeta {
+	m := &FileMeta{Path: path, Target: target, Restart: -1}
+	base := filepath.Base(target)
+	dir := filepath.Dir(target)
+	container := filepath.Base(dir)
+	pod := filepath.Base(filepath.Dir(dir))
+	parts := strings.Split(pod, "_")
+	if i := strings.Index(base, ".log"); i > 0 && len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "" {
+		if n, err := strconv.Atoi(base[:i]); err == nil && n >= 0 {
+			m.Namespace, m.Pod, m.PodUID, m.Container, m.Restart = parts[0], parts[1], parts[2], container, n
+		}
+	}
+	// The link name ends in -<64 hex>.log unless it was cut at 255 bytes.
+	if name := filepath.Base(path); strings.HasSuffix(name, ".log") {
+		name = strings.TrimSuffix(name, ".log")
+		if i := strings.LastIndexByte(name, '-'); i >= 0 && isHex64(name[i+1:]) {
+			m.ContainerID = name[i+1:]
+			if m.Container != "" && !strings.HasSuffix(name[:i], "_"+m.Container) {
+				m.ContainerID = "" // the link belongs to another container
+			}
+		}
+	}
+	return m
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// found is a file discovery saw.
+type found struct {
+	path, target string
+	id           fileID
+	size         int64
+}
+
+// glob returns the files the include patterns match, minus the excluded
+// ones, each resolved to its target. Paths are unique.
+func (t *Tailer) glob() map[string]found {
+	out := make(map[string]found)
+	for _, pattern := range t.cfg.Include {
+		matches, _ := filepath.Glob(pattern) // the pattern was validated
+		for _, p := range matches {
+			if _, dup := out[p]; dup {
+				continue
+			}
+			target, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				continue // dangling: the target was rotated or removed
+			}
+			if t.excluded(p) || t.excluded(target) {
+				continue
+			}
+			fi, err := os.Stat(target)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			out[p] = found{path: p, target: target, id: idOf(fi), size: fi.Size()}
+		}
+	}
+	return out
+}
+
+func (t *Tailer) excluded(path string) bool {
+	for _, pattern := range t.cfg.Exclude {
+		if ok, _ := filepath.Match(pattern, path); ok {
+			return true
+		}
+		if ok, _ := filepath.Match(pattern, filepath.Base(path)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// watchDir adds a directory to fsnotify once.
+func (t *Tailer) watchDir(dir string) {
+	if t.watcher == nil || t.watched[dir] {
+		return
+	}
+	if err := t.watcher.Add(dir); err != nil {
+		t.log.Debug("cannot watch directory; the rescan covers it", logPath, dir, logError, err)
+		return
+	}
+	t.watched[dir] = true
+}
+
+// watchPatterns watches the directories the include patterns list.
+func (t *Tailer) watchPatterns() {
+	for _, pattern := range t.cfg.Include {
+		dirs, _ := filepath.Glob(filepath.Dir(pattern))
+		for _, d := range dirs {
+			if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+				t.watchDir(d)
+			}
+		}
+	}
+}
+
+// scan compares what the patterns match with the files followed: it starts
+// followers for new files, detaches the ones whose path now leads to another
+// file (rotation) or nowhere (deletion), and enforces the bounds.
+func (t *Tailer) scan(start func(*follower)) {
+	files := t.glob()
+	now := time.Now()
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.watchPatterns()
+	// Paths that moved on or disappeared.
+	for p, f := range t.byPath {
+		if nf, ok := files[p]; ok && nf.id == f.id {
+			continue
+		} else if ok {
+			t.m.filesRotated.Inc()
+			t.log.Debug("file rotated", f.logAttrs()...)
+			t.catchRotated(f.meta.Target, start)
+		}
+		delete(t.byPath, p)
+		if !t.attached(f) {
+			if t.byTarget[f.meta.Target] == f {
+				delete(t.byTarget, f.meta.Target)
+			}
+			f.detach()
+		}
+	}
+	for p, w := range t.waiting {
+		if _, ok := files[p]; !ok {
+			t.m.skipped.WithLabelValues(skipMaxOpenFiles).Add(float64(w.size))
+			t.log.Warn("file gone before a slot to read it was free; its bytes were skipped",
+				logPath, p, logBytes, w.size, logReason, skipMaxOpenFiles)
+			delete(t.waiting, p)
+		}
+	}
+	for p, nf := range files {
+		if f := t.byPath[p]; f != nil {
+			continue
+		}
+		if f := t.byID[nf.id]; f != nil {
+			// The same file under one more path, or back under its path.
+			t.byPath[p] = f
+			t.byTarget[nf.target] = f
+			f.detached.Store(false)
+			continue
+		}
+		if len(t.byID) >= t.cfg.MaxOpenFiles {
+			if _, ok := t.waiting[p]; !ok {
+				t.log.Warn("open files limit reached; the file waits for a slot", logPath, p, "max_open_files", t.cfg.MaxOpenFiles)
+			}
+			t.waiting[p] = nf
+			continue
+		}
+		delete(t.waiting, p)
+		if t.started {
+			t.catchRotated(nf.target, start)
+		}
+		f := t.open(nf, !t.started)
+		if f == nil {
+			continue
+		}
+		t.byPath[p] = f
+		t.watchDir(filepath.Dir(nf.target))
+		start(f)
+	}
+	if !t.started {
+		t.started = true
+		t.resumeRotated(start)
+	}
+	t.enforceDeleted()
+	t.expire(now)
+}
+
+// attached reports whether some path still leads to f. Callers hold t.mu.
+func (t *Tailer) attached(f *follower) bool {
+	for _, g := range t.byPath {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// open opens a newly found file and decides where to start reading it: at
+// its checkpoint when one matches its identity, else at its start, or at its
+// end for files found at the first start when read_from is end. Callers hold
+// t.mu.
+func (t *Tailer) open(nf found, firstScan bool) *follower {
+	file, err := os.Open(nf.target)
+	if err != nil {
+		t.log.Warn("cannot open log file", logPath, nf.path, logTarget, nf.target, logError, err)
+		return nil
+	}
+	fi, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil
+	}
+	nf.id, nf.size = idOf(fi), fi.Size()
+	start := int64(0)
+	if e, ok := t.saved[nf.id]; ok {
+		delete(t.saved, nf.id)
+		if same, _ := e.fingerprint().matches(file); same && e.Offset <= nf.size {
+			start = e.Offset
+		} else {
+			t.log.Info("checkpoint is for an older file with the same inode; reading from the start", logPath, nf.path)
+		}
+	} else if firstScan && t.cfg.ReadFrom == ReadFromEnd && !t.resumed {
+		start = nf.size
+	}
+	fp, _ := readFingerprint(file, int(min(nf.size, fingerprintBytes)))
+	f := newFollower(t, file, nf.id, parseMeta(nf.path, nf.target), start, fp)
+	t.byID[nf.id] = f
+	t.byTarget[nf.target] = f
+	t.seen[nf.id] = time.Now()
+	t.m.filesOpened.Inc()
+	t.log.Debug("following file", logPath, nf.path, logTarget, nf.target, logOffset, start)
+	return f
+}
+
+// resumeRotated looks, at the first start, for checkpointed files that the
+// patterns no longer match but that still exist next to their old name (a
+// kubelet-rotated <n>.log.<timestamp>) with unread bytes, and drains them.
+// Callers hold t.mu.
+func (t *Tailer) resumeRotated(start func(*follower)) {
+	for id, e := range t.saved {
+		dir := filepath.Dir(e.Target)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, de := range entries {
+			name := filepath.Join(dir, de.Name())
+			if !strings.HasPrefix(de.Name(), filepath.Base(e.Target)) || strings.HasSuffix(name, ".gz") {
+				continue
+			}
+			fi, err := os.Stat(name)
+			if err != nil || idOf(fi) != id || fi.Size() <= e.Offset || t.byID[id] != nil {
+				continue
+			}
+			f := t.open(found{path: e.Path, target: name, id: id, size: fi.Size()}, false)
+			if f == nil {
+				continue
+			}
+			if f.off != e.Offset {
+				// Not the same file after all; forget it.
+				delete(t.byID, id)
+				f.file.Close()
+				continue
+			}
+			t.log.Info("resuming a rotated file from its checkpoint", f.logAttrs()...)
+			f.detach()
+			start(f)
+			break
+		}
+	}
+}
+
+// catchRotated looks for files that were rotated in and out of a path
+// between two scans, so that discovery never saw them under it: unknown
+// <name>.<suffix> siblings of target modified since the tailer started.
+// They are read from the start. Callers hold t.mu.
+func (t *Tailer) catchRotated(target string, start func(*follower)) {
+	dir, base := filepath.Split(target)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range entries {
+		name := de.Name()
+		if !strings.HasPrefix(name, base+".") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		full := filepath.Join(dir, name)
+		fi, err := os.Stat(full)
+		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(t.startedAt) {
+			continue
+		}
+		id := idOf(fi)
+		if _, ok := t.seen[id]; ok {
+			continue
+		}
+		if _, ok := t.saved[id]; ok {
+			continue
+		}
+		f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
+		if f == nil {
+			continue
+		}
+		t.log.Info("found a file rotated between two scans", f.logAttrs()...)
+		f.detach()
+		start(f)
+	}
+}
+
+// enforceDeleted keeps the unread bytes of deleted files under
+// MaxDeletedBytes by giving up on the files deleted first. Callers hold t.mu.
+func (t *Tailer) enforceDeleted() {
+	var total int64
+	var deleted []*follower
+	for _, f := range t.byID {
+		if f.deleted.Load() && f.skip.Load() == nil {
+			total += f.unread()
+			deleted = append(deleted, f)
+		}
+	}
+	for total > t.cfg.MaxDeletedBytes && len(deleted) > 0 {
+		oldest := 0
+		for i, f := range deleted {
+			if f.detachAt.Load() < deleted[oldest].detachAt.Load() {
+				oldest = i
+			}
+		}
+		f := deleted[oldest]
+		deleted = append(deleted[:oldest], deleted[oldest+1:]...)
+		total -= f.unread()
+		f.skipRest(skipMaxDeletedBytes)
+	}
+}

@@ -1,0 +1,337 @@
+package tailer
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Follower timing. No timer ever closes a file with unread bytes: a file is
+// closed only when it is detached (its path leads elsewhere or nowhere) and
+// has been at its end, not growing, for closeQuiet.
+const (
+	pollAttached = time.Second            // safety poll behind fsnotify
+	pollDetached = 100 * time.Millisecond // a rotated or deleted file drains fast
+	closeQuiet   = time.Second
+	flushIdle    = 5 * time.Second // an unfinished line in a quiet file is shipped as is
+)
+
+// Log attribute keys.
+const (
+	logPath   = "path"
+	logTarget = "target"
+	logError  = "error"
+	logBytes  = "bytes"
+	logReason = "reason"
+	logOffset = "offset"
+)
+
+// roundBuf holds what one read round needs: the bytes read and the records
+// that point into them. It returns to a pool once the consumer is done.
+type roundBuf struct {
+	data  []byte
+	recs  []Record
+	arena []byte
+}
+
+// follower reads one file. Its goroutine, started by Run, is the only one
+// touching the read state (off, asm); Drain uses it after Run returned.
+type follower struct {
+	t    *Tailer
+	meta *FileMeta
+	file *os.File
+	id   fileID
+
+	mu       sync.Mutex // guards fp
+	fp       fingerprint
+	off      int64 // next byte to read, always at a line boundary
+	asm      *assembler
+	lastSafe int64
+	grown    time.Time // when the file last grew
+	flushed  bool      // the unfinished line was flushed for idleness
+
+	acks     atomic.Pointer[ackTracker]
+	size     atomic.Int64 // last size seen
+	readOff  atomic.Int64 // off, for the lag metric
+	detached atomic.Bool  // its path no longer leads to it
+	deleted  atomic.Bool  // it has no link left
+	skip     atomic.Value // string: a bound's reason to give up on the file
+	closed   atomic.Bool
+	detachAt atomic.Int64 // unix nanos when it was detached
+
+	opened time.Time
+	wake   chan struct{}
+}
+
+func newFollower(t *Tailer, file *os.File, id fileID, meta *FileMeta, start int64, fp fingerprint) *follower {
+	f := &follower{
+		t:      t,
+		meta:   meta,
+		file:   file,
+		id:     id,
+		fp:     fp,
+		off:    start,
+		asm:    newAssembler(meta, t.cfg.MaxLineBytes, t.cfg.LongLines == LongLinesTruncate),
+		wake:   make(chan struct{}, 1),
+		opened: time.Now(),
+	}
+	f.lastSafe = start
+	f.acks.Store(newAckTracker(start))
+	f.readOff.Store(start)
+	f.size.Store(start)
+	return f
+}
+
+// notify wakes the follower without blocking.
+func (f *follower) notify() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// detach marks the file as no longer reachable by its path.
+func (f *follower) detach() {
+	if !f.detached.Swap(true) {
+		f.detachAt.Store(time.Now().UnixNano())
+	}
+	f.notify()
+}
+
+// fingerprint returns the file's current fingerprint.
+func (f *follower) fingerprint() fingerprint {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fp
+}
+
+// run follows the file until it is finished or ctx is done.
+func (f *follower) run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if err := f.catchUp(ctx, true); err != nil {
+			return
+		}
+		if f.finishIfDone(ctx) {
+			return
+		}
+		poll := pollAttached
+		if f.detached.Load() {
+			poll = pollDetached
+		}
+		timer.Reset(poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// catchUp checks the file for truncation and reads it to its end, one
+// round at a time. gated rounds take turns with the other files.
+func (f *follower) catchUp(ctx context.Context, gated bool) error {
+	if reason, ok := f.skip.Load().(string); ok && reason != "" {
+		return nil
+	}
+	fi, err := f.file.Stat()
+	if err != nil {
+		return nil // retried at the next poll
+	}
+	size := fi.Size()
+	f.deleted.Store(linksOf(fi) == 0)
+	if err := f.checkTruncation(ctx, size); err != nil {
+		return err
+	}
+	if size > f.size.Swap(size) {
+		f.grown = time.Now()
+		f.flushed = false
+	}
+	for {
+		if gated {
+			if err := f.t.gate.acquire(ctx); err != nil {
+				return err
+			}
+		}
+		n, err := f.round(ctx, false)
+		if gated {
+			f.t.gate.release()
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	// A container that exits in the middle of a line leaves a partial
+	// chunk with no final one: ship it once the file has been quiet.
+	if f.asm.pending() && !f.flushed && !f.grown.IsZero() && time.Since(f.grown) > flushIdle && f.off == f.size.Load() {
+		f.flushed = true
+		return f.flush(ctx)
+	}
+	return nil
+}
+
+// checkTruncation restarts at 0 when the file shrank below the read offset
+// or its first bytes changed; it grows the fingerprint of a small file.
+func (f *follower) checkTruncation(ctx context.Context, size int64) error {
+	fp := f.fingerprint()
+	truncated := size < f.off
+	if !truncated && fp.N > 0 {
+		same, err := fp.matches(f.file)
+		if err != nil {
+			return nil
+		}
+		truncated = !same
+	}
+	if truncated {
+		f.t.m.filesTruncated.Inc()
+		f.t.log.Info("file truncated, reading it again from the start", logPath, f.meta.Path, logOffset, f.off, "size", size)
+		if err := f.flush(ctx); err != nil {
+			return err
+		}
+		f.off, f.lastSafe = 0, 0
+		f.readOff.Store(0)
+		f.asm.reset()
+		f.acks.Store(newAckTracker(0))
+		fp = fingerprint{}
+	}
+	if fp.N < fingerprintBytes && size > int64(fp.N) {
+		n := int(min(size, fingerprintBytes))
+		if nfp, err := readFingerprint(f.file, n); err == nil {
+			f.mu.Lock()
+			f.fp = nfp
+			f.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// round reads at most one read budget, decodes it and hands the records to
+// the consumer. It returns the bytes consumed. With final, an unterminated
+// last line is taken as complete (the file will not grow any more).
+func (f *follower) round(ctx context.Context, final bool) (int, error) {
+	rb := f.t.bufs.Get().(*roundBuf)
+	defer f.t.bufs.Put(rb)
+	a := f.asm
+	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
+	a.startRound(time.Now())
+	defer func() {
+		clear(a.recs)
+		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
+		a.recs, a.arena = nil, nil
+	}()
+
+	n, err := f.file.ReadAt(rb.data, f.off)
+	if err != nil && err != io.EOF {
+		return 0, nil // retried at the next poll
+	}
+	data := rb.data[:n]
+	pos := 0
+	for {
+		i := bytes.IndexByte(data[pos:], '\n')
+		if i < 0 {
+			break
+		}
+		end := pos + i
+		a.line(data[pos:end], f.off+int64(pos), f.off+int64(end)+1)
+		pos = end + 1
+	}
+	switch {
+	case pos == 0 && n == len(rb.data):
+		// No newline in a full buffer: a line longer than the buffer.
+		if a.long {
+			a.longMore(data)
+		} else {
+			a.longStart(data, f.off)
+		}
+		pos = n
+	case final && pos < n:
+		a.line(data[pos:], f.off+int64(pos), f.off+int64(n))
+		pos = n
+	}
+	f.off += int64(pos)
+	f.readOff.Store(f.off)
+	return pos, f.hand(ctx, pos)
+}
+
+// flush ships every unfinished line as it is.
+func (f *follower) flush(ctx context.Context) error {
+	if !f.asm.pending() {
+		return nil
+	}
+	rb := f.t.bufs.Get().(*roundBuf)
+	defer f.t.bufs.Put(rb)
+	a := f.asm
+	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
+	a.startRound(time.Now())
+	defer func() {
+		clear(a.recs)
+		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
+		a.recs, a.arena = nil, nil
+	}()
+	a.flush(f.off)
+	return f.hand(ctx, 0)
+}
+
+// hand registers the round's records with the ack tracker and writes them
+// to the consumer; blocking there is the backpressure.
+func (f *follower) hand(ctx context.Context, read int) error {
+	a := f.asm
+	f.t.m.add(a.stats, read)
+	a.stats = assembleStats{}
+	safe := a.safeOffset(f.off)
+	if len(a.recs) == 0 && safe <= f.lastSafe {
+		return nil
+	}
+	f.lastSafe = max(safe, f.lastSafe)
+	c := f.acks.Load().chunk(len(a.recs), f.lastSafe)
+	if len(a.recs) == 0 {
+		return nil
+	}
+	for i := range a.recs {
+		a.recs[i].Pos.Acker = c
+	}
+	return f.t.out.Write(ctx, a.recs)
+}
+
+// drain reads the file to its current end without taking turns; a detached
+// file is finished: its last unterminated line and unfinished lines are
+// shipped.
+func (f *follower) drain(ctx context.Context) error {
+	if err := f.catchUp(ctx, false); err != nil {
+		return err
+	}
+	if !f.detached.Load() {
+		return nil
+	}
+	if _, err := f.round(ctx, true); err != nil {
+		return err
+	}
+	return f.flush(ctx)
+}
+
+// unread returns the bytes after the read offset, as last seen.
+func (f *follower) unread() int64 {
+	return max(0, f.size.Load()-f.readOff.Load())
+}
+
+// skipRest gives up on the file for a bound: its unread bytes are counted
+// and logged, and the acked offset moves past them.
+func (f *follower) skipRest(reason string) {
+	f.skip.Store(reason)
+	f.notify()
+}
+
+// logAttrs are the attributes identifying the file in logs.
+func (f *follower) logAttrs() []any {
+	return []any{slog.String(logPath, f.meta.Path), slog.String(logTarget, f.meta.Target)}
+}

@@ -1,0 +1,107 @@
+package tailer
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons for skipped bytes and checkpoint errors (metric label values).
+const (
+	skipMaxOpenFiles    = "max_open_files"
+	skipMaxDeletedBytes = "max_deleted_bytes"
+	skipUnreadable      = "unreadable"
+	ckptCorrupt         = "corrupt"
+	ckptRead            = "read"
+	ckptWrite           = "write"
+)
+
+// metrics are the tailer's Prometheus metrics.
+type metrics struct {
+	filesOpened    prometheus.Counter
+	filesClosed    prometheus.Counter
+	filesRotated   prometheus.Counter
+	filesTruncated prometheus.Counter
+	records        prometheus.Counter
+	bytes          prometheus.Counter
+	malformed      prometheus.Counter
+	split          prometheus.Counter
+	truncated      prometheus.Counter
+	skipped        *prometheus.CounterVec
+	ckptErrors     *prometheus.CounterVec
+	ckptWrites     prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
+	m := &metrics{
+		filesOpened:    counter("skiff_input_files_opened_total", "Log files opened."),
+		filesClosed:    counter("skiff_input_files_closed_total", "Log files closed after being read to their end (or skipped)."),
+		filesRotated:   counter("skiff_input_files_rotated_total", "Log files whose path moved on to a new file (rename rotation)."),
+		filesTruncated: counter("skiff_input_files_truncated_total", "Log files truncated or rewritten in place; reading restarted at 0."),
+		records:        counter("skiff_input_records_total", "Records read from log files."),
+		bytes:          counter("skiff_input_bytes_total", "Bytes read from log files."),
+		malformed:      counter("skiff_input_malformed_lines_total", "Lines that could not be decoded and were shipped raw."),
+		split:          counter("skiff_input_split_lines_total", "Lines longer than max_line_bytes that were split into pieces."),
+		truncated:      counter("skiff_input_truncated_lines_total", "Lines longer than max_line_bytes whose tail was dropped."),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skiff_input_skipped_bytes_total",
+			Help: "Bytes of log files never read because a bound forced skipping, by reason.",
+		}, []string{"reason"}),
+		ckptErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skiff_input_checkpoint_errors_total",
+			Help: "Checkpoint files that could not be read, were corrupt or could not be written.",
+		}, []string{"reason"}),
+		ckptWrites: counter("skiff_input_checkpoint_writes_total", "Checkpoint files written."),
+	}
+	for _, r := range []string{skipMaxOpenFiles, skipMaxDeletedBytes, skipUnreadable} {
+		m.skipped.WithLabelValues(r)
+	}
+	for _, r := range []string{ckptCorrupt, ckptRead, ckptWrite} {
+		m.ckptErrors.WithLabelValues(r)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	cs := []prometheus.Collector{
+		m.filesOpened, m.filesClosed, m.filesRotated, m.filesTruncated, m.records, m.bytes,
+		m.malformed, m.split, m.truncated, m.skipped, m.ckptErrors, m.ckptWrites,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "skiff_input_files_watched",
+			Help: "Log files open and followed.",
+		}, func() float64 { return float64(t.openFiles()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "skiff_input_lag_bytes",
+			Help: "Bytes written to followed files and not read yet.",
+		}, func() float64 { return float64(t.lagBytes()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "skiff_input_unacked_bytes",
+			Help: "Bytes read and not yet acknowledged by the output.",
+		}, func() float64 { return float64(t.Unacked()) }),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// add moves an assembler's counts into the metrics.
+func (m *metrics) add(s assembleStats, bytes int) {
+	if s.records > 0 {
+		m.records.Add(float64(s.records))
+	}
+	if bytes > 0 {
+		m.bytes.Add(float64(bytes))
+	}
+	if s.malformed > 0 {
+		m.malformed.Add(float64(s.malformed))
+	}
+	if s.split > 0 {
+		m.split.Add(float64(s.split))
+	}
+	if s.truncated > 0 {
+		m.truncated.Add(float64(s.truncated))
+	}
+}

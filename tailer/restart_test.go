@@ -1,0 +1,189 @@
+package tailer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// writer appends numbered lines to a file until stopped and reports how
+// many it wrote.
+func writer(t *testing.T, path, prefix string) (stop func() int) {
+	quit := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			t.Error(err)
+			done <- 0
+			return
+		}
+		defer f.Close()
+		n := 0
+		for {
+			select {
+			case <-quit:
+				done <- n
+				return
+			default:
+			}
+			if _, err := f.WriteString(criLines(seq(prefix, n, n+10))); err != nil {
+				t.Error(err)
+			}
+			n += 10
+		}
+	}()
+	return func() int { close(quit); return <-done }
+}
+
+func TestRestartFromCheckpointWhileWriting(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
+	stopWriting := writer(t, path, "w")
+
+	first := newCollector()
+	tl, stop := startTailer(t, cfg, first)
+	first.waitFor(t, "lines before the restart", func() bool { return first.count() > 2000 })
+	stop()
+	if err := tl.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if n := tl.Unacked(); n != 0 {
+		t.Errorf("Unacked() = %d after every record was acked; want 0", n)
+	}
+	before := first.all()[path]
+
+	second := newCollector()
+	startTailer(t, cfg, second)
+	total := stopWriting()
+	want := seq("w", 0, total)
+	second.waitFor(t, "every line after the restart", func() bool { return len(before)+len(second.all()[path]) >= total })
+	after := second.all()[path]
+	got := append(slices.Clone(before), after...)
+	if !slices.Equal(got, want) {
+		t.Fatalf("before (%d) + after (%d) lines are not the %d written lines in order", len(before), len(after), total)
+	}
+}
+
+func TestCheckpointV1Compatible(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "checkpoint-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := decodeCheckpoint(data)
+	if err != nil {
+		t.Fatalf("decodeCheckpoint(testdata v1) error: %v", err)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("got %d entries; want 2", len(entries))
+	}
+	e := entries[0]
+	if e.id() != (fileID{Dev: 66306, Ino: 1234567}) || e.Offset != 10485760 || e.fingerprint() != (fingerprint{N: 1024, Sum: 0x8c5b2a1f0e9d7c64}) ||
+		e.Target != "/var/log/pods/prod_web-7d9f_0a1b2c3d-0000-4000-8000-000000000001/nginx/0.log" {
+		t.Errorf("entry 0 = %+v", e)
+	}
+	again, err := encodeCheckpoint(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(data) {
+		t.Errorf("re-encoding changed the file:\n%s\nwant\n%s", again, data)
+	}
+}
+
+func TestCorruptCheckpoint(t *testing.T) {
+	good, err := encodeCheckpoint([]ckptEntry{{Dev: 1, Inode: 2, Offset: 3, Path: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string][]byte{
+		"torn":         good[:len(good)/2],
+		"bit flip":     append([]byte(nil), good...),
+		"version 2":    []byte(`{"version":2,"checksum":"00000000","files":[]}`),
+		"garbage":      []byte("\x00\x00\x00"),
+		"empty":        nil,
+		"bad checksum": []byte(`{"version":1,"checksum":"zz","files":[]}`),
+	}
+	tests["bit flip"][len(good)-10] ^= 1
+	for name, data := range tests {
+		if _, err := decodeCheckpoint(data); !errors.Is(err, ErrCorruptCheckpoint) {
+			t.Errorf("%s: decodeCheckpoint error = %v; want ErrCorruptCheckpoint", name, err)
+		}
+	}
+
+	// A corrupt file on disk: the tailer says so, keeps a copy and starts
+	// from read_from.
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, criLines(seq("c", 0, 10)))
+	if err := os.WriteFile(filepath.Join(state, checkpointName), tests["torn"], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector()
+	tl, _ := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}, c)
+	c.waitFor(t, "lines read from the beginning", func() bool { return len(c.all()[path]) == 10 })
+	if _, err := os.Stat(filepath.Join(state, checkpointName+".corrupt")); err != nil {
+		t.Errorf("no copy of the corrupt checkpoint: %v", err)
+	}
+	if got := testCounter(tl.m.ckptErrors.WithLabelValues(ckptCorrupt)); got != 1 {
+		t.Errorf("corrupt checkpoints counted %v; want 1", got)
+	}
+}
+
+func TestReadFromEnd(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.log")
+	appendFile(t, old, criLines(seq("old", 0, 10)))
+	c := newCollector()
+	startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}, ReadFrom: ReadFromEnd}, c)
+	// A file that appears later is read from its beginning.
+	late := filepath.Join(dir, "late.log")
+	appendFile(t, late, criLines(seq("late", 0, 5)))
+	appendFile(t, old, criLines(seq("old", 10, 15)))
+	c.waitFor(t, "new lines", func() bool { return len(c.all()[old]) == 5 && len(c.all()[late]) == 5 })
+	if got := c.all()[old]; !slices.Equal(got, seq("old", 10, 15)) {
+		t.Errorf("old file gave %q; want only the lines written after the start", got)
+	}
+}
+
+func TestCheckpointOnlyAfterAck(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	data := criLines(seq("a", 0, 100))
+	appendFile(t, path, data)
+	c := newCollector()
+	c.holdAcks = true
+	tl, _ := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}, c)
+	c.waitFor(t, "the lines", func() bool { return c.count() == 100 })
+	offset := func() int64 {
+		if err := tl.Checkpoint(); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join(state, checkpointName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := decodeCheckpoint(raw)
+		if err != nil || len(es) != 1 {
+			t.Fatalf("checkpoint %s: %v", raw, err)
+		}
+		return es[0].Offset
+	}
+	if got := offset(); got != 0 {
+		t.Errorf("checkpoint before any ack = %d; want 0", got)
+	}
+	if got := tl.Unacked(); got != int64(len(data)) {
+		t.Errorf("Unacked() = %d; want %d", got, len(data))
+	}
+	c.ackHeld()
+	if got := offset(); got != int64(len(data)) {
+		t.Errorf("checkpoint after every ack = %d; want %d", got, len(data))
+	}
+}

@@ -1,0 +1,373 @@
+package tailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// ErrRunTwice is returned by a second call to Run.
+var ErrRunTwice = errors.New("tailer: Run called twice")
+
+// Tailer discovers log files, follows each of them, and hands their records
+// to a Consumer. Create it with New.
+type Tailer struct {
+	cfg  Config
+	out  Consumer
+	log  *slog.Logger
+	m    *metrics
+	gate *fairGate
+	bufs sync.Pool // *roundBuf
+
+	running atomic.Bool
+
+	mu        sync.Mutex
+	byPath    map[string]*follower // discovered path → the file it leads to
+	byID      map[fileID]*follower // open files
+	byTarget  map[string]*follower // resolved path → its file, for fsnotify writes
+	waiting   map[string]found     // files waiting for an open-file slot
+	closed    map[fileID]closedFile
+	saved     map[fileID]ckptEntry // loaded from the checkpoint, not matched yet
+	watched   map[string]bool
+	seen      map[fileID]time.Time // every file opened, for a day
+	startedAt time.Time
+	scanned   chan struct{} // closed after the first scan
+	watcher   *fsnotify.Watcher
+	started   bool // the first scan happened
+	resumed   bool // a checkpoint was loaded
+	rescan    chan struct{}
+
+	ckptMu   sync.Mutex
+	lastCkpt []byte
+}
+
+// closedFile is a file read to its end and closed, kept for its checkpoint
+// entry until it is acknowledged and the retention passed.
+type closedFile struct {
+	fp   fingerprint
+	meta *FileMeta
+	acks *ackTracker
+	at   time.Time
+}
+
+// New returns a Tailer that writes to out. It validates cfg and registers
+// the metrics; it reads no file until Run.
+func New(cfg Config, out Consumer) (*Tailer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("%w: nil consumer", ErrConfig)
+	}
+	cfg = cfg.withDefaults()
+	t := &Tailer{
+		cfg:      cfg,
+		out:      out,
+		log:      cfg.Logger,
+		gate:     newFairGate(max(2, runtime.GOMAXPROCS(0))),
+		byPath:   make(map[string]*follower),
+		byID:     make(map[fileID]*follower),
+		byTarget: make(map[string]*follower),
+		waiting:  make(map[string]found),
+		closed:   make(map[fileID]closedFile),
+		saved:    make(map[fileID]ckptEntry),
+		watched:  make(map[string]bool),
+		seen:     make(map[fileID]time.Time),
+		scanned:  make(chan struct{}),
+		rescan:   make(chan struct{}, 1),
+	}
+	t.bufs.New = func() any { return &roundBuf{data: make([]byte, cfg.ReadBudget)} }
+	m, err := newMetrics(cfg.Registerer, t)
+	if err != nil {
+		return nil, fmt.Errorf("register tailer metrics: %w", err)
+	}
+	t.m = m
+	return t, nil
+}
+
+// Run loads the checkpoint, discovers files and follows them until ctx is
+// done, writing checkpoints every CheckpointInterval. It returns nil once
+// ctx is done and every follower stopped; open files stay open for Drain.
+func (t *Tailer) Run(ctx context.Context) error {
+	if t.running.Swap(true) {
+		return ErrRunTwice
+	}
+	t.startedAt = time.Now()
+	t.loadCheckpoint()
+	w, err := fsnotify.NewBufferedWatcher(4096)
+	if err != nil {
+		t.log.Warn("fsnotify unavailable; new files are found by the rescan only", logError, err)
+	} else {
+		defer w.Close()
+		t.mu.Lock()
+		t.watcher = w
+		t.mu.Unlock()
+		defer func() {
+			t.mu.Lock()
+			t.watcher = nil
+			t.mu.Unlock()
+		}()
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
+	t.scan(start)
+	close(t.scanned)
+
+	rescan := time.NewTicker(t.cfg.RescanInterval)
+	defer rescan.Stop()
+	ckpt := time.NewTicker(t.cfg.CheckpointInterval)
+	defer ckpt.Stop()
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if w != nil {
+		events, errs = w.Events, w.Errors
+	}
+	ckptFailing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-events:
+			if t.event(ev) {
+				t.scan(start)
+			}
+		case err := <-errs:
+			t.log.Warn("fsnotify error; rescanning", logError, err)
+			t.scan(start)
+			t.wakeAll()
+		case <-rescan.C:
+			t.scan(start)
+		case <-t.rescan:
+			t.scan(start)
+		case <-ckpt.C:
+			if err := t.Checkpoint(); err != nil {
+				if !ckptFailing {
+					t.log.Error("cannot write the checkpoint", logError, err)
+				}
+				ckptFailing = true
+			} else {
+				ckptFailing = false
+			}
+		}
+	}
+}
+
+// event handles one fsnotify event and reports whether a scan is due: a
+// write wakes the file's follower; anything else may change what the
+// patterns match.
+func (t *Tailer) event(ev fsnotify.Event) bool {
+	if ev.Op == fsnotify.Write {
+		t.mu.Lock()
+		f := t.byTarget[ev.Name]
+		t.mu.Unlock()
+		if f != nil {
+			f.notify()
+		}
+		return false
+	}
+	if ev.Op == fsnotify.Chmod {
+		return false
+	}
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		t.mu.Lock()
+		if t.watched[ev.Name] {
+			delete(t.watched, ev.Name) // a removed directory
+		}
+		t.mu.Unlock()
+	}
+	return true
+}
+
+func (t *Tailer) wakeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.byID {
+		f.notify()
+	}
+}
+
+// finishIfDone closes a detached file that has been at its end without
+// growing for closeQuiet, after shipping its last unfinished line, or a
+// file a bound made us give up. It reports whether the follower is done.
+func (f *follower) finishIfDone(ctx context.Context) bool {
+	t := f.t
+	if reason, ok := f.skip.Load().(string); ok && reason != "" {
+		skipped := f.unread()
+		t.m.skipped.WithLabelValues(reason).Add(float64(skipped))
+		t.log.Warn("giving up on a file; its unread bytes are skipped",
+			append(f.logAttrs(), logReason, reason, logBytes, skipped)...)
+		f.acks.Load().chunk(0, max(f.size.Load(), f.lastSafe))
+		return t.retire(f, true)
+	}
+	if !f.detached.Load() {
+		return false
+	}
+	fi, err := f.file.Stat()
+	if err != nil {
+		return false
+	}
+	if fi.Size() > f.size.Load() {
+		return false // grew since: read again first
+	}
+	quietSince := time.Unix(0, f.detachAt.Load())
+	if f.grown.After(quietSince) {
+		quietSince = f.grown
+	}
+	if time.Since(quietSince) < closeQuiet {
+		return false
+	}
+	if err := f.drain(ctx); err != nil {
+		return false
+	}
+	if f.off < fi.Size() || f.asm.pending() {
+		return false
+	}
+	return t.retire(f, false)
+}
+
+// retire closes a finished file unless a path led back to it meanwhile.
+func (t *Tailer) retire(f *follower, force bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !force && t.attached(f) {
+		f.detached.Store(false)
+		return false
+	}
+	for p, g := range t.byPath {
+		if g == f {
+			delete(t.byPath, p)
+		}
+	}
+	if t.byTarget[f.meta.Target] == f {
+		delete(t.byTarget, f.meta.Target)
+	}
+	delete(t.byID, f.id)
+	t.closed[f.id] = closedFile{fp: f.fingerprint(), meta: f.meta, acks: f.acks.Load(), at: time.Now()}
+	f.closed.Store(true)
+	f.file.Close()
+	t.m.filesClosed.Inc()
+	t.log.Debug("file closed", f.logAttrs()...)
+	select {
+	case t.rescan <- struct{}{}: // a slot is free for a waiting file
+	default:
+	}
+	return true
+}
+
+// Drain reads every open file to its current end and hands the records to
+// the consumer, then closes the files. Call it after Run returned, with the
+// shutdown deadline in ctx; rotated and deleted files are finished, live
+// files keep their unfinished last line for the next start.
+func (t *Tailer) Drain(ctx context.Context) error {
+	t.mu.Lock()
+	fs := make([]*follower, 0, len(t.byID))
+	for _, f := range t.byID {
+		fs = append(fs, f)
+	}
+	t.mu.Unlock()
+	var errs []error
+	for _, f := range fs {
+		if err := f.drain(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("drain %s: %w", f.meta.Path, err))
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	for _, f := range fs {
+		if f.detached.Load() && !f.asm.pending() {
+			t.retire(f, true)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Unacked returns the bytes read but not yet acknowledged, across every
+// known file. They are read again after a restart.
+func (t *Tailer) Unacked() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n int64
+	for _, f := range t.byID {
+		n += f.acks.Load().unacked()
+	}
+	for _, c := range t.closed {
+		n += c.acks.unacked()
+	}
+	return n
+}
+
+func (t *Tailer) openFiles() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byID)
+}
+
+func (t *Tailer) lagBytes() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n int64
+	for _, f := range t.byID {
+		n += f.unread()
+	}
+	return n
+}
+
+// fairGate lets a fixed number of followers read at once and queues the
+// others in arrival order, so that a busy file that comes back for another
+// round waits behind every file already waiting.
+type fairGate struct {
+	mu      sync.Mutex
+	free    int
+	waiters []chan struct{}
+}
+
+func newFairGate(n int) *fairGate { return &fairGate{free: n} }
+
+func (g *fairGate) acquire(ctx context.Context) error {
+	g.mu.Lock()
+	if g.free > 0 && len(g.waiters) == 0 {
+		g.free--
+		g.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	g.waiters = append(g.waiters, ch)
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		g.mu.Lock()
+		for i, w := range g.waiters {
+			if w == ch {
+				g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
+				g.mu.Unlock()
+				return ctx.Err()
+			}
+		}
+		g.mu.Unlock()
+		// The slot was handed over meanwhile: give it back.
+		g.release()
+		return ctx.Err()
+	}
+}
+
+func (g *fairGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiters) > 0 {
+		close(g.waiters[0])
+		g.waiters = g.waiters[1:]
+		return
+	}
+	g.free++
+}
