@@ -12,8 +12,9 @@ import (
 
 // scanner is a strict, allocation-free JSON reader for the PutLogEvents hot
 // path. Strings without escapes are returned as slices of the input; escaped
-// ones are decoded into out, whose capacity must be at least len(in) so that
-// earlier results never move (a decoded string is never longer than its JSON).
+// ones are decoded into out, whose capacity must be at least len(in)+8 so
+// that earlier results never move (a decoded string is never longer than its
+// JSON) and eight-byte stores always fit.
 type scanner struct {
 	in  []byte
 	i   int
@@ -174,20 +175,47 @@ func skipPlain(b []byte, i int) int {
 }
 
 // strEscaped decodes a string that starts at start; i is the first special
-// byte in it (a backslash, a control character, or the end of input).
+// byte in it (a backslash, a control character, or the end of input). It
+// scans and copies eight bytes at a time, writing straight into s.out's
+// spare capacity: cap(s.out) >= len(s.in)+8 and the output never gets ahead
+// of the input, so every eight-byte store fits.
 func (s *scanner) strEscaped(start, i int) ([]byte, error) {
 	in := s.in
 	o := len(s.out)
-	seg := start
+	out := s.out[:cap(s.out)]
+	w := o + copy(out[o:], in[start:i])
 	for {
+		for i+8 <= len(in) {
+			x := binary.LittleEndian.Uint64(in[i:])
+			binary.LittleEndian.PutUint64(out[w:], x)
+			q := x ^ ('"' * lanes1)
+			bs := x ^ ('\\' * lanes1)
+			if m := ((q-lanes1)&^q | (bs-lanes1)&^bs | (x-0x20*lanes1)&^x) & lanes8; m != 0 {
+				k := bits.TrailingZeros64(m) / 8
+				i += k
+				w += k
+				break
+			}
+			i += 8
+			w += 8
+		}
+		for i < len(in) {
+			c := in[i]
+			if c == '"' || c == '\\' || c < 0x20 {
+				break
+			}
+			out[w] = c
+			i++
+			w++
+		}
 		if i >= len(in) {
 			s.i = len(in)
 			return nil, s.errorf("unterminated string")
 		}
 		c := in[i]
-		s.out = append(s.out, in[seg:i]...)
 		if c == '"' {
-			v := s.out[o:]
+			s.out = out[:w]
+			v := out[o:w]
 			if !utf8.Valid(v) {
 				return nil, s.errorf("string is not valid UTF-8")
 			}
@@ -200,17 +228,17 @@ func (s *scanner) strEscaped(start, i int) ([]byte, error) {
 		}
 		switch e := in[i+1]; e {
 		case '"', '\\', '/':
-			s.out = append(s.out, e)
+			out[w] = e
 		case 'b':
-			s.out = append(s.out, '\b')
+			out[w] = '\b'
 		case 'f':
-			s.out = append(s.out, '\f')
+			out[w] = '\f'
 		case 'n':
-			s.out = append(s.out, '\n')
+			out[w] = '\n'
 		case 'r':
-			s.out = append(s.out, '\r')
+			out[w] = '\r'
 		case 't':
-			s.out = append(s.out, '\t')
+			out[w] = '\t'
 		case 'u':
 			r, n := hex4(in[i+2:])
 			if n < 0 {
@@ -230,17 +258,14 @@ func (s *scanner) strEscaped(start, i int) ([]byte, error) {
 					r = utf8.RuneError
 				}
 			}
-			s.out = utf8.AppendRune(s.out, r)
-			seg = i
-			i = skipPlain(in, i)
+			w += utf8.EncodeRune(out[w:], r)
 			continue
 		default:
 			s.i = i
 			return nil, s.errorf("invalid escape \\%c", e)
 		}
+		w++
 		i += 2
-		seg = i
-		i = skipPlain(in, i)
 	}
 }
 

@@ -46,8 +46,8 @@ var putPool = sync.Pool{New: func() any { return new(putRequest) }}
 // decodePut reads a PutLogEvents body with the fast scanner. sequenceToken
 // and entity are read for syntax and ignored.
 func decodePut(body []byte, req *putRequest) error {
-	if cap(req.scratch) < len(body) {
-		req.scratch = make([]byte, 0, len(body))
+	if cap(req.scratch) < len(body)+8 {
+		req.scratch = make([]byte, 0, len(body)+8)
 	}
 	sc := scanner{in: body, out: req.scratch[:0]}
 	err := sc.object(func(key []byte) error {

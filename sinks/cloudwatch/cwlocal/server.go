@@ -273,6 +273,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if aerr != nil {
 		status = aerr.status
 		writeError(w, aerr)
+		s.log.Debug("cwlocal: request failed", "operation", op, "status", status, "type", aerr.code, "message", aerr.msg)
 	}
 	if _, ok := s.ops[op]; !ok {
 		op = "unknown"
