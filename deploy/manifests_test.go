@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -372,6 +374,38 @@ func checkInvariants(t *testing.T, r *rendered) {
 
 	// RBAC: pods (and namespaces only with namespace metadata), read-only.
 	checkRBAC(t, r)
+
+	// The config is one the agent accepts, in the container's environment.
+	validateConfig(t, r)
+}
+
+// validateConfig runs `skiff validate` (the binary the image ships) on the
+// rendered skiff.yaml with the environment the container would have. EKS's
+// IRSA webhook injects AWS_REGION; elsewhere it is us-east-1 here.
+func validateConfig(t *testing.T, r *rendered) {
+	t.Helper()
+	bin := filepath.Join(dockerBuild(t), "skiff")
+	cfg := filepath.Join(t.TempDir(), "skiff.yaml")
+	if err := os.WriteFile(cfg, []byte(r.configText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"NODE_NAME=node-a", "POD_NAME=skiff-abcde", "POD_NAMESPACE=" + r.ds.Namespace, "POD_UID=uid-1", "AWS_REGION=us-east-1"}
+	for _, e := range r.container.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env = append(env, e.Name+"="+e.Value)
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			ref := e.ValueFrom.ConfigMapKeyRef
+			cm, ok := r.configMaps[ref.Name]
+			if !ok {
+				t.Fatalf("env %s: ConfigMap %s not rendered", e.Name, ref.Name)
+			}
+			env = append(env, e.Name+"="+cm.Data[ref.Key])
+		}
+	}
+	if out, err := run(t, nil, env, bin, "validate", "--config", cfg); err != nil {
+		t.Errorf("rendered skiff.yaml does not validate: %v\n%s\n%s", err, out, r.configText)
+	}
 }
 
 func listenPort(t testing.TB, listen string) int32 {

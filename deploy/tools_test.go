@@ -96,9 +96,20 @@ func kubectlPath(t testing.TB) string {
 // the error.
 func run(t testing.TB, stdin io.Reader, env []string, name string, args ...string) ([]byte, error) {
 	t.Helper()
+	return runCmd(stdin, "", env, name, args...)
+}
+
+// runIn is run in directory dir.
+func runIn(t testing.TB, dir string, env []string, name string, args ...string) ([]byte, error) {
+	t.Helper()
+	return runCmd(nil, dir, env, name, args...)
+}
+
+func runCmd(stdin io.Reader, dir string, env []string, name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
 	cmd.Stdin = stdin
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
