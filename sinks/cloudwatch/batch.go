@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/skiff-agent/skiff/sinks"
@@ -42,6 +43,30 @@ type batch struct {
 	minTS  int64
 	maxTS  int64
 	born   time.Time
+}
+
+// Pooled batch storage: a finished batch's arena and events are reused by
+// the next batch, so steady shipping allocates little. Arenas larger than a
+// batch can need are not kept.
+var (
+	arenaPool  = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+	eventsPool = sync.Pool{New: func() any { e := make([]event, 0, 64); return &e }}
+)
+
+func newBatch(d *dest, now time.Time) *batch {
+	return &batch{d: d, born: now, arena: (*arenaPool.Get().(*[]byte))[:0], events: (*eventsPool.Get().(*[]event))[:0]}
+}
+
+// recycle returns b's storage to the pools; b must not be used after.
+func (b *batch) recycle() {
+	if a := b.arena[:0]; cap(a) <= 2*MaxBatchBytes {
+		arenaPool.Put(&a)
+	}
+	if e := b.events[:0]; cap(e) <= MaxBatchEvents {
+		eventsPool.Put(&e)
+	}
+	b.arena, b.events = nil, nil
+	b.acks.Reset()
 }
 
 // fits reports whether a message of n bytes at ts can join b.

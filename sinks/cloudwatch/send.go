@@ -5,8 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
-	"sync"
-	"time"
+		"time"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -103,10 +102,10 @@ func (c class) outcome() outcome {
 }
 
 // observe records one API call.
-func (s *Sink) observe(op, status string, d time.Duration) {
+func (s *Sink) observe(op string, cls class, status string, d time.Duration) {
 	s.cm.requests.WithLabelValues(op, status).Inc()
 	s.cm.latency.WithLabelValues(op).Observe(d.Seconds())
-	if status == "ThrottlingException" || status == "Throttling" {
+	if cls == classThrottle {
 		s.cm.throttles.Inc()
 	}
 }
@@ -123,6 +122,7 @@ func (s *Sink) send(ctx context.Context, b *batch) {
 	s.mu.Unlock()
 	b.acks.Done()
 	s.b.Release(b.charge)
+	b.recycle()
 }
 
 // deliver puts evs (a sorted run of b's events) until CloudWatch accepted
@@ -144,7 +144,7 @@ func (s *Sink) deliver(ctx context.Context, b *batch, evs []event, start time.Ti
 			return false
 		}
 		cls, status := classify(err)
-		s.observe("PutLogEvents", status, lat)
+		s.observe("PutLogEvents", cls, status, lat)
 		s.lim.release(cls.outcome(), lat)
 		switch cls {
 		case classOK:
@@ -205,19 +205,13 @@ func (s *Sink) backoff(cls class, attempt int) time.Duration {
 	return rand.N(d) + time.Millisecond
 }
 
-var logTimes sync.Map // key -> time.Time of the last line; see logEvery
-
-// logEvery logs msg at most once a minute per key and sink.
+// logEvery logs msg at most once a minute per key.
 func (s *Sink) logEvery(key, msg string, args ...any) {
-	k := struct {
-		s   *Sink
-		key string
-	}{s, key}
 	now := time.Now()
-	if v, ok := logTimes.Load(k); ok && now.Sub(v.(time.Time)) < time.Minute {
+	if v, ok := s.logTimes.Load(key); ok && now.Sub(v.(time.Time)) < time.Minute {
 		return
 	}
-	logTimes.Store(k, now)
+	s.logTimes.Store(key, now)
 	s.log.Warn(msg, args...)
 }
 
@@ -236,7 +230,17 @@ func (s *Sink) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlogs.
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	return s.api.PutLogEvents(actx, in)
+	if s.sdkSerializer {
+		return s.api.PutLogEvents(actx, in)
+	}
+	buf := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= 2*MaxBatchBytes+MaxBatchBytes/2 {
+			*buf = (*buf)[:0]
+			bodyPool.Put(buf)
+		}
+	}()
+	return s.api.PutLogEvents(actx, in, withOwnSerializer(buf))
 }
 
 // accepted counts what CloudWatch took and what it rejected inside a 200.
@@ -273,11 +277,10 @@ func (s *Sink) accepted(b *batch, evs []event, out *cloudwatchlogs.PutLogEventsO
 				"group", b.d.group, "stream", b.d.stream, "too_old", tooOld, "expired", expired, "too_new", tooNew)
 		}
 	}
-	ok := n - tooOld - expired - tooNew
 	bytes := 0
-	for _, e := range evs {
+	for _, e := range evs[tooOld+expired : n-tooNew] {
 		bytes += int(e.n)
 	}
-	s.m.ProcRecords.Add(float64(ok))
+	s.m.ProcRecords.Add(float64(n - tooOld - expired - tooNew))
 	s.m.ProcBytes.Add(float64(bytes))
 }

@@ -36,6 +36,7 @@ type Sink struct {
 	chunk  int64 // bytes a Write takes from the budget at once
 
 	routes    atomic.Pointer[sync.Map] // routeKey -> *route
+	byStream  bool                     // a template renders {stream}
 	routeN    atomic.Int64
 	overrides sync.Map // annotation template source -> *Template (nil: invalid)
 
@@ -46,6 +47,12 @@ type Sink struct {
 
 	creates singleflight.Group
 	groups  sync.Map // log groups known to exist
+
+	logTimes sync.Map // log key -> time of its last line; see logEvery
+
+	// sdkSerializer uses the SDK's PutLogEvents serializer instead of ours
+	// (benchmarks and tests compare the two).
+	sdkSerializer bool
 
 	// Retry curves: full-jitter exponential backoff from base to max; the
 	// slow one is for throttling, 5xx and credentials.
@@ -110,6 +117,7 @@ func newSink(cfg Config, client api) (*Sink, error) {
 		slowBase: time.Second, slowMax: 30 * time.Second,
 	}
 	s.chunk = min(s.b.Limit()/4, 4<<20)
+	s.byStream = group.UsesStream() || stream.UsesStream()
 	s.routes.Store(new(sync.Map))
 	if s.m, err = sinks.NewMetrics(cfg.Registerer, "cloudwatch", s.b, enc); err != nil {
 		return nil, fmt.Errorf("cloudwatch metrics: %w", err)
@@ -267,7 +275,7 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 			s.sealLocked(d)
 		}
 		if d.open == nil {
-			d.open = &batch{d: d, born: now}
+			d.open = newBatch(d, now)
 		}
 		b := d.open
 		b.add(sc.buf[e.off:e.off+e.n], e.ts)
@@ -336,7 +344,7 @@ func timestamp(rec *tailer.Record) int64 {
 // route returns the group and stream of rec, from the cache when possible.
 func (s *Sink) route(rec *tailer.Record) *route {
 	k := routeKey{file: rec.File, pod: rec.Pod}
-	if s.group.UsesStream() || s.stream.UsesStream() {
+	if s.byStream {
 		k.stream = rec.Stream
 	}
 	m := s.routes.Load()

@@ -39,7 +39,7 @@ func (s *Sink) createStream(ctx context.Context, d *dest, groupMissing bool) err
 			LogGroupName: aws.String(d.group), LogStreamName: aws.String(d.stream),
 		})
 		cls, status := classify(err)
-		s.observe("CreateLogStream", status, time.Since(t0))
+		s.observe("CreateLogStream", cls, status, time.Since(t0))
 		return cls, status, err
 	}
 	if groupMissing && s.cfg.AutoCreateGroup {
@@ -97,7 +97,7 @@ func (s *Sink) ensureGroup(ctx context.Context, group string) error {
 		t0 := time.Now()
 		_, err := s.api.CreateLogGroup(actx, in)
 		cls, status := classify(err)
-		s.observe("CreateLogGroup", status, time.Since(t0))
+		s.observe("CreateLogGroup", cls, status, time.Since(t0))
 		if status == codeAlreadyExists {
 			s.groups.Store(group, struct{}{})
 			return nil, nil // someone else made it: leave its settings alone
@@ -112,8 +112,8 @@ func (s *Sink) ensureGroup(ctx context.Context, group string) error {
 			_, err := s.api.PutRetentionPolicy(actx, &cloudwatchlogs.PutRetentionPolicyInput{
 				LogGroupName: aws.String(group), RetentionInDays: aws.Int32(int32(s.cfg.RetentionDays)),
 			})
-			_, status := classify(err)
-			s.observe("PutRetentionPolicy", status, time.Since(t0))
+			cls, status := classify(err)
+			s.observe("PutRetentionPolicy", cls, status, time.Since(t0))
 			if err != nil {
 				// The group exists; shipping goes on. Retention can be set later.
 				s.log.Warn("could not set the log group's retention", "group", group, "days", s.cfg.RetentionDays, "err", err)

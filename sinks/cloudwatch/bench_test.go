@@ -1,0 +1,155 @@
+package cloudwatch
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+	"github.com/skiff-agent/skiff/tailer"
+)
+
+var benchPod = &tailer.PodMeta{
+	Name: "web-1", Namespace: "shop", UID: "0b6c1c8e-6f0e-4a53-9d3c-2f8e4b0e7c11", Host: "ip-10-0-1-23.ec2.internal",
+	Labels:      map[string]string{"app": "web", "pod-template-hash": "7d4b9c8f6", "tier": "front"},
+	Annotations: map[string]string{"kubectl.kubernetes.io/default-container": "app"},
+	Containers: map[string]tailer.ContainerMeta{"app": {Image: "nginx:1.27", ImageID: "docker.io/library/nginx@sha256:0a1b2c", ContainerID: "containerd://abc"}},
+}
+
+// benchRecords returns n records of size-byte lines over pods streams.
+func benchRecords(n, size, pods int) []tailer.Record {
+	line := []byte(strings.Repeat(`10.0.3.7 - - "GET /api/v1/items?id=42 HTTP/1.1" 200 512 "curl/8.5" `, size/60+1)[:size])
+	files := make([]*tailer.FileMeta, pods)
+	for i := range files {
+		files[i] = fileFor(i)
+	}
+	recs := make([]tailer.Record, n)
+	now := time.Now()
+	for i := range recs {
+		recs[i] = tailer.Record{Time: now, Stream: tailer.Stdout, Message: line, File: files[i%pods], Pod: benchPod}
+	}
+	return recs
+}
+
+// BenchmarkWrite measures records to sealed batches: encoding (JSON shape
+// with labels and annotations), routing, batching, budget. MB/s counts the
+// lines' bytes.
+func BenchmarkWrite(b *testing.B) {
+	s, err := newSink(Config{LogGroup: DefaultLogGroup, LogStream: DefaultLogStream, Cluster: "prod", Labels: true, Annotations: true,
+		BufferBytes: 64 << 20, FlushInterval: time.Second, MaxConcurrency: 8, Logger: discard()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := benchRecords(512, 256, 50)
+	b.SetBytes(int64(len(recs) * 256))
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		if err := s.Write(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+		s.sealAll(0)
+		s.mu.Lock()
+		for _, bt := range s.ready {
+			bt.d.pending--
+			s.b.Release(bt.charge)
+			bt.recycle()
+		}
+		s.ready = s.ready[:0]
+		s.mu.Unlock()
+	}
+}
+
+// okTransport answers every request with an empty 200, after reading it.
+type okTransport struct{}
+
+func (okTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.1"}},
+		Body: io.NopCloser(bytes.NewReader([]byte("{}"))), Request: r}, nil
+}
+
+// BenchmarkPutLogEventsSDK measures the SDK's side of one full batch
+// (about 1 MiB of 256-byte JSON messages): serialization, signing, the
+// middleware stack, with a transport that answers at once.
+func BenchmarkPutLogEventsSDK(b *testing.B) {
+	for _, own := range []bool{false, true} {
+		name := "sdk-serializer"
+		if own {
+			name = "own-serializer"
+		}
+		b.Run(name, func(b *testing.B) { benchPut(b, !own) })
+	}
+}
+
+func benchPut(b *testing.B, sdkSerializer bool) {
+	client := cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
+		HTTPClient:  &http.Client{Transport: okTransport{}},
+		Retryer:     aws.NopRetryer{},
+	})
+	s, err := newSink(Config{LogGroup: "/g", LogStream: "s", Labels: true, Annotations: true, BufferBytes: 64 << 20,
+		FlushInterval: time.Second, MaxConcurrency: 8, RequestTimeout: time.Minute, Logger: discard()}, client)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.sdkSerializer = sdkSerializer
+	recs := benchRecords(3000, 256, 1)
+	if err := s.Write(context.Background(), recs); err != nil {
+		b.Fatal(err)
+	}
+	s.sealAll(0)
+	bt := s.ready[0]
+	b.SetBytes(int64(bt.size))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.put(context.Background(), bt, bt.events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(bt.events)), "events/batch")
+}
+
+// BenchmarkEndToEnd measures records to acknowledgements through the real
+// SDK over loopback HTTP to cwlocal (discarding messages), 50 streams.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, format := range []string{"json", "raw"} {
+		b.Run(format, func(b *testing.B) {
+			srv, _ := startServer(b, cwlocal.Options{Discard: true})
+			s, _ := newTestSink(b, srv, Config{Cluster: "prod", Format: format, Labels: true, Annotations: true,
+				AutoCreateGroup: true, FlushInterval: 100 * time.Millisecond, Logger: discard()})
+			runSink(b, s)
+			recs := benchRecords(1024, 256, 50)
+			var a acker
+			for i := range recs {
+				recs[i].Pos = tailer.Position{Acker: &a}
+			}
+			b.SetBytes(int64(len(recs) * 256))
+			b.ReportAllocs()
+			ctx := context.Background()
+			for b.Loop() {
+				if err := s.Write(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			flushSink(b, s)
+			if got := a.n.Load(); got != int64(b.N*len(recs)) {
+				b.Fatalf("acknowledged %d of %d", got, b.N*len(recs))
+			}
+			b.ReportMetric(float64(s.lim.current()), "concurrency")
+		})
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
