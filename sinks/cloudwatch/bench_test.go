@@ -22,7 +22,7 @@ var benchPod = &tailer.PodMeta{
 	Name: "web-1", Namespace: "shop", UID: "0b6c1c8e-6f0e-4a53-9d3c-2f8e4b0e7c11", Host: "ip-10-0-1-23.ec2.internal",
 	Labels:      map[string]string{"app": "web", "pod-template-hash": "7d4b9c8f6", "tier": "front"},
 	Annotations: map[string]string{"kubectl.kubernetes.io/default-container": "app"},
-	Containers: map[string]tailer.ContainerMeta{"app": {Image: "nginx:1.27", ImageID: "docker.io/library/nginx@sha256:0a1b2c", ContainerID: "containerd://abc"}},
+	Containers:  map[string]tailer.ContainerMeta{"app": {Image: "nginx:1.27", ImageID: "docker.io/library/nginx@sha256:0a1b2c", ContainerID: "containerd://abc"}},
 }
 
 // benchRecords returns n records of size-byte lines over pods streams.

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
-		"time"
+	"time"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
