@@ -3,6 +3,7 @@ package cwlocal
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -121,10 +122,46 @@ func (s *Server) deleteLogGroup(body []byte) ([]byte, *apiError) {
 		return nil, errGroupNotFound
 	}
 	if g.protection {
-		return nil, &apiError{400, "OperationAbortedException", "Log group deletion protection is enabled; disable it before deleting the log group."}
+		return nil, &apiError{http.StatusBadRequest, "ValidationException", "Cannot delete log group with deletion protection enabled. Disable deletion protection first."}
 	}
 	st.deleteGroup(g)
 	return nil, s.journalSimple(jDeleteGroup, g.name, "", 0)
+}
+
+type deletionProtectionInput struct {
+	LogGroupIdentifier        *string `json:"logGroupIdentifier"`
+	DeletionProtectionEnabled *bool   `json:"deletionProtectionEnabled"`
+}
+
+func (s *Server) putLogGroupDeletionProtection(body []byte) ([]byte, *apiError) {
+	var in deletionProtectionInput
+	if aerr := decode(body, &in); aerr != nil {
+		return nil, aerr
+	}
+	var v validation
+	if in.DeletionProtectionEnabled == nil {
+		v.null("deletionProtectionEnabled")
+	}
+	if in.LogGroupIdentifier == nil {
+		v.null("logGroupIdentifier")
+	}
+	name, aerr := groupInput(&v, nil, in.LogGroupIdentifier)
+	if aerr != nil {
+		return nil, aerr
+	}
+	st := s.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	g := st.groups[name]
+	if g == nil {
+		return nil, errGroupNotFound
+	}
+	g.protection = *in.DeletionProtectionEnabled
+	var p int64
+	if g.protection {
+		p = 1
+	}
+	return nil, s.journalSimple(jProtection, name, "", p)
 }
 
 type retentionInput struct {

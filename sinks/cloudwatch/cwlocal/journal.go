@@ -28,6 +28,7 @@ const (
 	jDeleteStream
 	jRetention
 	jPut
+	jProtection
 )
 
 type journal struct {
@@ -217,6 +218,11 @@ func (s *Server) apply(rec []byte) error {
 		if g := st.groups[gname]; g != nil {
 			g.retention = int32(days)
 		}
+	case jProtection:
+		gname, on := d.str(), d.varint()
+		if g := st.groups[gname]; g != nil {
+			g.protection = on == 1
+		}
 	case jPut:
 		gname, sname, ingest := d.str(), d.str(), d.varint()
 		n := d.uvarint()
@@ -295,7 +301,7 @@ func (s *Server) journalSimple(op byte, groupName, streamName string, n int64) *
 		b = binary.AppendVarint(b, n)
 	case jDeleteStream:
 		b = appendStr(b, streamName)
-	case jRetention:
+	case jRetention, jProtection:
 		b = binary.AppendVarint(b, n)
 	}
 	j.buf = b

@@ -359,17 +359,18 @@ func checkContentType(ct string) *apiError {
 // operations maps each supported X-Amz-Target operation to its handler.
 func (s *Server) operations() map[string]func([]byte) ([]byte, *apiError) {
 	return map[string]func([]byte) ([]byte, *apiError){
-		"PutLogEvents":          s.putLogEvents,
-		"CreateLogGroup":        s.createLogGroup,
-		"DeleteLogGroup":        s.deleteLogGroup,
-		"DescribeLogGroups":     s.describeLogGroups,
-		"CreateLogStream":       s.createLogStream,
-		"DeleteLogStream":       s.deleteLogStream,
-		"DescribeLogStreams":    s.describeLogStreams,
-		"PutRetentionPolicy":    s.putRetentionPolicy,
-		"DeleteRetentionPolicy": s.deleteRetentionPolicy,
-		"GetLogEvents":          s.getLogEvents,
-		"FilterLogEvents":       s.filterLogEvents,
+		"PutLogEvents":                  s.putLogEvents,
+		"CreateLogGroup":                s.createLogGroup,
+		"DeleteLogGroup":                s.deleteLogGroup,
+		"DescribeLogGroups":             s.describeLogGroups,
+		"CreateLogStream":               s.createLogStream,
+		"DeleteLogStream":               s.deleteLogStream,
+		"DescribeLogStreams":            s.describeLogStreams,
+		"PutRetentionPolicy":            s.putRetentionPolicy,
+		"DeleteRetentionPolicy":         s.deleteRetentionPolicy,
+		"GetLogEvents":                  s.getLogEvents,
+		"FilterLogEvents":               s.filterLogEvents,
+		"PutLogGroupDeletionProtection": s.putLogGroupDeletionProtection,
 	}
 }
 
