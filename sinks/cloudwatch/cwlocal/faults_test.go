@@ -266,8 +266,19 @@ func TestPersistence(t *testing.T) {
 	if len(streams.LogStreams) != 1 || *streams.LogStreams[0].LogStreamName != "s" {
 		t.Errorf("streams after restart = %+v", streams.LogStreams)
 	}
-	// The restarted server keeps appending.
+	// The restarted server keeps appending to the compacted journal.
 	mustCreate(t, c2, "/p", "new")
+	c2.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/p"), LogStreamName: aws.String("new"), LogEvents: evs("third", now.UnixMilli())})
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s3 := startServer(t, Options{Dir: dir})
+	if got := s3.Events("/p", "s"); len(got) != 2 || got[0] != before[0] {
+		t.Errorf("after the second restart: %+v; want %+v", got, before)
+	}
+	if got := s3.Events("/p", "new"); len(got) != 1 || got[0].Message != "third" {
+		t.Errorf("after the second restart, new stream: %+v", got)
+	}
 }
 
 func TestStoreFull(t *testing.T) {

@@ -37,38 +37,87 @@ type journal struct {
 	buf []byte
 }
 
-// openJournal replays Dir's journal into the store and opens it for appending.
+// openJournal replays Dir's journal into the store, rewrites it compacted
+// (what was deleted is gone, a torn tail is cut) and opens it for appending.
 func (s *Server) openJournal(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, journalFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
+	if f, err := os.Open(path); err == nil {
+		err = s.replay(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
-	good, err := s.replay(f)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		f.Close()
-		return fmt.Errorf("replay %s: %w", path, err)
-	}
-	if good == 0 {
-		if _, err := f.WriteAt([]byte(journalVersion), 0); err != nil {
-			f.Close()
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		good = int64(len(journalVersion))
-	}
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return fmt.Errorf("truncate %s: %w", path, err)
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return fmt.Errorf("seek %s: %w", path, err)
+		return fmt.Errorf("open %s: %w", tmp, err)
 	}
 	s.store.journal = &journal{f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	if err := s.writeSnapshot(); err != nil {
+		f.Close()
+		s.store.journal = nil
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		s.store.journal = nil
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		f.Close()
+		s.store.journal = nil
+		return fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 	return nil
+}
+
+// writeSnapshot writes the header and the whole store as records.
+func (s *Server) writeSnapshot() error {
+	st := s.store
+	if _, err := st.journal.w.WriteString(journalVersion); err != nil {
+		return err
+	}
+	for _, name := range st.sortedGroupNames() {
+		g := st.groups[name]
+		if aerr := s.journalGroup(g); aerr != nil {
+			return aerr
+		}
+		for _, stm := range g.streams {
+			if aerr := s.journalSimple(jCreateStream, g.name, stm.name, stm.created); aerr != nil {
+				return aerr
+			}
+			stm.sortEvents()
+			var batch []inEvent
+			size := 0
+			for i := range stm.evs {
+				e := &stm.evs[i]
+				if len(batch) > 0 && (len(batch) == MaxBatchEvents || size+int(e.n) > MaxBatchBytes || stm.evs[i-1].ingest != e.ingest) {
+					if aerr := s.journalPut(g.name, stm.name, batch, stm.evs[i-1].ingest); aerr != nil {
+						return aerr
+					}
+					batch, size = batch[:0], 0
+				}
+				batch = append(batch, inEvent{ts: e.ts, msg: stm.message(e)})
+				size += int(e.n)
+			}
+			if len(batch) > 0 {
+				if aerr := s.journalPut(g.name, stm.name, batch, stm.evs[len(stm.evs)-1].ingest); aerr != nil {
+					return aerr
+				}
+			}
+		}
+	}
+	return st.journal.w.Flush()
 }
 
 func (s *Server) closeJournal() error {
@@ -86,22 +135,18 @@ func (s *Server) closeJournal() error {
 	return err
 }
 
-// replay applies the journal's records and returns the offset after the
-// last complete one.
-func (s *Server) replay(f *os.File) (int64, error) {
+// replay applies the journal's records up to the first torn or corrupt one.
+func (s *Server) replay(f *os.File) error {
 	r := bufio.NewReaderSize(f, 1<<20)
 	head := make([]byte, len(journalVersion))
 	if _, err := io.ReadFull(r, head); err != nil {
-		if errors.Is(err, io.EOF) {
-			return 0, nil
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, nil
-		}
-		return 0, err
+		return err
 	}
 	if string(head) != journalVersion {
-		return 0, fmt.Errorf("not a cwlocal journal (header %q)", head)
+		return fmt.Errorf("not a cwlocal journal (header %q)", head)
 	}
 	off := int64(len(head))
 	var rec []byte
@@ -129,7 +174,7 @@ func (s *Server) replay(f *os.File) (int64, error) {
 		records++
 	}
 	s.log.Info("cwlocal: journal replayed", "records", records, "groups", len(s.store.groups), "bytes", s.store.bytes)
-	return off, nil
+	return nil
 }
 
 func uvarintLen(n uint64) int {
