@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skiff-agent/skiff/bench/nodesim"
+	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+)
+
+// node is a simulated node and a local CloudWatch, for the agent binary.
+type node struct {
+	t     *testing.T
+	dir   string
+	sim   *nodesim.Sim
+	cw    *cwlocal.Server
+	cfg   string // config file path
+	port  int
+	env   []string
+	grace time.Duration // shutdown_timeout plus a margin
+	stop  context.CancelFunc
+	simWG sync.WaitGroup
+}
+
+type nodeOptions struct {
+	pods        int
+	rate        float64
+	rotateBytes int64
+	bufferBytes string
+	timeout     string
+	env         []string // more environment for the agent
+}
+
+func newNode(t *testing.T, o nodeOptions) *node {
+	t.Helper()
+	n := &node{t: t, dir: t.TempDir(), env: o.env}
+	var err error
+	n.sim, err = nodesim.New(nodesim.Config{
+		Root: filepath.Join(n.dir, "log"), Pods: o.pods, Namespace: "e2e", Rate: o.rate,
+		LineBytes: 200, RotateBytes: o.rotateBytes, MaxFiles: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.cw, err = cwlocal.NewServer(cwlocal.Options{AccessKey: demoAccessKey, SecretKey: demoSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.cw.Close() })
+	n.port = freePort(t)
+	if o.bufferBytes == "" {
+		o.bufferBytes = "8MiB"
+	}
+	if o.timeout == "" {
+		o.timeout = "10s"
+	}
+	timeout, err := time.ParseDuration(o.timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.grace = timeout + 10*time.Second
+	yaml := fmt.Sprintf(`cluster: %s
+node_name: e2e-node
+shutdown_timeout: %s
+http:
+  listen: 127.0.0.1:%d
+log:
+  format: json
+tail:
+  include: [%s]
+  state_dir: %s
+  checkpoint_interval: 200ms
+  rescan_interval: 1s
+cloudwatch:
+  region: %s
+  endpoint: %s
+  buffer_bytes: %s
+  flush_interval: 200ms
+`, demoCluster, o.timeout, n.port, n.sim.Glob(), filepath.Join(n.dir, "state"), demoRegion, n.cw.URL(), o.bufferBytes)
+	n.cfg = filepath.Join(n.dir, "skiff.yaml")
+	if err := os.WriteFile(n.cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(n.dir, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// write starts the pods writing; stopWriting stops them and waits.
+func (n *node) write() {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stop = cancel
+	n.simWG.Go(func() { _ = n.sim.Run(ctx) })
+}
+
+func (n *node) stopWriting() {
+	n.stop()
+	n.simWG.Wait()
+}
+
+// proc is one run of the agent binary.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan struct{}
+	err    error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (n *node) start() *proc {
+	n.t.Helper()
+	cmd := exec.Command(skiffBin, "run", "--config", n.cfg)
+	cmd.Env = append([]string{"AWS_ACCESS_KEY_ID=" + demoAccessKey, "AWS_SECRET_ACCESS_KEY=" + demoSecretKey, "HOME=" + n.dir}, n.env...)
+	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	n.t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if n.t.Failed() {
+			n.t.Logf("agent log:\n%s", p.stderr)
+		}
+	})
+	n.waitReady(p)
+	return p
+}
+
+// waitReady polls /readyz until the agent runs.
+func (n *node) waitReady(p *proc) {
+	n.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			n.t.Fatalf("agent exited at start: %v\n%s", p.err, p.stderr)
+		default:
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", n.port))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	n.t.Fatalf("agent not ready after 20s\n%s", p.stderr)
+}
+
+// stopAgent sends SIGTERM and waits at most within for the exit code.
+func (n *node) stopAgent(p *proc, within time.Duration) int {
+	n.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		n.t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		n.t.Fatalf("agent still running %s after SIGTERM\n%s", within, p.stderr)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (n *node) kill(p *proc) {
+	n.t.Helper()
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// metric reads one metric's value (summed over its series) from /metrics.
+func (n *node) metric(name string) float64 {
+	n.t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", n.port))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return sum
+}
+
+func (n *node) tally() nodesim.Tally {
+	return readBack(n.cw, n.sim).tally
+}
+
+// waitFor polls cond every 20ms until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// written waits until the pods wrote at least lines more lines.
+func (n *node) written(lines int64) {
+	n.t.Helper()
+	target := n.sim.Stats().Lines + lines
+	waitFor(n.t, 30*time.Second, fmt.Sprintf("%d lines written", target), func() bool { return n.sim.Stats().Lines >= target })
+}
+
+// finish stops the writers, lets a fresh agent deliver the rest, and
+// returns the account of every event read back from cwlocal.
+func (n *node) finish(p *proc) nodesim.Tally {
+	n.t.Helper()
+	n.stopWriting()
+	if p == nil {
+		p = n.start()
+	}
+	if code := n.stopAgent(p, n.grace); code != 0 {
+		n.t.Fatalf("exit code %d after the final SIGTERM\n%s", code, p.stderr)
+	}
+	return n.tally()
+}
+
+func TestSteadyLoad(t *testing.T) {
+	n := newNode(t, nodeOptions{pods: 4, rate: 4000, rotateBytes: 256 << 10})
+	p := n.start()
+	n.write()
+	n.written(10000)
+	tl := n.finish(p)
+	if tl.Written < 10000 || tl.Lost != 0 || tl.Duplicates != 0 {
+		t.Errorf("tally = %+v; want everything delivered once", tl)
+	}
+	t.Logf("written %d, delivered %d, rotations %d, p99 %s", tl.Written, tl.Delivered, n.sim.Stats().Rotations, tl.LatencyP99)
+}
+
+func TestSIGTERMUnderLoad(t *testing.T) {
+	n := newNode(t, nodeOptions{pods: 4, rate: 4000, rotateBytes: 256 << 10, timeout: "5s"})
+	p := n.start()
+	n.write()
+	n.written(6000)
+	start := time.Now()
+	if code := n.stopAgent(p, 7*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM under load\n%s", code, p.stderr)
+	}
+	took := time.Since(start)
+	delivered := n.tally().Delivered
+	p = n.start() // writing went on while it was down
+	n.written(6000)
+	tl := n.finish(p)
+	if tl.Lost != 0 {
+		t.Errorf("tally = %+v; want nothing lost", tl)
+	}
+	// A clean stop checkpoints everything it delivered: no line is sent
+	// again after the restart.
+	if tl.Duplicates != 0 {
+		t.Errorf("%d duplicates after a clean SIGTERM; want 0", tl.Duplicates)
+	}
+	t.Logf("SIGTERM took %s with %d delivered; final: written %d, delivered %d, duplicates %d",
+		took.Round(time.Millisecond), delivered, tl.Written, tl.Delivered, tl.Duplicates)
+}
+
+func TestSIGKILLFiveTimes(t *testing.T) {
+	// Rotation is slow enough that no file is deleted while the agent is
+	// down: what a dead agent does not hold open, no agent can read.
+	n := newNode(t, nodeOptions{pods: 4, rate: 2000, rotateBytes: 512 << 10})
+	n.write()
+	for range 5 {
+		p := n.start()
+		n.written(1500)
+		n.kill(p)
+	}
+	tl := n.finish(nil)
+	if tl.Lost != 0 {
+		t.Errorf("tally = %+v; want nothing lost after five SIGKILLs", tl)
+	}
+	// Each kill repeats at most what was accepted since the last checkpoint
+	// (200ms here) plus what was in flight: far below a second of input.
+	if limit := int64(5 * 2000); tl.Duplicates > limit {
+		t.Errorf("%d duplicates after five SIGKILLs; want at most %d (one second of input per kill)", tl.Duplicates, limit)
+	}
+	t.Logf("written %d, delivered %d, duplicates %d, rotations %d", tl.Written, tl.Delivered, tl.Duplicates, n.sim.Stats().Rotations)
+}
+
+func TestSinkOutage(t *testing.T) {
+	const rotate = 64 << 10
+	n := newNode(t, nodeOptions{pods: 3, rate: 3000, rotateBytes: rotate, bufferBytes: "4MiB"})
+	p := n.start()
+	n.write()
+	n.written(1000)
+	n.cw.SetFaults(cwlocal.Faults{Outage: true})
+	rot := n.sim.Stats().Rotations
+	// Longer than five kubelet rotations of every container: the oldest
+	// files are deleted while the agent cannot ship.
+	waitFor(t, 30*time.Second, "six rotations per container during the outage", func() bool {
+		return n.sim.Stats().Rotations-rot >= 6*3
+	})
+	if removed := n.sim.Stats().Removed; removed == 0 {
+		t.Fatalf("no rotated file was deleted during the outage")
+	}
+	used, limit := n.metric("skiff_buffer_bytes"), n.metric("skiff_buffer_limit_bytes")
+	rss := n.metric("process_resident_memory_bytes")
+	if limit != 4<<20 || used > limit {
+		t.Errorf("buffer %v of %v during the outage; want at most the 4MiB budget", used, limit)
+	}
+	n.cw.SetFaults(cwlocal.Faults{})
+	n.written(1000)
+	tl := n.finish(p)
+	if tl.Lost != 0 {
+		t.Errorf("tally = %+v; want nothing lost after the outage", tl)
+	}
+	t.Logf("outage: buffer %.0f of %.0f bytes, RSS %.1f MiB; written %d, delivered %d, duplicates %d, removed %d",
+		used, limit, rss/(1<<20), tl.Written, tl.Delivered, tl.Duplicates, n.sim.Stats().Removed)
+}
+
+func TestDemoHeadless(t *testing.T) {
+	code, stdout, stderr := runBin(t, nil, "demo", "--duration", "8s", "--http-listen", "off")
+	if code != 0 {
+		t.Fatalf("skiff demo = %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"lost                   0", "aws --endpoint-url http://127.0.0.1:", "logs get-log-events"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestTailBinary(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	lines := "2026-11-26T10:00:00.000000001Z stdout F hello world\n" +
+		"2026-11-26T10:00:01.000000001Z stderr P part one \n" +
+		"2026-11-26T10:00:01.000000002Z stderr F and two\n"
+	if err := os.WriteFile(path, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runBin(t, nil, "tail", "--format", "raw", filepath.Join(dir, "*.log"))
+	if want := "hello world\npart one and two\n"; code != 0 || stdout != want {
+		t.Errorf("skiff tail = %d, %q (stderr %q); want 0, %q", code, stdout, stderr, want)
+	}
+	code, stdout, _ = runBin(t, nil, "tail", path)
+	if code != 0 || !strings.Contains(stdout, `"stream":"stderr","log":"part one and two"`) {
+		t.Errorf("skiff tail (json) = %d, %q", code, stdout)
+	}
+}
+
+// TestMemoryOverhead measures the agent's memory: RSS at a steady 10,000
+// lines/s, and RSS with the budget full (CloudWatch down). It is a
+// measurement, not a check, and runs only with SKIFF_MEASURE=1:
+//
+//	SKIFF_MEASURE=1 go test -run TestMemoryOverhead -v ./cmd/skiff
+func TestMemoryOverhead(t *testing.T) {
+	if os.Getenv("SKIFF_MEASURE") == "" {
+		t.Skip("a measurement; set SKIFF_MEASURE=1")
+	}
+	for _, env := range [][]string{nil, {"GOMEMLIMIT=100MiB"}} {
+		t.Run(strings.Join(append([]string{"env"}, env...), " "), func(t *testing.T) { measureMemory(t, env) })
+	}
+}
+
+func measureMemory(t *testing.T, env []string) {
+	n := newNode(t, nodeOptions{pods: 50, rate: 10000, rotateBytes: 10 << 20, bufferBytes: "64MiB", timeout: "120s", env: env})
+	p := n.start()
+	n.write()
+	var steady float64
+	for range 10 { // ten seconds at 10,000 lines/s
+		n.written(10000)
+		steady = max(steady, n.metric("process_resident_memory_bytes"))
+	}
+	t.Logf("steady 10,000 lines/s, 50 pods: RSS max %.1f MiB, buffer %.1f MiB, Go heap in use %.1f MiB",
+		steady/(1<<20), n.metric("skiff_buffer_bytes")/(1<<20), n.metric("go_memstats_heap_inuse_bytes")/(1<<20))
+	n.cw.SetFaults(cwlocal.Faults{Outage: true})
+	limit := n.metric("skiff_buffer_limit_bytes")
+	waitFor(t, 120*time.Second, "the budget to fill", func() bool { return n.metric("skiff_buffer_bytes") >= 0.95*limit })
+	var rss, used float64
+	for range 5 {
+		n.written(10000)
+		rss, used = max(rss, n.metric("process_resident_memory_bytes")), n.metric("skiff_buffer_bytes")
+	}
+	t.Logf("CloudWatch down, budget full: buffer %.1f of %.1f MiB, RSS max %.1f MiB, overhead %.1f MiB",
+		used/(1<<20), limit/(1<<20), rss/(1<<20), (rss-used)/(1<<20))
+	n.cw.SetFaults(cwlocal.Faults{})
+	tl := n.finish(p)
+	t.Logf("written %d, lost %d, duplicates %d", tl.Written, tl.Lost, tl.Duplicates)
+}

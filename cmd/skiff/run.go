@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
+)
+
+// runCommand is `skiff run`: the agent, until SIGTERM or SIGINT.
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("skiff run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := newConfigFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "skiff run: unexpected argument %q (use --config FILE)\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfg, err := cf.load(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	bi := readBuildInfo()
+	log.Info("starting skiff", slog.String(attrVersion, bi.Version), slog.String(attrConfig, cf.path),
+		slog.String(attrOutput, cfg.Output), slog.String("node", cfg.NodeName),
+		slog.Any("include", cfg.Tail.Include), slog.Bool("kubernetes", cfg.Kubernetes.Enabled))
+	if limit, set := memoryLimit(cfg, getenv); set {
+		log.Info("GOMEMLIMIT not set: using the buffer budget plus the measured overhead as a soft memory limit",
+			slog.Int64("bytes", limit))
+	}
+	force, stopForce := secondSignal()
+	defer stopForce()
+	a, err := newAgent(ctx, cfg, deps{log: log, reg: newRegistry(bi), stdout: stdout, force: force})
+	if err != nil {
+		log.Error("cannot start", slog.Any(attrErr, err))
+		return exitFailed
+	}
+	if a.srv != nil {
+		log.Info("serving /metrics, /healthz, /readyz", slog.String(attrAddr, a.srv.Addr()))
+	}
+	if err := a.pipe.run(ctx); err != nil {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// memOverhead is the memory skiff needs besides the sink's budget, with
+// room to spare: measured at about 45 MiB with the budget full (see
+// TestMemoryOverhead).
+const memOverhead = 64 << 20
+
+// memoryLimit sets the Go runtime's soft memory limit to the budget plus
+// memOverhead, unless GOMEMLIMIT is set: without a limit the garbage
+// collector lets the heap grow to twice what is live, which with a full
+// 64 MiB budget is twice the memory skiff needs.
+func memoryLimit(cfg config.Config, getenv func(string) string) (int64, bool) {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	budget := int64(cfg.CloudWatch.BufferBytes)
+	if cfg.Output != config.OutputCloudWatch {
+		budget = 64 << 20 // the stdout and file sinks' default budget
+	}
+	limit := budget + memOverhead
+	debug.SetMemoryLimit(limit)
+	return limit, true
+}
+
+// secondSignal returns a channel closed when a second SIGTERM or SIGINT
+// arrives (the first one cancels the run context).
+func secondSignal() (force chan struct{}, stop func()) {
+	force = make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	done := make(chan struct{})
+	go func() {
+		for n := 0; ; {
+			select {
+			case <-sigs:
+				if n++; n == 2 {
+					close(force)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return force, func() { signal.Stop(sigs); close(done) }
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
+)
+
+// tailCommand is `skiff tail PATH...`: the agent's pipeline with the
+// stdout sink, no checkpoints and no HTTP port. It reads the files to their
+// end and exits, or with -f follows them (and new files matching the globs)
+// until Ctrl-C.
+func tailCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("skiff tail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	follow := fs.Bool("f", false, "follow: keep reading as the files grow, rotate and appear, until Ctrl-C")
+	format := fs.String("format", "json", "json (the shape shipped to CloudWatch) or raw (the message alone)")
+	level := fs.String("log-level", "warn", "skiff's own log level, on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: skiff tail [-f] [--format json|raw] PATH|GLOB...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg := config.Default(getenv)
+	cfg.Output = config.OutputStdout
+	cfg.Stdout.Format = *format
+	cfg.HTTP.Listen = "off"
+	cfg.Kubernetes.Enabled = false
+	cfg.Log.Level = *level
+	cfg.Tail.StateDir = ""
+	cfg.Tail.Include = nil
+	for _, a := range fs.Args() {
+		abs, err := filepath.Abs(a)
+		if err != nil {
+			fmt.Fprintf(stderr, "skiff tail: %v\n", err)
+			return exitUsage
+		}
+		cfg.Tail.Include = append(cfg.Tail.Include, abs)
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "skiff tail: %v\n", e)
+		}
+		return exitUsage
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	force, stopForce := secondSignal()
+	defer stopForce()
+	a, err := newAgent(ctx, cfg, deps{log: log, reg: newRegistry(readBuildInfo()), stdout: stdout, force: force})
+	if err != nil {
+		fmt.Fprintf(stderr, "skiff tail: %v\n", err)
+		return exitFailed
+	}
+	runCtx := ctx
+	if !*follow {
+		// Stop discovery at once: the drain reads every file found to its
+		// current end, and the pipeline exits when that is written.
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		runCtx = c
+	}
+	if err := a.pipe.run(runCtx); err != nil {
+		return exitFailed
+	}
+	return exitOK
+}
