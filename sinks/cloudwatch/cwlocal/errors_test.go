@@ -24,9 +24,14 @@ func TestDescribeAndProtectionErrors(t *testing.T) {
 	apiErr(t, "limit 0", err, "InvalidParameterException", 400, "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
 	_, err = c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{NextToken: aws.String("bogus")})
 	apiErr(t, "bad token", err, "InvalidParameterException", 400, "The specified nextToken is invalid.")
-	out, err := c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePattern: aws.String("P")})
-	if err != nil || len(out.LogGroups) != 1 {
-		t.Errorf("pattern P (case-insensitive) = %+v, %v", out, err)
+	mustCreate(t, c, "/GroupDataLogs", "")
+	out, err := c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePattern: aws.String("DataLogs")})
+	if err != nil || len(out.LogGroups) != 1 || aws.ToString(out.LogGroups[0].LogGroupName) != "/GroupDataLogs" ||
+		out.LogGroups[0].Arn == nil || out.LogGroups[0].LogGroupArn != nil || out.LogGroups[0].StoredBytes != nil {
+		t.Errorf("pattern DataLogs = %+v, %v; want /GroupDataLogs with name, creation time and arn only", out, err)
+	}
+	if out, _ := c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePattern: aws.String("datalogs")}); len(out.LogGroups) != 0 {
+		t.Errorf("pattern datalogs matched %+v; the match is case-sensitive", out.LogGroups)
 	}
 	_, err = c.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{})
 	apiErr(t, "no group", err, "InvalidParameterException", 400, "Either LogGroupName or LogGroupIdentifier is required.")

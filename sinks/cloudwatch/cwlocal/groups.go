@@ -225,17 +225,20 @@ type describeLogGroupsInput struct {
 	Limit               *int64   `json:"limit"`
 }
 
+// logGroupOut is a group in DescribeLogGroups. With logGroupNamePattern the
+// service returns only logGroupName, creationTime and arn, so the other
+// fields are pointers left nil then.
 type logGroupOut struct {
 	LogGroupName              string `json:"logGroupName"`
 	CreationTime              int64  `json:"creationTime"`
 	RetentionInDays           int32  `json:"retentionInDays,omitempty"`
-	MetricFilterCount         int    `json:"metricFilterCount"`
+	MetricFilterCount         *int   `json:"metricFilterCount,omitempty"`
 	Arn                       string `json:"arn"`
-	StoredBytes               int64  `json:"storedBytes"`
+	StoredBytes               *int64 `json:"storedBytes,omitempty"`
 	KmsKeyID                  string `json:"kmsKeyId,omitempty"`
-	LogGroupClass             string `json:"logGroupClass"`
-	LogGroupArn               string `json:"logGroupArn"`
-	DeletionProtectionEnabled bool   `json:"deletionProtectionEnabled"`
+	LogGroupClass             string `json:"logGroupClass,omitempty"`
+	LogGroupArn               string `json:"logGroupArn,omitempty"`
+	DeletionProtectionEnabled *bool  `json:"deletionProtectionEnabled,omitempty"`
 }
 
 func (s *Server) describeLogGroups(body []byte) ([]byte, *apiError) {
@@ -276,17 +279,19 @@ func (s *Server) describeLogGroups(body []byte) ([]byte, *apiError) {
 		g := st.groups[name]
 		switch {
 		case in.LogGroupNamePrefix != nil && !strings.HasPrefix(name, *in.LogGroupNamePrefix),
-			in.LogGroupNamePattern != nil && !strings.Contains(strings.ToLower(name), strings.ToLower(*in.LogGroupNamePattern)),
+			in.LogGroupNamePattern != nil && !strings.Contains(name, *in.LogGroupNamePattern),
 			in.LogGroupClass != nil && g.class != *in.LogGroupClass,
 			len(in.LogGroupIdentifiers) > 0 && !slices.ContainsFunc(in.LogGroupIdentifiers, func(id string) bool { return groupFromIdentifier(id) == name }):
 			continue
 		}
 		arn := s.groupARN(name)
-		match = append(match, logGroupOut{
-			LogGroupName: name, CreationTime: g.created, RetentionInDays: g.retention,
-			Arn: arn + ":*", StoredBytes: g.bytes, KmsKeyID: g.kmsKeyID, LogGroupClass: g.class,
-			LogGroupArn: arn, DeletionProtectionEnabled: g.protection,
-		})
+		out := logGroupOut{LogGroupName: name, CreationTime: g.created, Arn: arn + ":*"}
+		if in.LogGroupNamePattern == nil {
+			zero, stored, prot := 0, g.bytes, g.protection
+			out.RetentionInDays, out.MetricFilterCount, out.StoredBytes = g.retention, &zero, &stored
+			out.KmsKeyID, out.LogGroupClass, out.LogGroupArn, out.DeletionProtectionEnabled = g.kmsKeyID, g.class, arn, &prot
+		}
+		match = append(match, out)
 	}
 	st.mu.Unlock()
 	page, next := paginate(match, start, limit)
