@@ -264,7 +264,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	h := w.Header()
-	h.Set("x-amzn-RequestId", newRequestID())
+	// The service's spelling; some clients (Fluent Bit) look for it as written.
+	h["x-amzn-RequestId"] = []string{newRequestID()}
 	h.Set("Content-Type", contentType)
 
 	buf := s.getBuf()
