@@ -127,6 +127,15 @@ type Kubernetes struct {
 	Labels bool `yaml:"labels"`
 	// Annotations attaches pod annotations. Default true.
 	Annotations bool `yaml:"annotations"`
+	// IncludeLabels, when not empty, keeps only the label keys it matches;
+	// ExcludeLabels drops the keys it matches. A pattern is a key, or a
+	// prefix followed by "*". Default none.
+	IncludeLabels []string `yaml:"include_labels"`
+	ExcludeLabels []string `yaml:"exclude_labels"`
+	// IncludeAnnotations and ExcludeAnnotations do the same for annotations.
+	// Default none.
+	IncludeAnnotations []string `yaml:"include_annotations"`
+	ExcludeAnnotations []string `yaml:"exclude_annotations"`
 	// ExcludeSelf skips skiff's own pods (label
 	// app.kubernetes.io/name=skiff). Default true.
 	ExcludeSelf bool `yaml:"exclude_self"`

@@ -27,6 +27,8 @@ func TestExampleIsValidAndShowsDefaults(t *testing.T) {
 	}
 	want := Default(getenv)
 	want.Tail.Exclude = []string{}
+	k := &want.Kubernetes
+	k.IncludeLabels, k.ExcludeLabels, k.IncludeAnnotations, k.ExcludeAnnotations = []string{}, []string{}, []string{}, []string{}
 	want.CloudWatch.Tags = map[string]string{}
 	if g, w := dump(t, got), dump(t, want); g != w {
 		t.Errorf("the example does not show the defaults:\n got %s\nwant %s", g, w)
