@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/skiff-agent/skiff/tailer"
 )
@@ -149,8 +150,14 @@ func FuzzAppendJSONString(f *testing.F) {
 		if err := json.Unmarshal(out, &back); err != nil {
 			t.Fatalf("AppendJSONString(%q) = %s: %v", s, out, err)
 		}
-		if want := strings.ToValidUTF8(string(s), "\uFFFD"); len(back) < len(want) {
-			t.Fatalf("round trip of %q = %q", s, back)
+		var want strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRune(s[i:])
+			want.WriteRune(r) // RuneError for each invalid byte
+			i += n
+		}
+		if back != want.String() {
+			t.Fatalf("round trip of %q = %q; want %q", s, back, want.String())
 		}
 	})
 }

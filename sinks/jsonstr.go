@@ -1,6 +1,9 @@
 package sinks
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -13,6 +16,20 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special8 reports whether any of the 8 bytes in x needs a look in a JSON
+// string: below 0x20, '"', '\\', or 0x80 and above.
+func special8(x uint64) bool {
+	ctl := (x - lsb*0x20) & ^x & msb
+	q := x ^ (lsb * '"')
+	bs := x ^ (lsb * '\\')
+	return (ctl | ((q - lsb) &^ q & msb) | ((bs - lsb) &^ bs & msb) | (x & msb)) != 0
+}
+
 // AppendJSONString appends s to dst as a quoted JSON string. Invalid UTF-8
 // is replaced by U+FFFD, one per invalid byte, as the AWS SDK does; repaired
 // reports whether that happened.
@@ -20,6 +37,12 @@ func AppendJSONString(dst, s []byte) (out []byte, repaired bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && !special8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if plain[c] {
 			i++

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,8 @@ func BenchmarkWrite(b *testing.B) {
 	b.SetBytes(int64(len(recs) * 256))
 	b.ReportAllocs()
 	ctx := context.Background()
+	cpu := startCPU(b, int64(len(recs)*256))
+	defer cpu.stop()
 	for b.Loop() {
 		if err := s.Write(ctx, recs); err != nil {
 			b.Fatal(err)
@@ -113,6 +116,8 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 	bt := s.ready[0]
 	b.SetBytes(int64(bt.size))
 	b.ReportAllocs()
+	cpu := startCPU(b, int64(bt.size))
+	defer cpu.stop()
 	for b.Loop() {
 		if _, err := s.put(context.Background(), bt, bt.events); err != nil {
 			b.Fatal(err)
@@ -138,6 +143,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.SetBytes(int64(len(recs) * 256))
 			b.ReportAllocs()
 			ctx := context.Background()
+			cpu := startCPU(b, int64(len(recs)*256))
+			defer cpu.stop()
 			for b.Loop() {
 				if err := s.Write(ctx, recs); err != nil {
 					b.Fatal(err)
@@ -153,3 +160,31 @@ func BenchmarkEndToEnd(b *testing.B) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// cpuMeter reports process CPU time per operation and message megabytes per
+// CPU second: numbers that hold on a loaded machine, where wall-clock MB/s
+// does not.
+type cpuMeter struct {
+	b     *testing.B
+	bytes int64
+	start time.Duration
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU(b *testing.B, bytesPerOp int64) *cpuMeter {
+	return &cpuMeter{b: b, bytes: bytesPerOp, start: cpuTime()}
+}
+
+func (m *cpuMeter) stop() {
+	cpu := cpuTime() - m.start
+	if m.b.N == 0 || cpu <= 0 {
+		return
+	}
+	m.b.ReportMetric(float64(cpu.Nanoseconds())/float64(m.b.N), "cpu-ns/op")
+	m.b.ReportMetric(float64(m.bytes)*float64(m.b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
+}
