@@ -180,6 +180,9 @@ func (t *Tailer) loadCheckpoint() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.resumed = true
+	if fi, err := os.Stat(path); err == nil {
+		t.ckptTime = fi.ModTime()
+	}
 	for _, e := range entries {
 		t.saved[e.id()] = e
 	}
@@ -248,8 +251,8 @@ func (t *Tailer) expire(now time.Time) {
 			delete(t.saved, id)
 		}
 	}
-	for id, at := range t.seen {
-		if now.Sub(at) > seenRetention && t.byID[id] == nil {
+	for id, sf := range t.seen {
+		if now.Sub(sf.at) > seenRetention && t.byID[id] == nil {
 			delete(t.seen, id)
 		}
 	}

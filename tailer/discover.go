@@ -51,6 +51,11 @@ func isHex64(s string) bool {
 	return true
 }
 
+// mtimeSlack covers the coarse clock of file modification times when they
+// are compared with the tailer's clock; erring this way re-reads a rotated
+// file rather than missing one.
+const mtimeSlack = 2 * time.Second
+
 // found is a file discovery saw.
 type found struct {
 	path, target string
@@ -60,8 +65,8 @@ type found struct {
 
 // glob returns the files the include patterns match, minus the excluded
 // ones, each resolved to its target. Paths are unique.
-func (t *Tailer) glob() map[string]found {
-	out := make(map[string]found)
+func (t *Tailer) glob() (out map[string]found, dangling []string) {
+	out = make(map[string]found)
 	for _, pattern := range t.cfg.Include {
 		matches, _ := filepath.Glob(pattern) // the pattern was validated
 		for _, p := range matches {
@@ -70,7 +75,15 @@ func (t *Tailer) glob() map[string]found {
 			}
 			target, err := filepath.EvalSymlinks(p)
 			if err != nil {
-				continue // dangling: the target was rotated or removed
+				// Dangling: the target was rotated or removed, or is not
+				// created yet. Watch where it will appear.
+				if dest, err := os.Readlink(p); err == nil {
+					if !filepath.IsAbs(dest) {
+						dest = filepath.Join(filepath.Dir(p), dest)
+					}
+					dangling = append(dangling, filepath.Dir(dest))
+				}
+				continue
 			}
 			if t.excluded(p) || t.excluded(target) {
 				continue
@@ -82,7 +95,7 @@ func (t *Tailer) glob() map[string]found {
 			out[p] = found{path: p, target: target, id: idOf(fi), size: fi.Size()}
 		}
 	}
-	return out
+	return out, dangling
 }
 
 func (t *Tailer) excluded(path string) bool {
@@ -125,12 +138,15 @@ func (t *Tailer) watchPatterns() {
 // followers for new files, detaches the ones whose path now leads to another
 // file (rotation) or nowhere (deletion), and enforces the bounds.
 func (t *Tailer) scan(start func(*follower)) {
-	files := t.glob()
+	files, dangling := t.glob()
 	now := time.Now()
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.watchPatterns()
+	for _, d := range dangling {
+		t.watchDir(d)
+	}
 	// Paths that moved on or disappeared.
 	for p, f := range t.byPath {
 		if nf, ok := files[p]; ok && nf.id == f.id {
@@ -235,46 +251,60 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 	f := newFollower(t, file, nf.id, parseMeta(nf.path, nf.target), start, fp)
 	t.byID[nf.id] = f
 	t.byTarget[nf.target] = f
-	t.seen[nf.id] = time.Now()
+	t.seen[nf.id] = seenFile{fp: fp, at: time.Now()}
+	delete(t.closed, nf.id) // an earlier file with the same inode is gone
 	t.m.filesOpened.Inc()
 	t.log.Debug("following file", logPath, nf.path, logTarget, nf.target, logOffset, start)
 	return f
 }
 
-// resumeRotated looks, at the first start, for checkpointed files that the
-// patterns no longer match but that still exist next to their old name (a
-// kubelet-rotated <n>.log.<timestamp>) with unread bytes, and drains them.
-// Callers hold t.mu.
+// resumeRotated looks, at a start from a checkpoint, for rotated files
+// (<name>.<suffix> next to a followed or checkpointed file) that still hold
+// unread bytes: a checkpointed one resumes at its offset; an unknown one
+// modified after the checkpoint was written is read from its start. Both
+// are drained and closed. Callers hold t.mu.
 func (t *Tailer) resumeRotated(start func(*follower)) {
-	for id, e := range t.saved {
-		dir := filepath.Dir(e.Target)
+	if !t.resumed {
+		return
+	}
+	targets := make(map[string]bool)
+	for _, e := range t.saved {
+		targets[e.Target] = true
+	}
+	for _, f := range t.byID {
+		targets[f.meta.Target] = true
+	}
+	for target := range targets {
+		dir, base := filepath.Split(target)
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue
 		}
 		for _, de := range entries {
-			name := filepath.Join(dir, de.Name())
-			if !strings.HasPrefix(de.Name(), filepath.Base(e.Target)) || strings.HasSuffix(name, ".gz") {
+			name := de.Name()
+			if !strings.HasPrefix(name, base+".") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp") {
 				continue
 			}
-			fi, err := os.Stat(name)
-			if err != nil || idOf(fi) != id || fi.Size() <= e.Offset || t.byID[id] != nil {
+			full := filepath.Join(dir, name)
+			fi, err := os.Stat(full)
+			if err != nil || !fi.Mode().IsRegular() || t.byID[idOf(fi)] != nil {
 				continue
 			}
-			f := t.open(found{path: e.Path, target: name, id: id, size: fi.Size()}, false)
+			id := idOf(fi)
+			e, known := t.saved[id]
+			switch {
+			case known && fi.Size() > e.Offset:
+			case !known && fi.ModTime().After(t.ckptTime.Add(-mtimeSlack)):
+			default:
+				continue
+			}
+			f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
 			if f == nil {
 				continue
 			}
-			if f.off != e.Offset {
-				// Not the same file after all; forget it.
-				delete(t.byID, id)
-				f.file.Close()
-				continue
-			}
-			t.log.Info("resuming a rotated file from its checkpoint", f.logAttrs()...)
+			t.log.Info("resuming a rotated file", append(f.logAttrs(), logOffset, f.off)...)
 			f.detach()
 			start(f)
-			break
 		}
 	}
 }
@@ -296,14 +326,11 @@ func (t *Tailer) catchRotated(target string, start func(*follower)) {
 		}
 		full := filepath.Join(dir, name)
 		fi, err := os.Stat(full)
-		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(t.startedAt) {
+		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(t.startedAt.Add(-mtimeSlack)) {
 			continue
 		}
 		id := idOf(fi)
-		if _, ok := t.seen[id]; ok {
-			continue
-		}
-		if _, ok := t.saved[id]; ok {
+		if t.byID[id] != nil || t.wasSeen(id, full) {
 			continue
 		}
 		f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
@@ -314,6 +341,23 @@ func (t *Tailer) catchRotated(target string, start func(*follower)) {
 		f.detach()
 		start(f)
 	}
+}
+
+// wasSeen reports whether the file at path, with inode id, was opened
+// before: same inode and same first bytes (inodes are reused quickly).
+// Callers hold t.mu.
+func (t *Tailer) wasSeen(id fileID, path string) bool {
+	sf, ok := t.seen[id]
+	if !ok {
+		return false
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer file.Close()
+	same, _ := sf.fp.matches(file)
+	return same
 }
 
 // enforceDeleted keeps the unread bytes of deleted files under

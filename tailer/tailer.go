@@ -36,16 +36,23 @@ type Tailer struct {
 	closed    map[fileID]closedFile
 	saved     map[fileID]ckptEntry // loaded from the checkpoint, not matched yet
 	watched   map[string]bool
-	seen      map[fileID]time.Time // every file opened, for a day
+	seen      map[fileID]seenFile // every file opened, for a day
 	startedAt time.Time
 	scanned   chan struct{} // closed after the first scan
 	watcher   *fsnotify.Watcher
-	started   bool // the first scan happened
-	resumed   bool // a checkpoint was loaded
+	started   bool      // the first scan happened
+	resumed   bool      // a checkpoint was loaded
+	ckptTime  time.Time // when the loaded checkpoint was written
 	rescan    chan struct{}
 
 	ckptMu   sync.Mutex
 	lastCkpt []byte
+}
+
+// seenFile is the identity of a file once opened.
+type seenFile struct {
+	fp fingerprint
+	at time.Time
 }
 
 // closedFile is a file read to its end and closed, kept for its checkpoint
@@ -79,7 +86,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		closed:   make(map[fileID]closedFile),
 		saved:    make(map[fileID]ckptEntry),
 		watched:  make(map[string]bool),
-		seen:     make(map[fileID]time.Time),
+		seen:     make(map[fileID]seenFile),
 		scanned:  make(chan struct{}),
 		rescan:   make(chan struct{}, 1),
 	}
@@ -119,6 +126,11 @@ func (t *Tailer) Run(ctx context.Context) error {
 	defer wg.Wait()
 	start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
 	t.scan(start)
+	// A first checkpoint right away: after a crash, rotated files changed
+	// since it are known to need reading.
+	if err := t.Checkpoint(); err != nil {
+		t.log.Error("cannot write the checkpoint", logError, err)
+	}
 	close(t.scanned)
 
 	rescan := time.NewTicker(t.cfg.RescanInterval)
@@ -250,7 +262,9 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 		delete(t.byTarget, f.meta.Target)
 	}
 	delete(t.byID, f.id)
-	t.closed[f.id] = closedFile{fp: f.fingerprint(), meta: f.meta, acks: f.acks.Load(), at: time.Now()}
+	fp := f.fingerprint()
+	t.closed[f.id] = closedFile{fp: fp, meta: f.meta, acks: f.acks.Load(), at: time.Now()}
+	t.seen[f.id] = seenFile{fp: fp, at: time.Now()}
 	f.closed.Store(true)
 	f.file.Close()
 	t.m.filesClosed.Inc()
@@ -283,9 +297,7 @@ func (t *Tailer) Drain(ctx context.Context) error {
 		}
 	}
 	for _, f := range fs {
-		if f.detached.Load() && !f.asm.pending() {
-			t.retire(f, true)
-		}
+		t.retire(f, true)
 	}
 	return errors.Join(errs...)
 }
