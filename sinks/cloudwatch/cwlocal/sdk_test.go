@@ -298,10 +298,17 @@ func TestAuthentication(t *testing.T) {
 
 	// A request signed 10 minutes ago.
 	skewed := newClient(s, testAccessKey, testSecretKey, func(o *cloudwatchlogs.Options) {
-		o.HTTPSignerV4 = skewSigner{o.HTTPSignerV4, -10 * time.Minute}
+		o.HTTPSignerV4 = skewSigner{next: o.HTTPSignerV4, skew: -10 * time.Minute}
 	})
 	_, err = skewed.CreateLogGroup(ctx, in)
 	apiErr(t, "old signature", err, "InvalidSignatureException", 400, "Signature expired: ")
+
+	// Signed for another service.
+	other := newClient(s, testAccessKey, testSecretKey, func(o *cloudwatchlogs.Options) {
+		o.HTTPSignerV4 = skewSigner{next: o.HTTPSignerV4, service: "monitoring"}
+	})
+	_, err = other.CreateLogGroup(ctx, in)
+	apiErr(t, "other service", err, "InvalidSignatureException", 400, "Credential should be scoped to correct service: 'logs'.")
 
 	// No Authorization header at all.
 	resp := rawPost(t, s, "CreateLogGroup", `{"logGroupName":"/x"}`, nil)
@@ -319,11 +326,16 @@ func TestAnySignatureWithoutKeys(t *testing.T) {
 	}
 }
 
+// skewSigner signs with a shifted clock or another service name.
 type skewSigner struct {
-	next cloudwatchlogs.HTTPSignerV4
-	skew time.Duration
+	next    cloudwatchlogs.HTTPSignerV4
+	skew    time.Duration
+	service string
 }
 
 func (s skewSigner) SignHTTP(ctx context.Context, cred aws.Credentials, r *http.Request, payloadHash, service, region string, t time.Time, opts ...func(*v4.SignerOptions)) error {
+	if s.service != "" {
+		service = s.service
+	}
 	return s.next.SignHTTP(ctx, cred, r, payloadHash, service, region, t.Add(s.skew), opts...)
 }

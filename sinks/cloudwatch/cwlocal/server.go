@@ -168,6 +168,7 @@ func NewServer(opts Options) (*Server, error) {
 		cfg, err := s.tlsConfig()
 		if err != nil {
 			ln.Close()
+			s.closeJournal()
 			s.cleanup()
 			return nil, err
 		}

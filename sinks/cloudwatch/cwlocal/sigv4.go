@@ -79,6 +79,9 @@ func (s *Server) authenticate(r *http.Request, body []byte) *apiError {
 	if sig.accessKey != s.opts.AccessKey {
 		return errUnknownClient
 	}
+	if sig.service != "logs" {
+		return &apiError{http.StatusBadRequest, "InvalidSignatureException", "Credential should be scoped to correct service: 'logs'. "}
+	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse(amzDateFmt, amzDate)
 	if err != nil {
