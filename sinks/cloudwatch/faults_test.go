@@ -81,10 +81,10 @@ func TestThrottlingAndErrorsLoseNothing(t *testing.T) {
 	s, reg := newTestSink(t, srv, Config{Cluster: "c", AutoCreateGroup: true, FlushInterval: 20 * time.Millisecond, Format: "raw"})
 	runSink(t, s)
 	var a acker
-	want := writeStreams(t, s, &a, 20, 200, 4, 200)
+	want := writeStreams(t, s, &a, 20, 100, 4, 200)
 	flushSink(t, s)
-	if got := a.n.Load(); got != 20*200 {
-		t.Errorf("acknowledged %d; want %d", got, 20*200)
+	if got := a.n.Load(); got != 20*100 {
+		t.Errorf("acknowledged %d; want %d", got, 20*100)
 	}
 	checkStreams(t, srv, "/aws/containerinsights/c/application", want)
 	if r := counter(t, reg, "skiff_output_retries_total", nil); r == 0 {
@@ -110,9 +110,9 @@ func TestOutageBlocksWithinBudget(t *testing.T) {
 	runSink(t, s)
 	var a acker
 	done := make(chan map[string][]string)
-	go func() { done <- writeStreams(t, s, &a, 8, 512, 4, 1000) }() // 4 MiB
+	go func() { done <- writeStreams(t, s, &a, 8, 256, 4, 1000) }() // 2 MiB
 	deadline := time.Now().Add(30 * time.Second)
-	for s.Budget().Waiting() == 0 || counter(t, reg, "skiff_output_retries_total", nil) < 50 {
+	for s.Budget().Waiting() == 0 || counter(t, reg, "skiff_output_retries_total", nil) < 30 {
 		if used := s.Budget().Used(); used > budget {
 			t.Fatalf("budget holds %d bytes; limit %d", used, budget)
 		}
@@ -135,8 +135,8 @@ func TestOutageBlocksWithinBudget(t *testing.T) {
 	srv.SetFaults(cwlocal.Faults{})
 	want := <-done
 	flushSink(t, s)
-	if n := a.n.Load(); n != 8*512 {
-		t.Errorf("acknowledged %d; want %d", n, 8*512)
+	if n := a.n.Load(); n != 8*256 {
+		t.Errorf("acknowledged %d; want %d", n, 8*256)
 	}
 	checkStreams(t, srv, "/aws/containerinsights/c/application", want)
 }
