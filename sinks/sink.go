@@ -1,5 +1,24 @@
 // Package sinks defines what every destination of records guarantees, and
-// holds what sinks share.
+// holds what sinks share: the byte Budget, the Encoder of the Fluent Bit
+// kubernetes-filter JSON shape, acknowledgement bookkeeping (Acks), the
+// Lines sink that the stdout and file sinks are built on, the shared
+// metrics, and RunConformance, the suite every sink passes.
+//
+// # Guarantees
+//
+// Every record a sink receives is acknowledged exactly once: after the
+// destination accepted it, or after it was dropped for a reason counted in
+// skiff_output_dropped_records_total. Records are held in memory only
+// under the byte budget; when it is full, Write blocks, and that blocking
+// is the backpressure that stops the readers. No sink drops data to make
+// room.
+//
+// # Limits
+//
+// The budget counts message bytes (plus 26 per event for CloudWatch), not
+// the Go memory around them: slice capacity and request bodies in flight
+// come on top. Acknowledgements of different batches complete in any
+// order.
 package sinks
 
 import (
@@ -13,15 +32,21 @@ import (
 // A Sink copies what it needs from the records in Write, holds them under a
 // byte budget (batched plus in flight), and acknowledges every record's
 // Position exactly once: after the destination accepted it, or after it was
-// dropped for a reason that a metric counts. When the budget is full, Write
+// dropped for a reason that a metric counts. Consecutive records that share
+// an Acker are acknowledged with one Ack(n). When the budget is full, Write
 // blocks; a sink never drops data to make room.
+//
+// Write is safe for concurrent use. If Write returns ctx's error, the
+// records it had not yet taken are not acknowledged (the tailer reads them
+// again after a restart); those it took are.
 type Sink interface {
 	tailer.Consumer
-	// Run sends batches until ctx is done, then returns. What was written
-	// and not yet acknowledged stays held for Flush.
+	// Run sends batches until ctx is done, then returns once its requests
+	// have stopped. What was written and not yet acknowledged stays held.
 	Run(ctx context.Context) error
 	// Flush sends everything written so far and returns once all of it is
 	// acknowledged, or with ctx's error when ctx is done first. It is called
-	// during shutdown, after the last Write, while Run still runs.
+	// during shutdown, after the last Write, while Run still runs; without
+	// Run nothing is sent and Flush waits for ctx.
 	Flush(ctx context.Context) error
 }
