@@ -116,6 +116,7 @@ type Server struct {
 	closeMu  sync.Mutex
 	closed   bool
 	fullOnce sync.Once
+	seenErrs sync.Map // operation + error type logged at info level once
 }
 
 // NewServer starts a server; it is listening when NewServer returns.
@@ -275,7 +276,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if aerr != nil {
 		status = aerr.status
 		writeError(w, aerr)
-		s.log.Debug("cwlocal: request failed", "operation", op, "status", status, "type", aerr.code, "message", aerr.msg)
+		s.logError(op, status, aerr)
 	}
 	if _, ok := s.ops[op]; !ok {
 		op = "unknown"
@@ -454,4 +455,15 @@ func (s *Server) storedBytes() float64 {
 // warnFull logs the first time the store is full.
 func (s *Server) warnFull(aerr *apiError) {
 	s.fullOnce.Do(func() { s.log.Warn("cwlocal: store full; puts fail until data is deleted", "err", aerr.msg) })
+}
+
+// logError logs an error answer: the first of each operation and type at
+// info level, the rest at debug level.
+func (s *Server) logError(op string, status int, aerr *apiError) {
+	level := slog.LevelDebug
+	if _, seen := s.seenErrs.LoadOrStore(op+"/"+aerr.code, true); !seen {
+		level = slog.LevelInfo
+	}
+	s.log.Log(context.Background(), level, "cwlocal: request failed (first of its kind at info level, the rest at debug)",
+		"operation", op, "status", status, "type", aerr.code, "message", aerr.msg)
 }
