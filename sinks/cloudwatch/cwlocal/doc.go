@@ -22,7 +22,12 @@
 //     too new (2 hours) events inside an HTTP 200, and the 24 hour span over
 //     the remaining events. Sequence tokens are ignored.
 //   - The store is bounded by Options.MaxBytes; a full store answers
-//     LimitExceededException with a message that says so, never grows past it.
+//     LimitExceededException with a message that says so (the SDK retries it
+//     as a throttle, so a client backs off) and never grows past it.
+//   - Bad input (malformed JSON, invalid UTF-8, wrong types, an unknown
+//     X-Amz-Target, a wrong Content-Type, a body over MaxBodyBytes) gets a
+//     clear error, is counted in skiff_cwlocal_errors_total and never affects
+//     other requests or stored data.
 //   - With Options.Dir set, every change is appended to a journal in that
 //     directory and replayed at start, so a stopped server keeps its data.
 //
@@ -38,6 +43,10 @@
 //     invalid retention value, a bad KMS key) were never seen from the service
 //     and follow the service's usual phrasing.
 //   - Reads are strictly consistent: new events are visible at once.
+//   - GetLogEvents tokens ("f/…", "b/…") carry their direction, so a forward
+//     token is followed forward even without startFromHead=true.
+//   - Raw invalid UTF-8 in a request is a SerializationException; what the
+//     service does with it is undocumented (the SDKs never send it).
 //
 // Faults (throttling at the real quotas, ServiceUnavailableException by
 // probability or time window, added latency, dropped connections) are set
