@@ -119,7 +119,7 @@ func notes(r Result) string {
 	if v, ok := e["restarts"]; ok {
 		out = append(out, fmt.Sprintf("%.0f restarts", v))
 	}
-	if v, ok := e["term_stop_s"]; ok {
+	if v, ok := e["sigterm_stop_s"]; ok {
 		out = append(out, fmt.Sprintf("SIGTERM exit in %.1f s", v))
 	}
 	if v := e["backlog_at_end"]; r.TargetRate > 0 && v/r.TargetRate >= 0.05 {

@@ -134,6 +134,7 @@ func (r *runner) run(ctx context.Context) error {
 	if err := r.waitReady(ctx, int64(sim.Streams()*cfg.Preload), r.h.readyTimeout); err != nil {
 		return err
 	}
+	r.counter.ResetLatency() // the preload lines waited for the agent to start
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	samplerDone := make(chan struct{})
 	r.t0 = time.Now()
@@ -334,7 +335,10 @@ func (r *runner) reap() {
 // state; it records how long the stop took.
 func (r *runner) restart(sig syscall.Signal) error {
 	took, err := r.stopAgent(sig)
-	name := strings.ToLower(strings.TrimPrefix(sig.String(), "SIG"))
+	name := "sigkill"
+	if sig == syscall.SIGTERM {
+		name = "sigterm"
+	}
 	r.note("restarts", r.extraValue("restarts")+1)
 	r.note(name+"_stop_s", max(r.extraValue(name+"_stop_s"), took.Seconds()))
 	if err != nil {

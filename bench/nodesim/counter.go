@@ -87,6 +87,14 @@ func (c *Counter) Observe(at time.Time, msg string) {
 	c.latencies.add(at.Sub(m.Written))
 }
 
+// ResetLatency forgets the latencies observed so far, for instance those
+// of preload lines that waited for the agent to start.
+func (c *Counter) ResetLatency() {
+	c.mu.Lock()
+	c.latencies = hist{}
+	c.mu.Unlock()
+}
+
 // Delivered returns the distinct lines received so far and their message bytes.
 func (c *Counter) Delivered() (lines, bytes int64) {
 	c.mu.Lock()

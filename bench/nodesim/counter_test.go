@@ -49,6 +49,10 @@ func TestCounterCountsLossAndDuplicates(t *testing.T) {
 		got.Foreign != want.Foreign || got.DeliveredBytes != want.DeliveredBytes {
 		t.Fatalf("Tally() = %+v\nwant      %+v", got, want)
 	}
+	c.ResetLatency()
+	if got := c.Tally(); got.LatencyMax != 0 || got.LatencyP99 != 0 || got.Duplicates != 3 {
+		t.Errorf("after ResetLatency: %+v; want no latencies, counts kept", got)
+	}
 	if lines, _ := c.Delivered(); lines != 196 {
 		t.Errorf("Delivered() = %d lines; want 196 (distinct markers, one of them unwritten)", lines)
 	}
