@@ -122,13 +122,13 @@ func (s *Server) putLogEvents(body []byte) ([]byte, *apiError) {
 		return nil, aerr
 	}
 	evs := req.events
-	var total int64
+	var total, tooLarge int64 // tooLarge: the size of the first event over the limit
 	for i := range evs {
 		n := int64(len(evs[i].msg)) + eventOverhead
-		if n > MaxEventBytes {
-			return nil, errInvalidParameter("Log event too large: %d bytes exceeds limit of %d", n, MaxEventBytes)
-		}
 		total += n
+		if n > MaxEventBytes && tooLarge == 0 {
+			tooLarge = n
+		}
 	}
 
 	now := s.nowMillis()
@@ -144,7 +144,7 @@ func (s *Server) putLogEvents(body []byte) ([]byte, *apiError) {
 		st.mu.Unlock()
 		return nil, errStreamNotFound
 	}
-	aerr := checkBatch(evs, total)
+	aerr := checkBatch(evs, total, tooLarge)
 	var rej rejected
 	var valid []inEvent
 	var accepted int64
@@ -183,8 +183,11 @@ func (s *Server) putLogEvents(body []byte) ([]byte, *apiError) {
 	return rej.response(token), nil
 }
 
-// checkBatch applies the batch-wide rules: size, then order.
-func checkBatch(evs []inEvent, total int64) *apiError {
+// checkBatch applies the batch-wide rules: event size, batch size, order.
+func checkBatch(evs []inEvent, total, tooLarge int64) *apiError {
+	if tooLarge > 0 {
+		return errInvalidParameter("Log event too large: %d bytes exceeds limit of %d", tooLarge, MaxEventBytes)
+	}
 	if total > MaxBatchBytes {
 		return errInvalidParameter("Upload too large: %d bytes exceeds limit of %d", total, MaxBatchBytes)
 	}

@@ -103,7 +103,8 @@ func TestPutLogEventsRules(t *testing.T) {
 		{name: "retention: too old and expired", group: "/rules-7d", events: evs("a", n-15*day, n-8*day, n), rej: rej{tooOld: i32(1), expired: i32(2)}, stored: 1},
 		{name: "missing group", group: "/nope", events: evs("a", n), errType: "ResourceNotFoundException", errMsg: "The specified log group does not exist."},
 		{name: "schema errors come before a missing group", group: "/nope", events: evs("", n), errType: "InvalidParameterException", errMsg: "1 validation error detected"},
-		{name: "missing group comes before size and order", group: "/nope", events: evs("a", n, n-1), errType: "ResourceNotFoundException"},
+		{name: "missing group comes before order", group: "/nope", events: evs("a", n, n-1), errType: "ResourceNotFoundException"},
+		{name: "missing group comes before event size", group: "/nope", events: evs(maxMsg+"x", n), errType: "ResourceNotFoundException"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			group := tc.group
