@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -301,5 +302,39 @@ func TestStoreFull(t *testing.T) {
 	mustCreate(t, c, "/g", "s")
 	if err := put("b"); err != nil {
 		t.Errorf("after deleting the data: %v", err)
+	}
+}
+
+func TestTLSGivenCertificate(t *testing.T) {
+	cert, caPEM, err := generateCert(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain []byte
+	for _, der := range cert.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	os.WriteFile(dir+"/cert.pem", chain, 0o600)
+	os.WriteFile(dir+"/key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	s := startServer(t, Options{TLS: true, CertFile: dir + "/cert.pem", KeyFile: dir + "/key.pem"})
+	if s.CAFile() != "" {
+		t.Errorf("CAFile() = %q with a given certificate; want \"\"", s.CAFile())
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Get(s.URL() + "/_cwlocal/health")
+	if err != nil {
+		t.Fatalf("GET over TLS with the given certificate: %v", err)
+	}
+	resp.Body.Close()
+
+	if _, err := NewServer(Options{TLS: true, CertFile: dir + "/missing.pem", KeyFile: dir + "/key.pem"}); err == nil {
+		t.Error("NewServer with a missing certificate succeeded")
 	}
 }
