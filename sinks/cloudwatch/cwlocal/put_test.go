@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,5 +203,52 @@ func TestPutOnPutAndStore(t *testing.T) {
 	all := s.Events("/g", "s")
 	if len(all) != 2 || all[0].Message != "a" || all[1].Message != "b" {
 		t.Errorf("Events = %+v; want a then b (by timestamp)", all)
+	}
+}
+
+// TestConcurrentPuts: parallel puts to one stream (allowed since 2023) and
+// reads at the same time all succeed; nothing is lost.
+func TestConcurrentPuts(t *testing.T) {
+	var mu sync.Mutex
+	onPut := 0
+	s := startServer(t, Options{OnPut: func(_, _ string, e []Event) {
+		mu.Lock()
+		onPut += len(e)
+		mu.Unlock()
+	}})
+	c := newClient(s, testAccessKey, testSecretKey)
+	ctx := context.Background()
+	mustCreate(t, c, "/c", "s")
+	const workers, puts, per = 6, 10, 50
+	errs := make(chan error, workers*puts+workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for p := range puts {
+				now := time.Now().UnixMilli()
+				batch := make([]types.InputLogEvent, per)
+				for i := range batch {
+					batch[i] = types.InputLogEvent{Timestamp: aws.Int64(now), Message: aws.String(fmt.Sprintf("w%d p%d e%d", w, p, i))}
+				}
+				_, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/c"), LogStreamName: aws.String("s"), LogEvents: batch})
+				errs <- err
+			}
+			_, err := c.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/c"), LogStreamName: aws.String("s")})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := make(map[string]bool)
+	for _, e := range s.Events("/c", "s") {
+		seen[e.Message] = true
+	}
+	if len(seen) != workers*puts*per || onPut != workers*puts*per {
+		t.Errorf("stored %d distinct events, OnPut saw %d; want %d", len(seen), onPut, workers*puts*per)
 	}
 }
