@@ -241,7 +241,44 @@ func (n *node) metric(name string) float64 {
 }
 
 func (n *node) tally() nodesim.Tally {
-	return readBack(n.cw, n.sim).tally
+	r := readBack(n.cw, n.sim)
+	if r.tally.Lost > 0 {
+		n.explainLost()
+	}
+	return r.tally
+}
+
+// explainLost logs the first lines missing from cwlocal, and whether they
+// are in the files at all, to tell an agent's loss from a writer's.
+func (n *node) explainLost() {
+	for i := range n.sim.Streams() {
+		seen := map[int64]bool{}
+		for _, e := range n.cw.Events(groupName(), streamName(n.sim.Stream(i))) {
+			if m, ok := nodesim.FindMarker(e.Message); ok {
+				seen[m.Seq] = true
+			}
+		}
+		var missing []int64
+		for seq := range n.sim.StreamLines(i) {
+			if !seen[seq] && len(missing) < 5 {
+				missing = append(missing, seq)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(n.sim.Stream(i).Dir, "*"))
+		for _, seq := range missing {
+			needle := fmt.Sprintf("%s%d:%d:", nodesim.MarkerPrefix, i, seq)
+			where := "in no file"
+			for _, f := range files {
+				if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(needle)) {
+					where = "in " + filepath.Base(f)
+				}
+			}
+			n.t.Logf("stream %d line %d not delivered; it is %s (%d lines written)", i, seq, where, n.sim.StreamLines(i))
+		}
+	}
 }
 
 // waitFor polls cond every 20ms until it holds or within passes.
@@ -299,7 +336,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM under load\n%s", code, p.stderr)
 	}
 	took := time.Since(start)
-	delivered := n.tally().Delivered
+	delivered := readBack(n.cw, n.sim).tally.Delivered
 	p = n.start() // writing went on while it was down
 	n.written(6000)
 	tl := n.finish(p)
@@ -435,6 +472,10 @@ func measureMemory(t *testing.T, env []string) {
 	t.Logf("CloudWatch down, budget full: buffer %.1f of %.1f MiB, RSS max %.1f MiB, overhead %.1f MiB",
 		used/(1<<20), limit/(1<<20), rss/(1<<20), (rss-used)/(1<<20))
 	n.cw.SetFaults(cwlocal.Faults{})
+	n.written(10000)
+	t.Logf("dropped %v, rejected %v, skipped bytes %v, records accepted %v",
+		n.metric("skiff_output_dropped_records_total"), n.metric("skiff_cloudwatch_rejected_events_total"),
+		n.metric("skiff_input_skipped_bytes_total"), n.metric("skiff_output_proc_records_total"))
 	tl := n.finish(p)
 	t.Logf("written %d, lost %d, duplicates %d", tl.Written, tl.Lost, tl.Duplicates)
 }
