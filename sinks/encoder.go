@@ -67,11 +67,17 @@ type Encoder struct {
 	raw   bool
 	parse bool
 
-	cache   atomic.Pointer[sync.Map] // metaKey -> []byte
+	cache   atomic.Pointer[sync.Map] // metaKey -> *kubeEnc
 	entries atomic.Int64
 
 	repaired    atomic.Uint64
 	parseErrors atomic.Uint64
+}
+
+// kubeEnc is a container's `,"kubernetes":{…}` as it goes into a message,
+// and escaped as it goes into a JSON string.
+type kubeEnc struct {
+	raw, esc []byte
 }
 
 type metaKey struct {
@@ -107,7 +113,7 @@ func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 		}
 		return dst
 	}
-	kube := e.kubernetes(rec.File, rec.Pod)
+	kube := e.kubernetes(rec.File, rec.Pod).raw
 	if e.parse || (rec.Pod != nil && rec.Pod.Controls.Parser == ParseJSON) {
 		if obj, ok := jsonObject(rec.Message); ok {
 			return e.appendMerged(dst, rec, obj, kube)
@@ -125,6 +131,48 @@ func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 	}
 	dst = append(dst, kube...)
 	return append(dst, '}')
+}
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// AppendEscaped appends rec's message, escaped as the inside of a JSON
+// string, to dst, and returns the message's own length: what Append would
+// write, in the form a request body carries it. Sinks that send JSON
+// requests (CloudWatch) escape each message once here instead of at send
+// time, and the common JSON shape is escaped twice in one pass.
+func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
+	if e.raw {
+		out, n, repaired := AppendEscaped(dst, rec.Message)
+		if repaired {
+			e.repaired.Add(1)
+		}
+		return out, n
+	}
+	if e.parse || (rec.Pod != nil && rec.Pod.Controls.Parser == ParseJSON) {
+		// Rare enough: build the message, then escape it.
+		sp := scratchPool.Get().(*[]byte)
+		msg := e.Append((*sp)[:0], rec)
+		out, n, _ := AppendEscaped(dst, msg)
+		*sp = msg[:0]
+		scratchPool.Put(sp)
+		return out, n
+	}
+	kube := e.kubernetes(rec.File, rec.Pod)
+	start := len(dst)
+	dst = append(dst, `{\"time\":\"`...)
+	dst = rec.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	tlen := len(dst) - start - len(`{\"time\":\"`)
+	dst = append(dst, `\",\"stream\":\"`...)
+	st := rec.Stream.String()
+	dst = append(dst, st...)
+	dst = append(dst, `\",\"log\":`...)
+	dst, logLen, repaired := appendEscapedTwice(dst, rec.Message)
+	if repaired {
+		e.repaired.Add(1)
+	}
+	dst = append(dst, kube.esc...)
+	dst = append(dst, '}')
+	return dst, len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen + len(kube.raw) + 1
 }
 
 // Reserved top-level keys: a member of a merged line with one of these names
@@ -230,13 +278,15 @@ func topLevelKeys(obj []byte) (mask int) {
 
 // kubernetes returns `,"kubernetes":{…}` for a record's metadata, from the
 // cache when possible.
-func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []byte {
+func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) *kubeEnc {
 	k := metaKey{file, pod}
 	m := e.cache.Load()
 	if v, ok := m.Load(k); ok {
-		return v.([]byte)
+		return v.(*kubeEnc)
 	}
-	b := e.buildKubernetes(file, pod)
+	raw := e.buildKubernetes(file, pod)
+	esc, _, _ := AppendEscaped(nil, raw)
+	b := &kubeEnc{raw: raw, esc: esc}
 	if e.entries.Add(1) > metaCacheMax {
 		e.entries.Store(1)
 		m = new(sync.Map)

@@ -195,3 +195,42 @@ func BenchmarkEncoder(b *testing.B) {
 		})
 	}
 }
+
+// TestAppendEscapedMatchesAppend: AppendEscaped is Append's output escaped,
+// and reports its length, for every shape.
+func TestAppendEscapedMatchesAppend(t *testing.T) {
+	msgs := []string{"plain", `{"level":"info","n":1}`, "tab\there \"q\" back\\slash\nnl", "ctl\x01\x1f\x7f", "üñí ☃ 😀",
+		"bad\xff\xfeutf8", "", "{not json", "\u2028"}
+	for _, cfg := range []EncoderConfig{{}, {Labels: true, Annotations: true}, {Format: FormatRaw}, {Parse: ParseJSON}} {
+		for _, m := range msgs {
+			for _, pod := range []*tailer.PodMeta{nil, testPod} {
+				checkEscaped(t, cfg, tailer.Record{Time: testTime, Stream: tailer.Stderr, Message: []byte(m), File: testFile, Pod: pod})
+			}
+		}
+	}
+}
+
+func checkEscaped(t *testing.T, cfg EncoderConfig, rec tailer.Record) {
+	t.Helper()
+	e, _ := NewEncoder(cfg)
+	want := e.Append(nil, &rec)
+	esc, n := e.AppendEscaped([]byte("prefix"), &rec)
+	var got string
+	if err := json.Unmarshal([]byte(`"`+string(esc[len("prefix"):])+`"`), &got); err != nil {
+		t.Fatalf("%+v %q: escaped form %s does not decode: %v", cfg, rec.Message, esc, err)
+	}
+	if got != string(want) || n != len(want) {
+		t.Errorf("%+v %q: AppendEscaped decodes to\n%s (n=%d)\nwant\n%s (n=%d)", cfg, rec.Message, got, n, want, len(want))
+	}
+}
+
+func FuzzAppendEscaped(f *testing.F) {
+	f.Add([]byte("a\"b\\c\n\x00\xff\xe2\x80"), false)
+	f.Fuzz(func(t *testing.T, msg []byte, raw bool) {
+		cfg := EncoderConfig{Labels: true}
+		if raw {
+			cfg.Format = FormatRaw
+		}
+		checkEscaped(t, cfg, tailer.Record{Time: testTime, Message: msg, File: testFile, Pod: testPod})
+	})
+}

@@ -25,11 +25,13 @@ const (
 	MaxBatchSpan = 24 * time.Hour
 )
 
-// event is one message in a batch's arena.
+// event is one message in a batch's arena. The arena holds it escaped as
+// the inside of a JSON string, ready for the request body.
 type event struct {
 	ts  int64 // milliseconds since the epoch
-	off int32
-	n   int32
+	off int32 // where the escaped message starts in the arena
+	en  int32 // escaped length
+	n   int32 // the message's own length (what CloudWatch counts)
 }
 
 // batch is a request being filled for one stream, then sent.
@@ -81,17 +83,20 @@ func (b *batch) fits(n int, ts int64) bool {
 	return hi-lo < MaxBatchSpan.Milliseconds()
 }
 
-// add appends a message; the caller checked fits.
-func (b *batch) add(msg []byte, ts int64) {
+// add appends an escaped message of n bytes; the caller checked fits.
+func (b *batch) add(esc []byte, n int, ts int64) {
 	if len(b.events) == 0 {
 		b.minTS, b.maxTS = ts, ts
 	}
 	b.minTS, b.maxTS = min(b.minTS, ts), max(b.maxTS, ts)
-	b.events = append(b.events, event{ts: ts, off: int32(len(b.arena)), n: int32(len(msg))})
-	b.arena = append(b.arena, msg...)
-	b.size += len(msg) + EventOverhead
-	b.charge += int64(len(msg) + EventOverhead)
+	b.events = append(b.events, event{ts: ts, off: int32(len(b.arena)), en: int32(len(esc)), n: int32(n)})
+	b.arena = append(b.arena, esc...)
+	b.size += n + EventOverhead
+	b.charge += int64(n + EventOverhead)
 }
+
+// escaped returns e's message as it goes into a JSON string.
+func (b *batch) escaped(e event) []byte { return b.arena[e.off : e.off+e.en] }
 
 // seal puts the events in time order, keeping arrival order for equal
 // times.

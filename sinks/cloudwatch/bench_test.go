@@ -3,9 +3,12 @@ package cloudwatch
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
 	"github.com/skiff-agent/skiff/tailer"
@@ -107,7 +111,6 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.sdkSerializer = sdkSerializer
 	recs := benchRecords(3000, 256, 1)
 	if err := s.Write(context.Background(), recs); err != nil {
 		b.Fatal(err)
@@ -116,10 +119,26 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 	bt := s.ready[0]
 	b.SetBytes(int64(bt.size))
 	b.ReportAllocs()
+	// The SDK's serializer gets the input built once, outside the loop.
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/g"), LogStreamName: aws.String("s"),
+		LogEvents: make([]types.InputLogEvent, len(bt.events))}
+	for i, e := range bt.events {
+		var msg string
+		if err := json.Unmarshal(slices.Concat([]byte{'"'}, bt.escaped(e), []byte{'"'}), &msg); err != nil {
+			b.Fatal(err)
+		}
+		in.LogEvents[i] = types.InputLogEvent{Message: &msg, Timestamp: &bt.events[i].ts}
+	}
 	cpu := startCPU(b, int64(bt.size))
 	defer cpu.stop()
 	for b.Loop() {
-		if _, err := s.put(context.Background(), bt, bt.events); err != nil {
+		var err error
+		if sdkSerializer {
+			_, err = client.PutLogEvents(context.Background(), in)
+		} else {
+			_, err = s.put(context.Background(), bt, bt.events)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -127,13 +146,27 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 }
 
 // BenchmarkEndToEnd measures records to acknowledgements through the real
-// SDK over loopback HTTP to cwlocal (discarding messages), 50 streams.
+// SDK over loopback HTTP to cwlocal (discarding messages), 50 streams. With
+// SKIFF_BENCH_CWLOCAL=http://127.0.0.1:4566 it uses a cwlocal started
+// apart (go run ./cmd/cwlocal --discard), so that its CPU is not counted.
 func BenchmarkEndToEnd(b *testing.B) {
 	for _, format := range []string{"json", "raw"} {
 		b.Run(format, func(b *testing.B) {
-			srv, _ := startServer(b, cwlocal.Options{Discard: true})
-			s, _ := newTestSink(b, srv, Config{Cluster: "prod", Format: format, Labels: true, Annotations: true,
-				AutoCreateGroup: true, FlushInterval: 100 * time.Millisecond, Logger: discard()})
+			cfg := Config{Cluster: "prod", Format: format, Labels: true, Annotations: true,
+				AutoCreateGroup: true, FlushInterval: 100 * time.Millisecond, Logger: discard()}
+			var s *Sink
+			if url := os.Getenv("SKIFF_BENCH_CWLOCAL"); url != "" {
+				// cwlocal in its own process: the CPU measured is the sink's alone.
+				cfg.Region, cfg.Endpoint = "us-east-1", url
+				cfg.Credentials = credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, "")
+				var err error
+				if s, err = New(context.Background(), cfg); err != nil {
+					b.Fatal(err)
+				}
+			} else {
+				srv, _ := startServer(b, cwlocal.Options{Discard: true})
+				s, _ = newTestSink(b, srv, cfg)
+			}
 			runSink(b, s)
 			recs := benchRecords(1024, 256, 50)
 			var a acker

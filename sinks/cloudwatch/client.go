@@ -33,6 +33,9 @@ func newClient(ctx context.Context, cfg Config) (*cloudwatchlogs.Client, error) 
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 2 * cfg.MaxConcurrency
 		t.MaxIdleConnsPerHost = 2 * cfg.MaxConcurrency
+		// Bodies are up to about 1 MiB: write them in large pieces, not
+		// the default 4 KiB ones (one system call each).
+		t.WriteBufferSize = 256 << 10
 		if testDial != nil {
 			t.DialContext = testDial
 		}

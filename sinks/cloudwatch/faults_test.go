@@ -194,6 +194,7 @@ func TestPoisonEventIsolated(t *testing.T) {
 	srv, _ := startServer(t, cwlocal.Options{})
 	s, reg := newTestSink(t, srv, Config{LogGroup: "/poison", LogStream: "s", Format: "raw", AutoCreateGroup: true, FlushInterval: time.Hour})
 	s.api = poisonAPI{s.api}
+	s.sdkSerializer = true // poisonAPI edits the decoded input
 	runSink(t, s)
 	var a acker
 	now := time.Now()

@@ -2,11 +2,13 @@ package cloudwatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -215,24 +217,28 @@ func (s *Sink) logEvery(key, msg string, args ...any) {
 	s.log.Warn(msg, args...)
 }
 
-// put sends one PutLogEvents request for evs. Messages are passed to the
-// SDK without copying: the arena does not change while a request is out.
+// put sends one PutLogEvents request for evs. The body is written from
+// the batch's escaped messages by putSerializer; the SDK's own serializer
+// (sdkSerializer, for comparison) gets the messages decoded.
 func (s *Sink) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlogs.PutLogEventsOutput, error) {
 	in := &cloudwatchlogs.PutLogEventsInput{
 		LogGroupName:  aws.String(b.d.group),
 		LogStreamName: aws.String(b.d.stream),
-		LogEvents:     make([]types.InputLogEvent, len(evs)),
-	}
-	msgs := make([]string, len(evs))
-	for i := range evs {
-		msgs[i] = unsafe.String(&b.arena[evs[i].off], int(evs[i].n))
-		in.LogEvents[i] = types.InputLogEvent{Message: &msgs[i], Timestamp: &evs[i].ts}
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if s.sdkSerializer {
+		in.LogEvents = make([]types.InputLogEvent, len(evs))
+		for i := range evs {
+			var msg string
+			if err := json.Unmarshal(slices.Concat([]byte{'"'}, b.escaped(evs[i]), []byte{'"'}), &msg); err != nil {
+				return nil, fmt.Errorf("decode event: %w", err)
+			}
+			in.LogEvents[i] = types.InputLogEvent{Message: &msg, Timestamp: &evs[i].ts}
+		}
 		return s.api.PutLogEvents(actx, in)
 	}
+	in.LogEvents = []types.InputLogEvent{} // the body carries them
 	buf := bodyPool.Get().(*[]byte)
 	defer func() {
 		if cap(*buf) <= 2*MaxBatchBytes+MaxBatchBytes/2 {
@@ -240,7 +246,8 @@ func (s *Sink) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlogs.
 			bodyPool.Put(buf)
 		}
 	}()
-	return s.api.PutLogEvents(actx, in, withOwnSerializer(buf))
+	*buf = appendPutBody((*buf)[:0], b, evs)
+	return s.api.PutLogEvents(actx, in, withBody(*buf))
 }
 
 // accepted counts what CloudWatch took and what it rejected inside a 200.

@@ -134,11 +134,11 @@ func (s *Sink) Budget() *sinks.Budget { return s.b }
 
 // pendEvent is an encoded message waiting for budget in Write.
 type pendEvent struct {
-	r      *route
-	ts     int64
-	off, n int
-	acker  tailer.Acker
-	charge int64
+	r          *route
+	ts         int64
+	off, en, n int // escaped message at buf[off:off+en]; n is its own length
+	acker      tailer.Acker
+	charge     int64
 }
 
 type scratch struct {
@@ -161,8 +161,8 @@ func (s *Sink) Write(ctx context.Context, recs []tailer.Record) error {
 	for i := range recs {
 		rec := &recs[i]
 		start := len(sc.buf)
-		sc.buf = s.enc.Append(sc.buf, rec)
-		n := len(sc.buf) - start
+		var n int
+		sc.buf, n = s.enc.AppendEscaped(sc.buf, rec)
 		if n == 0 {
 			s.m.Dropped.WithLabelValues(sinks.DropEmpty).Inc()
 			rec.Pos.Ack()
@@ -189,7 +189,7 @@ func (s *Sink) Write(ctx context.Context, recs []tailer.Record) error {
 			sc.buf = append(sc.buf, last...)
 			start = 0
 		}
-		sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, n: n, acker: rec.Pos.Acker, charge: c})
+		sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, en: len(sc.buf) - start, n: n, acker: rec.Pos.Acker, charge: c})
 		sc.charge += c
 	}
 	return s.commit(ctx, sc)
@@ -205,14 +205,14 @@ func (s *Sink) appendSplit(sc *scratch, rec *tailer.Record, rt *route, ts int64)
 			cp := *rec
 			cp.Message = p
 			start := len(sc.buf)
-			sc.buf = s.enc.Append(sc.buf, &cp)
-			n := len(sc.buf) - start
+			var n int
+			sc.buf, n = s.enc.AppendEscaped(sc.buf, &cp)
 			if n > MaxEventBytes {
 				ok = false
 				break
 			}
 			c := int64(n + EventOverhead)
-			sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, n: n, charge: c})
+			sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, en: len(sc.buf) - start, n: n, charge: c})
 			sc.charge += c
 		}
 		if !ok {
@@ -278,7 +278,7 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 			d.open = newBatch(d, now)
 		}
 		b := d.open
-		b.add(sc.buf[e.off:e.off+e.n], e.ts)
+		b.add(sc.buf[e.off:e.off+e.en], e.n, e.ts)
 		b.charge += e.charge - int64(e.n+EventOverhead)
 		b.acks.AddN(e.acker, 1)
 		if len(b.events) >= MaxBatchEvents || b.size > MaxBatchBytes-EventOverhead-1 {
