@@ -1,7 +1,10 @@
 package cwlocal
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -68,4 +71,47 @@ func TestSkipPlain(t *testing.T) {
 			t.Errorf("skipPlain(%q) = %d; want %d", tc.in, got, tc.want)
 		}
 	}
+}
+
+// FuzzHandler sends arbitrary bodies to every operation: the server never
+// panics and answers 200 or a 4xx with a JSON error, and keeps working.
+func FuzzHandler(f *testing.F) {
+	ops := make([]string, 0, 16)
+	for op := range (&Server{}).operations() {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	f.Add(uint8(0), []byte(`{"logGroupName":"/g","logStreamName":"s","logEvents":[{"timestamp":1,"message":"m"}]}`))
+	f.Add(uint8(1), []byte(`{"logGroupName":"/g","kmsKeyId":"arn:aws:kms:us-east-1:123456789012:key/k","tags":{"a":"b"}}`))
+	f.Add(uint8(5), []byte(`{"logGroupName":"/g","logStreamNames":["s"],"filterPattern":"?a -b \"c d\"","nextToken":"1/2/3","limit":5}`))
+	f.Add(uint8(7), []byte(`{"logGroupIdentifier":"arn:aws:logs:us-east-1:000000000000:log-group:/g:*","logStreamName":"s","nextToken":"b/00000000000000000000000000000000000000000000000000000001"}`))
+	f.Add(uint8(9), []byte(`{"logGroupName":"/g","retentionInDays":7}`))
+	s, err := NewServer(Options{MaxBytes: 1 << 20})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	do := func(op string, body []byte) int {
+		req, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("X-Amz-Target", targetPrefix+op)
+		req.Header.Set("Authorization", fakeAuth)
+		w := &nopWriter{h: http.Header{}}
+		s.ServeHTTP(w, req)
+		return w.status
+	}
+	do("CreateLogGroup", []byte(`{"logGroupName":"/g"}`))
+	do("CreateLogStream", []byte(`{"logGroupName":"/g","logStreamName":"s"}`))
+	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
+		name := ops[int(op)%len(ops)]
+		if name == "DeleteLogGroup" || name == "PutLogGroupDeletionProtection" {
+			name = "DescribeLogGroups" // keep /g usable
+		}
+		if st := do(name, body); st != 200 && st != 400 && st != 413 {
+			t.Errorf("%s %q: status %d", name, body, st)
+		}
+		if st := do("DescribeLogStreams", []byte(`{"logGroupName":"/g"}`)); st != 200 {
+			t.Fatalf("server broken after %s %q: DescribeLogStreams status %d", name, body, st)
+		}
+	})
 }
