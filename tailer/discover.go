@@ -161,6 +161,9 @@ func (t *Tailer) scan(start func(*follower)) {
 			if t.byTarget[f.meta.Target] == f {
 				delete(t.byTarget, f.meta.Target)
 			}
+			if fi, err := f.file.Stat(); err == nil && linksOf(fi) == 0 {
+				f.deleted.Store(true)
+			}
 			f.detach()
 		}
 	}

@@ -138,7 +138,7 @@ func (f *follower) run(ctx context.Context) {
 // catchUp checks the file for truncation and reads it to its end, one
 // round at a time. gated rounds take turns with the other files.
 func (f *follower) catchUp(ctx context.Context, gated bool) error {
-	if reason, ok := f.skip.Load().(string); ok && reason != "" {
+	if f.skipping() {
 		return nil
 	}
 	fi, err := f.file.Stat()
@@ -154,7 +154,7 @@ func (f *follower) catchUp(ctx context.Context, gated bool) error {
 		f.grown = time.Now()
 		f.flushed = false
 	}
-	for {
+	for !f.skipping() {
 		if gated {
 			if err := f.t.gate.acquire(ctx); err != nil {
 				return err
@@ -203,6 +203,9 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 		f.asm.reset()
 		f.acks.Store(newAckTracker(0))
 		fp = fingerprint{}
+		f.mu.Lock()
+		f.fp = fp
+		f.mu.Unlock()
 	}
 	if fp.N < fingerprintBytes && size > int64(fp.N) {
 		n := int(min(size, fingerprintBytes))
@@ -233,6 +236,15 @@ func (f *follower) round(ctx context.Context, final bool) (int, error) {
 	n, err := f.file.ReadAt(rb.data, f.off)
 	if err != nil && err != io.EOF {
 		return 0, nil // retried at the next poll
+	}
+	if n > 0 {
+		// Truncated and rewritten while we read? Then these bytes belong
+		// to the new content at the wrong offset: drop them and let the
+		// next check start over at 0.
+		if same, err := f.fingerprint().matches(f.file); err == nil && !same {
+			f.notify()
+			return 0, nil
+		}
 	}
 	data := rb.data[:n]
 	pos := 0
@@ -329,6 +341,12 @@ func (f *follower) unread() int64 {
 func (f *follower) skipRest(reason string) {
 	f.skip.Store(reason)
 	f.notify()
+}
+
+// skipping reports whether a bound made the tailer give up on the file.
+func (f *follower) skipping() bool {
+	reason, _ := f.skip.Load().(string)
+	return reason != ""
 }
 
 // logAttrs are the attributes identifying the file in logs.

@@ -1,0 +1,143 @@
+package tailer
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCopytruncate(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		after int // lines written after the truncation
+	}{
+		{"shorter", 3},  // size falls below the offset
+		{"longer", 300}, // only the first bytes tell
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.log")
+			appendFile(t, path, criLines(seq("before", 0, 100)))
+			c := newCollector()
+			tl, _ := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}}, c)
+			c.waitFor(t, "lines before", func() bool { return c.count() == 100 })
+			release := c.setBlock() // the truncation happens while nobody reads
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString(criLines(seq("after", 0, tt.after))); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			tl.wakeAll()
+			release()
+			c.waitFor(t, "lines after", func() bool { return c.count() == 100+tt.after })
+			got := c.all()[path]
+			if want := append(seq("before", 0, 100), seq("after", 0, tt.after)...); !slices.Equal(got, want) {
+				t.Errorf("got %d lines; want %d, in order", len(got), len(want))
+			}
+			if n := testCounter(tl.m.filesTruncated); n != 1 {
+				t.Errorf("truncations counted %v; want 1", n)
+			}
+		})
+	}
+}
+
+func TestDeletedFileIsDrained(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	want := seq("d", 0, 5000)
+	appendFile(t, path, criLines(want))
+	c := newCollector()
+	release := c.setBlock()
+	tl, _ := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}, ReadBudget: minReadBudget}, c)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	c.waitFor(t, "every line of the deleted file", func() bool { return c.count() == len(want) })
+	if got := c.all()[path]; !slices.Equal(got, want) {
+		t.Errorf("got %d lines; want %d in order", len(got), len(want))
+	}
+	eventually(t, "the deleted file closed", func() bool { return testCounter(tl.m.filesClosed) == 1 })
+}
+
+func TestMaxDeletedBytesSkips(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	data := criLines(seq("s", 0, 20000))
+	appendFile(t, path, data)
+	c := newCollector()
+	release := c.setBlock()
+	tl, _ := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}, ReadBudget: minReadBudget, MaxDeletedBytes: 1}, c)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	tl.scan(func(*follower) { t.Error("nothing new to start") })
+	release()
+	c.waitFor(t, "the file given up", func() bool {
+		return testCounter(tl.m.filesClosed) == 1
+	})
+	skipped := testCounter(tl.m.skipped.WithLabelValues(skipMaxDeletedBytes))
+	read := 0
+	for _, l := range c.all()[path] {
+		read += len(criLine(l))
+	}
+	if skipped == 0 || int(skipped)+read != len(data) {
+		t.Errorf("skipped %v + read %d bytes; want > 0 skipped, %d in all", skipped, read, len(data))
+	}
+	if n := tl.Unacked(); n != 0 {
+		t.Errorf("Unacked() = %d after skipping; want 0", n)
+	}
+}
+
+func TestMaxOpenFilesWaits(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendFile(t, a, criLines(seq("a", 0, 10)))
+	appendFile(t, b, criLines(seq("b", 0, 10)))
+	c := newCollector()
+	startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}, MaxOpenFiles: 1}, c)
+	c.waitFor(t, "one file", func() bool { return c.count() == 10 })
+	first, second := a, b
+	if len(c.all()[b]) == 10 {
+		first, second = b, a
+	}
+	if len(c.all()[second]) != 0 {
+		t.Fatalf("both files read with max_open_files 1")
+	}
+	// Once the first file is gone and closed, the second gets its slot.
+	if err := os.Remove(first); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "the second file", func() bool { return len(c.all()[second]) == 10 })
+}
+
+func TestFairness(t *testing.T) {
+	dir := t.TempDir()
+	var noisy []string
+	for i := range 4 {
+		p := filepath.Join(dir, "noisy"+string(rune('a'+i))+".log")
+		appendFile(t, p, strings.Repeat(criLine(strings.Repeat("n", 200)), 40000)) // 9 MiB
+		noisy = append(noisy, p)
+	}
+	quiet := filepath.Join(dir, "quiet.log")
+	appendFile(t, quiet, criLines(seq("q", 0, 10)))
+	c := newCollector()
+	release := c.setBlock()
+	startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}}, c)
+	release()
+	c.waitFor(t, "the quiet file", func() bool { return len(c.all()[quiet]) == 10 })
+	noisyRead := 0
+	for _, p := range noisy {
+		noisyRead += len(c.all()[p])
+	}
+	// Each noisy file reads 256 KiB (about 1,200 lines) per turn; the
+	// quiet one waits behind at most one turn of each.
+	if noisyRead > 4*2*1300 {
+		t.Errorf("%d noisy lines were read before the 10 quiet ones", noisyRead)
+	}
+}
