@@ -62,7 +62,7 @@ func markdown(m Meta, results []Result, plots []string) string {
 	if m.Note != "" {
 		fmt.Fprintf(&b, "- Note: %s\n", m.Note)
 	}
-	b.WriteString("\nLines/s and MB/s are over the writing window (MB = 10^6 message bytes); cores = agent CPU seconds per second " +
+	b.WriteString("\nOffered lines/s are over the writing window, delivered lines/s and MB/s over the same window after a warm-up of a quarter of it (at most 3 s) (MB = 10^6 message bytes); cores = agent CPU seconds per second " +
 		"while writing; CPU s/GB = agent CPU (writing and draining) per GB delivered; latency = write to CloudWatch accept; " +
 		"lost and dup are exact, from the per-line markers; harness = the simulator, cwlocal and the counter on the same cores.\n\n")
 	b.WriteString("| scenario | load | agent | offered l/s | delivered l/s | MB/s | cores | CPU s/GB | RSS peak / avg MiB | latency p50 / p99 / max ms | lost | dup | kept up | harness cores | notes |\n")

@@ -181,8 +181,19 @@ func (r *runner) result(res Result) Result {
 	if win := end.T - first.T; win > 0 {
 		res.OfferedLPS = float64(end.Written-first.Written) / win
 		res.OfferedMBps = float64(end.WrittenBytes-first.WrittenBytes) / win / 1e6
-		res.DeliveredLPS = float64(end.Delivered-first.Delivered) / win
-		res.DeliveredMBps = float64(end.DeliveredBytes-first.DeliveredBytes) / win / 1e6
+		// Delivery lags writing by the agent's latency: the delivered rate
+		// is taken after a warm-up of a quarter of the window (at most 3 s).
+		warm := first
+		for _, s := range r.samples {
+			if s.T >= min(3, win/4) {
+				warm = s
+				break
+			}
+		}
+		if dw := end.T - warm.T; dw > 0 {
+			res.DeliveredLPS = float64(end.Delivered-warm.Delivered) / dw
+			res.DeliveredMBps = float64(end.DeliveredBytes-warm.DeliveredBytes) / dw / 1e6
+		}
 		res.Cores = (end.CPU - first.CPU) / win
 		res.HarnessCores = (end.HarnessCPU - first.HarnessCPU) / win
 	}
