@@ -479,3 +479,33 @@ func measureMemory(t *testing.T, env []string) {
 	tl := n.finish(p)
 	t.Logf("written %d, lost %d, duplicates %d", tl.Written, tl.Lost, tl.Duplicates)
 }
+
+// TestShutdownDeadline: with CloudWatch down, SIGTERM cannot deliver; at
+// shutdown_timeout the agent writes what was acknowledged, exits non-zero
+// and says how many bytes the next start reads again. Nothing is lost.
+func TestShutdownDeadline(t *testing.T) {
+	n := newNode(t, nodeOptions{pods: 2, rate: 1000, rotateBytes: 256 << 10, timeout: "1s"})
+	p := n.start()
+	n.write()
+	n.written(500)
+	n.cw.SetFaults(cwlocal.Faults{Outage: true})
+	n.written(500)
+	start := time.Now()
+	code := n.stopAgent(p, 5*time.Second)
+	took := time.Since(start)
+	if code != exitFailed {
+		t.Errorf("exit code %d when the flush cannot finish; want %d", code, exitFailed)
+	}
+	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.Contains(last, `"unacked_bytes":`) || strings.Contains(last, `"unacked_bytes":0`) ||
+		!strings.Contains(last, "the shutdown timeout passed") {
+		t.Errorf("last log line = %s; want the unacknowledged bytes and the reason", last)
+	}
+	n.cw.SetFaults(cwlocal.Faults{})
+	tl := n.finish(nil)
+	if tl.Lost != 0 {
+		t.Errorf("tally = %+v; want nothing lost", tl)
+	}
+	t.Logf("stopped after %s: %s", took.Round(time.Millisecond), last)
+}
