@@ -89,7 +89,7 @@ func TestAWSCLI(t *testing.T) {
 	home := t.TempDir()
 	run := func(secret string, args ...string) (string, error) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, aws, append([]string{"logs", "--endpoint-url", url, "--output", "json"}, args...)...)
 		cmd.Env = []string{
