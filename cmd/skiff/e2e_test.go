@@ -509,3 +509,25 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 	t.Logf("stopped after %s: %s", took.Round(time.Millisecond), last)
 }
+
+// TestSecondSignalBinary: a second SIGTERM ends the flush at once.
+func TestSecondSignalBinary(t *testing.T) {
+	n := newNode(t, nodeOptions{pods: 2, rate: 1000, rotateBytes: 256 << 10, timeout: "20s"})
+	p := n.start()
+	n.write()
+	n.written(500)
+	n.cw.SetFaults(cwlocal.Faults{Outage: true})
+	n.written(500)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the shutdown to begin", func() bool { return strings.Contains(p.stderr.String(), "shutting down") })
+	code := n.stopAgent(p, 5*time.Second) // the second signal
+	if code != exitFailed || !strings.Contains(p.stderr.String(), "a second signal arrived") {
+		t.Errorf("exit code %d after a second SIGTERM; want %d and the reason in the log", code, exitFailed)
+	}
+	n.cw.SetFaults(cwlocal.Faults{})
+	if tl := n.finish(nil); tl.Lost != 0 {
+		t.Errorf("tally = %+v; want nothing lost", tl)
+	}
+}
