@@ -303,6 +303,14 @@ func TestAuthentication(t *testing.T) {
 	_, err = skewed.CreateLogGroup(ctx, in)
 	apiErr(t, "old signature", err, "InvalidSignatureException", 400, "Signature expired: ")
 
+	// A BaseEndpoint with a path: the SDK posts to it and signs it.
+	withPath := newClient(s, testAccessKey, testSecretKey, func(o *cloudwatchlogs.Options) {
+		o.BaseEndpoint = aws.String(s.URL() + "/some/prefix")
+	})
+	if _, err := withPath.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{}); err != nil {
+		t.Errorf("BaseEndpoint with a path: %v", err)
+	}
+
 	// Signed for another service.
 	other := newClient(s, testAccessKey, testSecretKey, func(o *cloudwatchlogs.Options) {
 		o.HTTPSignerV4 = skewSigner{next: o.HTTPSignerV4, service: "monitoring"}
