@@ -309,3 +309,24 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestMaxRetryDurationDrops: with max_retry_duration set, a batch that
+// cannot be delivered is dropped after it, counted and acknowledged.
+func TestMaxRetryDurationDrops(t *testing.T) {
+	srv, _ := startServer(t, cwlocal.Options{})
+	s, reg := newTestSink(t, srv, Config{LogGroup: "/mrd", LogStream: "s", Format: "raw", AutoCreateGroup: true,
+		MaxRetryDuration: 100 * time.Millisecond})
+	runSink(t, s)
+	var a acker
+	write(t, s, rec("first", time.Now(), testFile, &a))
+	flushSink(t, s) // group and stream exist now
+	srv.SetFaults(cwlocal.Faults{Outage: true})
+	write(t, s, rec("lost", time.Now(), testFile, &a), rec("lost too", time.Now(), testFile, &a))
+	flushSink(t, s)
+	if got := counter(t, reg, "skiff_output_dropped_records_total", map[string]string{"reason": "retry_timeout"}); got != 2 {
+		t.Errorf("dropped retry_timeout = %v; want 2", got)
+	}
+	if a.n.Load() != 3 {
+		t.Errorf("acknowledged %d; want 3", a.n.Load())
+	}
+}

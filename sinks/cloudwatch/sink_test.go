@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
@@ -222,4 +226,57 @@ func sorted(s []int) []int {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// fakeAPI accepts every put and records when it came; for timer tests
+// under synctest, where no real socket may be used.
+type fakeAPI struct {
+	api
+	mu   sync.Mutex
+	puts []time.Time
+}
+
+func (f *fakeAPI) PutLogEvents(context.Context, *cloudwatchlogs.PutLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	f.mu.Lock()
+	f.puts = append(f.puts, time.Now())
+	f.mu.Unlock()
+	return &cloudwatchlogs.PutLogEventsOutput{}, nil
+}
+
+func (f *fakeAPI) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.puts)
+}
+
+// TestFlushInterval: a batch that is not full leaves FlushInterval after
+// its first record, not before.
+func TestFlushInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeAPI{}
+		cfg := Config{LogGroup: "/g", LogStream: "s", FlushInterval: time.Second}
+		cfg.setDefaults()
+		cfg.Logger = discard()
+		s, err := newSink(cfg, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Run(ctx)
+		var a acker
+		write(t, s, rec("one", time.Now(), testFile, &a))
+		time.Sleep(900 * time.Millisecond)
+		synctest.Wait()
+		if n := f.count(); n != 0 || a.n.Load() != 0 {
+			t.Fatalf("%d puts, %d acks before the flush interval", n, a.n.Load())
+		}
+		time.Sleep(400 * time.Millisecond) // the ticker runs every interval/4
+		synctest.Wait()
+		if n := f.count(); n != 1 || a.n.Load() != 1 {
+			t.Errorf("%d puts, %d acks after the flush interval; want 1, 1", n, a.n.Load())
+		}
+		cancel()
+		synctest.Wait()
+	})
 }
