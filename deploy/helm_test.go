@@ -75,6 +75,14 @@ func TestHelmVariants(t *testing.T) {
 		args: []string{"--set", "config.http.listen=0.0.0.0:9100", "--set", "config.shutdown_timeout=55s",
 			"--set", "terminationGracePeriodSeconds=60"},
 	}, {
+		name: "name override",
+		args: []string{"--set", "nameOverride=logs"},
+		check: func(t *testing.T, r *rendered) {
+			if r.ds.Spec.Template.Annotations["skiff.io/exclude"] != "true" {
+				t.Error("pods renamed away from app.kubernetes.io/name=skiff lack skiff.io/exclude")
+			}
+		},
+	}, {
 		name: "monitoring",
 		args: []string{"--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "dashboards.enabled=true"},
 		check: func(t *testing.T, r *rendered) {

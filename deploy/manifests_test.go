@@ -241,8 +241,8 @@ func checkInvariants(t *testing.T, r *rendered) {
 	}
 
 	// Self-exclusion: the pods carry the label skiff skips.
-	if got := r.ds.Spec.Template.Labels["app.kubernetes.io/name"]; got != "skiff" {
-		t.Errorf("pod label app.kubernetes.io/name = %q; want skiff (the self-exclude label)", got)
+	if got := r.ds.Spec.Template.Labels["app.kubernetes.io/name"]; got != "skiff" && r.ds.Spec.Template.Annotations["skiff.io/exclude"] != "true" {
+		t.Errorf("pod label app.kubernetes.io/name = %q and no skiff.io/exclude annotation: skiff would ship its own logs", got)
 	}
 	if !r.boolValue(t, r.config.Kubernetes.ExcludeSelf, true) {
 		t.Error("kubernetes.exclude_self is false: skiff would ship its own logs")

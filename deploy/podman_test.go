@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -121,6 +122,9 @@ func TestImageRuns(t *testing.T) {
 		}
 		if err != nil {
 			t.Fatalf("%v\n%s", err, got)
+		}
+		if !regexp.MustCompile(`(?m)^\s*lost\s+0$`).Match(got) {
+			t.Errorf("skiff demo in the image lost lines:\n%s", got)
 		}
 		t.Logf("skiff demo in the image:\n%s", got)
 	})
