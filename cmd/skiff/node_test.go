@@ -316,4 +316,3 @@ func (n *node) finish(p *proc) nodesim.Tally {
 	}
 	return n.tally()
 }
-
