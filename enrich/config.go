@@ -1,0 +1,148 @@
+package enrich
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults.
+const (
+	DefaultMetadataWait    = 2 * time.Second
+	DefaultDeletedPodGrace = 5 * time.Minute
+)
+
+// SelfLabel and SelfValue mark skiff's own pods: with Config.ExcludeSelf
+// their records are dropped so the agent never ships its own logs in a loop.
+const (
+	SelfLabel = "app.kubernetes.io/name"
+	SelfValue = "skiff"
+)
+
+// Config configures an Enricher. Durations left zero take their defaults;
+// the booleans are plain values, so start from DefaultConfig to get the
+// documented defaults for them.
+type Config struct {
+	// NodeName is the node whose pods are watched (the downward API's
+	// spec.nodeName, usually $NODE_NAME). Required.
+	NodeName string
+	// Kubeconfig is the kubeconfig file to use; "" means in-cluster. It is
+	// read by NewClient, not by New.
+	Kubeconfig string
+	// MetadataWait bounds how long records of a pod that is not cached yet
+	// wait for its metadata, per pod. Default 2s; negative: never wait.
+	MetadataWait time.Duration
+	// DeletedPodGrace is how long a deleted pod's metadata stays cached.
+	// Default 5m.
+	DeletedPodGrace time.Duration
+	// ResyncPeriod is the informer's resync period. Default 0: none; a
+	// watch keeps the cache current without one.
+	ResyncPeriod time.Duration
+	// NamespaceMetadata starts a second informer on namespaces so their
+	// labels and annotations can be looked up with Enricher.Namespace.
+	// Default false.
+	NamespaceMetadata bool
+	// Labels and Annotations attach the pod's labels and annotations.
+	// DefaultConfig sets both to true.
+	Labels, Annotations bool
+	// IncludeLabels and IncludeAnnotations, when not empty, keep only the
+	// keys they match; ExcludeLabels and ExcludeAnnotations drop the keys
+	// they match. A pattern is an exact key, or a prefix followed by "*".
+	// Annotation controls (skiff.io/..., fluentbit.io/...) act whatever
+	// these lists say.
+	IncludeLabels, ExcludeLabels           []string
+	IncludeAnnotations, ExcludeAnnotations []string
+	// ExcludeSelf drops the records of pods labelled
+	// app.kubernetes.io/name=skiff. DefaultConfig sets it to true.
+	ExcludeSelf bool
+	// Logger receives state changes of the watch and invalid annotations;
+	// nil discards.
+	Logger *slog.Logger
+	// Registerer receives the package's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// DefaultConfig returns the defaults: labels and annotations attached,
+// skiff's own pods excluded, a 2s metadata wait and a 5m deleted-pod grace.
+func DefaultConfig() Config {
+	return Config{
+		MetadataWait:    DefaultMetadataWait,
+		DeletedPodGrace: DefaultDeletedPodGrace,
+		Labels:          true,
+		Annotations:     true,
+		ExcludeSelf:     true,
+	}
+}
+
+// Validate reports a missing node name, a negative grace or resync period,
+// or a malformed key pattern.
+func (c Config) Validate() error {
+	var errs []error
+	if c.NodeName == "" {
+		errs = append(errs, errors.New("node_name: required to watch this node's pods (set it from the downward API's spec.nodeName)"))
+	}
+	if c.DeletedPodGrace < 0 {
+		errs = append(errs, fmt.Errorf("deleted_pod_grace %v: must not be negative", c.DeletedPodGrace))
+	}
+	if c.ResyncPeriod < 0 {
+		errs = append(errs, fmt.Errorf("resync_period %v: must not be negative", c.ResyncPeriod))
+	}
+	for name, list := range map[string][]string{
+		"include_labels": c.IncludeLabels, "exclude_labels": c.ExcludeLabels,
+		"include_annotations": c.IncludeAnnotations, "exclude_annotations": c.ExcludeAnnotations,
+	} {
+		for _, p := range list {
+			if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
+				errs = append(errs, fmt.Errorf("%s: pattern %q: want a key, or a prefix followed by *", name, p))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.MetadataWait == 0 {
+		c.MetadataWait = DefaultMetadataWait
+	}
+	if c.MetadataWait < 0 {
+		c.MetadataWait = 0
+	}
+	if c.DeletedPodGrace == 0 {
+		c.DeletedPodGrace = DefaultDeletedPodGrace
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// keyFilter selects label or annotation keys.
+type keyFilter struct {
+	include, exclude []string
+}
+
+func (f keyFilter) empty() bool { return len(f.include) == 0 && len(f.exclude) == 0 }
+
+func (f keyFilter) keep(key string) bool {
+	if len(f.include) > 0 && !matchAny(f.include, key) {
+		return false
+	}
+	return !matchAny(f.exclude, key)
+}
+
+func matchAny(patterns []string, key string) bool {
+	for _, p := range patterns {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(key, prefix) {
+				return true
+			}
+		} else if p == key {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+package enrich
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// NamespaceMeta is a namespace's labels and annotations. Its maps are
+// never modified; a change publishes a new value.
+type NamespaceMeta struct {
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// namespaces is the optional namespace informer and its small cache.
+type namespaces struct {
+	informer cache.SharedIndexInformer
+	watch    *watchState
+
+	mu    sync.RWMutex
+	byKey map[string]NamespaceMeta
+}
+
+func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) *namespaces {
+	n := &namespaces{byKey: make(map[string]NamespaceMeta), watch: newWatchState("namespaces", log, m)}
+	api := client.CoreV1().Namespaces()
+	lw := n.watch.listWatch(client,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return api.List(ctx, o) },
+		api.Watch, "")
+	n.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.Namespace{}, cache.SharedIndexInformerOptions{
+		ObjectDescription: "namespaces",
+	})
+	_ = n.informer.SetWatchErrorHandlerWithContext(n.watch.failed)
+	_ = n.informer.SetTransform(func(obj any) (any, error) {
+		if ns, ok := obj.(*corev1.Namespace); ok {
+			// Keep the identity and the maps only.
+			return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+				Name: ns.Name, UID: ns.UID, ResourceVersion: ns.ResourceVersion,
+				Labels: ns.Labels, Annotations: ns.Annotations,
+			}}, nil
+		}
+		return obj, nil
+	})
+	set := func(obj any) {
+		if ns, ok := obj.(*corev1.Namespace); ok {
+			n.mu.Lock()
+			n.byKey[ns.Name] = NamespaceMeta{Labels: ns.Labels, Annotations: ns.Annotations}
+			n.mu.Unlock()
+		}
+	}
+	_, _ = n.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    set,
+		UpdateFunc: func(_, obj any) { set(obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if ns, ok := obj.(*corev1.Namespace); ok {
+				n.mu.Lock()
+				delete(n.byKey, ns.Name)
+				n.mu.Unlock()
+			}
+		},
+	})
+	return n
+}
+
+func (n *namespaces) run(ctx context.Context) { n.informer.RunWithContext(ctx) }
+
+// Namespace returns the labels and annotations of the named namespace when
+// Config.NamespaceMetadata is on and the namespace is known.
+func (e *Enricher) Namespace(name string) (NamespaceMeta, bool) {
+	if e.namespaces == nil {
+		return NamespaceMeta{}, false
+	}
+	e.namespaces.mu.RLock()
+	defer e.namespaces.mu.RUnlock()
+	m, ok := e.namespaces.byKey[name]
+	return m, ok
+}
