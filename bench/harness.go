@@ -35,6 +35,7 @@ type Meta struct {
 	MemoryGiB float64           `json:"memory_gib"`
 	Kernel    string            `json:"kernel"`
 	Go        string            `json:"go"`
+	Commit    string            `json:"commit"`
 	Versions  map[string]string `json:"versions"`
 	Settings  map[string]string `json:"settings"`
 	Note      string            `json:"note,omitempty"`
@@ -54,7 +55,7 @@ func newHarness(ctx context.Context, o options, stdout, stderr io.Writer) (*harn
 	h.meta = Meta{
 		Date: time.Now().UTC().Format(time.RFC3339), Command: "go run ./bench " + strings.Join(o.Args, " "),
 		CPUs: runtime.NumCPU(), MemoryGiB: memTotalGiB(), Kernel: kernel(), Go: runtime.Version(),
-		Machine: cpuModel(), Versions: map[string]string{}, Note: o.Note,
+		Machine: cpuModel(), Versions: map[string]string{}, Note: o.Note, Commit: commit(ctx),
 		Settings: map[string]string{
 			"pods": fmt.Sprint(o.Pods), "line_bytes": fmt.Sprint(o.LineBytes), "duration": o.Duration.String(),
 			"json_fraction": fmt.Sprint(o.JSON), "long_fraction": fmt.Sprint(o.Long), "tls_for_all": fmt.Sprint(o.TLS),
@@ -192,6 +193,21 @@ func summary(r Result) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// commit names the checkout the harness runs from ("+dirty" when it has
+// uncommitted changes).
+func commit(ctx context.Context) string {
+	dir := moduleRoot()
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "+dirty"
+	}
+	return c
 }
 
 func memTotalGiB() float64 {

@@ -49,7 +49,7 @@ func (h *harness) write() error {
 func markdown(m Meta, results []Result, plots []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmark results, %s\n\n", m.Date)
-	fmt.Fprintf(&b, "- Command: `%s` (%.0f s)\n", m.Command, m.Seconds)
+	fmt.Fprintf(&b, "- Command: `%s` (%.0f s), checkout %s\n", m.Command, m.Seconds, m.Commit)
 	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), %.0f GiB, Linux %s, %s\n", m.CPUs, m.Machine, m.MemoryGiB, m.Kernel, m.Go)
 	for _, k := range sortedKeys(m.Versions) {
 		fmt.Fprintf(&b, "- %s: %s\n", k, m.Versions[k])
