@@ -280,3 +280,43 @@ func TestFlushInterval(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestIdleStreamsForgotten: a stream with nothing to send is dropped from
+// the cache after StreamIdle, and comes back when it gets records again.
+func TestIdleStreamsForgotten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeAPI{}
+		cfg := Config{FlushInterval: time.Second, StreamIdle: time.Minute, Logger: discard()}
+		cfg.setDefaults()
+		s, err := newSink(cfg, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Run(ctx)
+		var a acker
+		write(t, s, rec("a", time.Now(), fileFor(1), &a), rec("b", time.Now(), fileFor(2), &a))
+		flushSink(t, s)
+		streams := func() int {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return len(s.dests)
+		}
+		if n := streams(); n != 2 {
+			t.Fatalf("%d streams cached; want 2", n)
+		}
+		time.Sleep(30 * time.Second)
+		write(t, s, rec("c", time.Now(), fileFor(1), &a))
+		time.Sleep(45 * time.Second)
+		synctest.Wait()
+		if n := streams(); n != 1 {
+			t.Errorf("%d streams cached after one was idle for StreamIdle; want 1", n)
+		}
+		if a.n.Load() != 3 {
+			t.Errorf("acknowledged %d; want 3", a.n.Load())
+		}
+		cancel()
+		synctest.Wait()
+	})
+}
