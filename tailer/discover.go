@@ -252,6 +252,7 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 	}
 	fp, _ := readFingerprint(file, int(min(nf.size, fingerprintBytes)))
 	f := newFollower(t, file, nf.id, parseMeta(nf.path, nf.target), start, fp)
+	f.size.Store(max(nf.size, start))
 	t.byID[nf.id] = f
 	t.byTarget[nf.target] = f
 	t.seen[nf.id] = seenFile{fp: fp, at: time.Now()}

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// writer appends numbered lines to a file until stopped and reports how
-// many it wrote.
+// writer appends numbered lines to a file, up to 20,000, until stopped, and
+// reports how many it wrote.
 func writer(t *testing.T, path, prefix string) (stop func() int) {
 	quit := make(chan struct{})
 	done := make(chan int)
@@ -23,7 +23,7 @@ func writer(t *testing.T, path, prefix string) (stop func() int) {
 		}
 		defer f.Close()
 		n := 0
-		for {
+		for n < 20000 {
 			select {
 			case <-quit:
 				done <- n
@@ -35,6 +35,8 @@ func writer(t *testing.T, path, prefix string) (stop func() int) {
 			}
 			n += 10
 		}
+		<-quit
+		done <- n
 	}()
 	return func() int { close(quit); return <-done }
 }
