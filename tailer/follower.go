@@ -115,7 +115,7 @@ func (f *follower) run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if err := f.catchUp(ctx, true); err != nil {
+		if err := f.catchUp(ctx, true, false); err != nil {
 			return
 		}
 		if f.finishIfDone(ctx) {
@@ -136,8 +136,10 @@ func (f *follower) run(ctx context.Context) {
 }
 
 // catchUp checks the file for truncation and reads it to its end, one
-// round at a time. gated rounds take turns with the other files.
-func (f *follower) catchUp(ctx context.Context, gated bool) error {
+// round at a time. gated rounds take turns with the other files. bounded
+// stops at the size seen when it started, so that a busy writer cannot
+// keep a shutdown drain going.
+func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 	if f.skipping() {
 		return nil
 	}
@@ -154,7 +156,7 @@ func (f *follower) catchUp(ctx context.Context, gated bool) error {
 		f.grown = time.Now()
 		f.flushed = false
 	}
-	for !f.skipping() {
+	for !f.skipping() && !(bounded && f.off >= size) {
 		if gated {
 			if err := f.t.gate.acquire(ctx); err != nil {
 				return err
@@ -319,7 +321,7 @@ func (f *follower) hand(ctx context.Context, read int) error {
 // file is finished: its last unterminated line and unfinished lines are
 // shipped.
 func (f *follower) drain(ctx context.Context) error {
-	if err := f.catchUp(ctx, false); err != nil {
+	if err := f.catchUp(ctx, false, true); err != nil {
 		return err
 	}
 	if !f.detached.Load() {
