@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,6 +68,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return exitUsage
 }
 
+// parseExit is the exit code for a flag parsing error: 0 for -help.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
 // configFlags are the flags of run and validate: the config file, and the
 // few keys a person changes by hand. Each maps to one key.
 type configFlags struct {
@@ -125,7 +134,7 @@ func (cf *configFlags) load(getenv func(string) string) (config.Config, error) {
 		name = cf.path
 	}
 	cfg, src, err := config.Parse(name, data, getenv)
-	if err != nil {
+	if src.Syntax() {
 		return cfg, err
 	}
 	for _, o := range cf.overrides {
@@ -166,7 +175,7 @@ func validateCommand(args []string, getenv func(string) string, stdout, stderr i
 	fs.SetOutput(stderr)
 	cf := newConfigFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if fs.NArg() > 0 && cf.path == "" {
 		cf.path = fs.Arg(0)

@@ -58,7 +58,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	fs.BoolVar(&o.keep, "keep", false, "keep the local CloudWatch running after the report, to read the logs back")
 	fs.StringVar(&o.httpListen, "http-listen", "127.0.0.1:0", "the agent's /metrics port (\"off\" disables)")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if o.pods < 1 || o.rate <= 0 || o.rotate < 4096 {
 		fmt.Fprintln(stderr, "skiff demo: --pods must be at least 1, --rate positive, --rotate-bytes at least 4096")

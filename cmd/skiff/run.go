@@ -20,7 +20,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(stderr)
 	cf := newConfigFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "skiff run: unexpected argument %q (use --config FILE)\n", fs.Arg(0))

@@ -25,7 +25,7 @@ func tailCommand(ctx context.Context, args []string, getenv func(string) string,
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

@@ -150,6 +150,9 @@ func TestBadConfigs(t *testing.T) {
 		{"two problems", "tail:\n  long_lines: wrap\nlog:\n  level: verbose\n",
 			"f.yaml:2: tail.long_lines: \"wrap\" is not one of split, truncate\n" +
 				"f.yaml:4: log.level: \"verbose\" is not one of debug, info, warn, error"},
+		{"decoding and validation problems together", "output: kafka\nshutdown_timeout: 25\n",
+			"f.yaml:1: output: \"kafka\" is not one of cloudwatch, stdout, file\n" +
+				"f.yaml:2: shutdown_timeout: \"25\" is not a duration: add a unit, as in 25s or 25ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load("f.yaml", []byte(tc.src), getenv)

@@ -36,7 +36,14 @@ func (e *Error) Error() string {
 type Source struct {
 	name    string
 	origins map[string]string // key path -> "file:line" or "flag --x"
+	// decodeErrs are the problems decoding found; Check reports them with
+	// the ones Validate finds.
+	decodeErrs []*Error
+	syntax     bool // the file is not YAML: nothing was decoded
 }
+
+// Syntax reports whether the file could not be parsed as YAML at all.
+func (s *Source) Syntax() bool { return s.syntax }
 
 // Where returns where key was set: "file:line", "flag --x", or the file
 // name alone for a default.
@@ -62,13 +69,21 @@ func (s *Source) Errorf(key, format string, args ...any) *Error {
 	return &Error{Where: s.Where(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Check locates the problems Validate found; it returns nil when there are
-// none, else every problem joined, one per line.
-// They are in file order; problems with defaults and flags come last.
+// Check locates the problems Validate found and adds those decoding
+// found; it returns nil when there are none, else every problem joined, one
+// per line, in file order (problems with defaults and flags come last). A
+// key that could not be decoded kept its default, so what Validate says
+// about it is left out.
 func (s *Source) Check(fes []*FieldError) error {
-	located := make([]*Error, len(fes))
-	for i, fe := range fes {
-		located[i] = s.Errorf(fe.Key, "%s", fe.Msg)
+	bad := map[string]bool{}
+	for _, e := range s.decodeErrs {
+		bad[e.Key] = true
+	}
+	located := append([]*Error(nil), s.decodeErrs...)
+	for _, fe := range fes {
+		if !bad[fe.Key] {
+			located = append(located, s.Errorf(fe.Key, "%s", fe.Msg))
+		}
 	}
 	slices.SortStableFunc(located, func(a, b *Error) int { return cmp.Compare(lineOf(a.Where), lineOf(b.Where)) })
 	errs := make([]error, len(located))
@@ -100,6 +115,7 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, *Sourc
 	src := &Source{name: name, origins: map[string]string{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
+		src.syntax = true
 		return cfg, src, syntaxError(name, err)
 	}
 	if len(doc.Content) == 0 { // empty file: all defaults
@@ -107,13 +123,19 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, *Sourc
 	}
 	d := &decoder{src: src, getenv: getenv}
 	d.value(doc.Content[0], reflect.ValueOf(&cfg).Elem(), "")
-	return cfg, src, errors.Join(d.errs...)
+	src.decodeErrs = d.errs
+	errs := make([]error, len(d.errs))
+	for i, e := range d.errs {
+		errs[i] = e
+	}
+	return cfg, src, errors.Join(errs...)
 }
 
-// Load is Parse followed by Validate.
+// Load is Parse followed by Validate: it returns every problem of the
+// file at once (or the syntax error that stopped parsing).
 func Load(name string, data []byte, getenv func(string) string) (Config, error) {
 	cfg, src, err := Parse(name, data, getenv)
-	if err != nil {
+	if src.Syntax() {
 		return cfg, err
 	}
 	return cfg, src.Check(cfg.Validate())
@@ -141,7 +163,7 @@ func syntaxError(name string, err error) error {
 type decoder struct {
 	src    *Source
 	getenv func(string) string
-	errs   []error
+	errs   []*Error
 }
 
 func (d *decoder) fail(n *yaml.Node, key, format string, args ...any) {
