@@ -43,9 +43,8 @@ func (s *Sink) createStream(ctx context.Context, d *dest, groupMissing bool) err
 		return cls, status, err
 	}
 	if groupMissing && s.cfg.AutoCreateGroup {
-		// The put said the group is missing: make it first, so that the
-		// stream is created with one call.
-		s.groups.Delete(d.group)
+		// The put said the group is missing: make it first (unless it was
+		// made since that put), so that the stream is created with one call.
 		if err := s.ensureGroup(ctx, d.group); err != nil {
 			return err
 		}
