@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
+	"github.com/skiff-agent/skiff/enrich"
+	"github.com/skiff-agent/skiff/tailer"
+)
+
+// enricher is enrichment as the pipeline sees it: a consumer in front of
+// the sink, with its own Run (the informers).
+type enricher interface {
+	tailer.Consumer
+	runner
+}
+
+// newEnricher connects to the API server (in-cluster, or the kubeconfig)
+// and returns the enricher in front of next.
+func newEnricher(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, next tailer.Consumer) (enricher, error) {
+	k := cfg.Kubernetes
+	client, err := enrich.NewClient(k.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	en, err := enrich.New(enrich.Config{
+		NodeName:           cfg.NodeName,
+		Kubeconfig:         k.Kubeconfig,
+		MetadataWait:       k.MetadataWait.Std(),
+		DeletedPodGrace:    k.DeletedPodGrace.Std(),
+		NamespaceMetadata:  k.NamespaceMetadata,
+		Labels:             k.Labels,
+		Annotations:        k.Annotations,
+		IncludeLabels:      k.IncludeLabels,
+		ExcludeLabels:      k.ExcludeLabels,
+		IncludeAnnotations: k.IncludeAnnotations,
+		ExcludeAnnotations: k.ExcludeAnnotations,
+		ExcludeSelf:        k.ExcludeSelf,
+		Logger:             log,
+		Registerer:         reg,
+	}, client, next)
+	if err != nil {
+		return nil, fmt.Errorf("enrich: %w", err)
+	}
+	return en, nil
+}
