@@ -29,6 +29,7 @@ type Enricher struct {
 	m     *metrics
 
 	pods       cache.SharedIndexInformer
+	podsSynced func() bool // the first list has reached the cache
 	podWatch   *watchState
 	namespaces *namespaces // nil unless Config.NamespaceMetadata
 
@@ -89,15 +90,19 @@ func New(cfg Config, client kubernetes.Interface, next tailer.Consumer) (*Enrich
 	if err := e.pods.SetWatchErrorHandlerWithContext(e.podWatch.failed); err != nil {
 		return nil, fmt.Errorf("pod informer: %w", err)
 	}
-	if _, err := e.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := e.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    e.podAdded,
 		UpdateFunc: e.podUpdated,
 		DeleteFunc: e.podDeleted,
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("pod informer: %w", err)
 	}
+	e.podsSynced = reg.HasSynced
 	if cfg.NamespaceMetadata {
-		e.namespaces = newNamespaces(client, e.log, m)
+		if e.namespaces, err = newNamespaces(client, e.log, m); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -143,14 +148,14 @@ func (e *Enricher) sweep(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// Synced reports whether the informers have completed their first list.
-// It is for information (and tests): readiness must not wait for it, since
-// records flow with path metadata until then.
+// Synced reports whether the pods (and namespaces) of the informers' first
+// list are in the cache. It is for information and tests: readiness must
+// not wait for it, since records flow with path metadata until then.
 func (e *Enricher) Synced() bool {
-	if e.namespaces != nil && !e.namespaces.informer.HasSynced() {
+	if e.namespaces != nil && !e.namespaces.synced() {
 		return false
 	}
-	return e.pods.HasSynced()
+	return e.podsSynced()
 }
 
 // Write attaches the pod metadata to recs, drops (and acknowledges) the

@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -23,12 +24,13 @@ type NamespaceMeta struct {
 type namespaces struct {
 	informer cache.SharedIndexInformer
 	watch    *watchState
+	synced   func() bool
 
 	mu    sync.RWMutex
 	byKey map[string]NamespaceMeta
 }
 
-func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) *namespaces {
+func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) (*namespaces, error) {
 	n := &namespaces{byKey: make(map[string]NamespaceMeta), watch: newWatchState("namespaces", log, m)}
 	api := client.CoreV1().Namespaces()
 	lw := n.watch.listWatch(client,
@@ -37,8 +39,10 @@ func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) *n
 	n.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.Namespace{}, cache.SharedIndexInformerOptions{
 		ObjectDescription: "namespaces",
 	})
-	_ = n.informer.SetWatchErrorHandlerWithContext(n.watch.failed)
-	_ = n.informer.SetTransform(func(obj any) (any, error) {
+	if err := n.informer.SetWatchErrorHandlerWithContext(n.watch.failed); err != nil {
+		return nil, fmt.Errorf("namespace informer: %w", err)
+	}
+	err := n.informer.SetTransform(func(obj any) (any, error) {
 		if ns, ok := obj.(*corev1.Namespace); ok {
 			// Keep the identity and the maps only.
 			return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -48,6 +52,9 @@ func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) *n
 		}
 		return obj, nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("namespace informer: %w", err)
+	}
 	set := func(obj any) {
 		if ns, ok := obj.(*corev1.Namespace); ok {
 			n.mu.Lock()
@@ -55,7 +62,7 @@ func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) *n
 			n.mu.Unlock()
 		}
 	}
-	_, _ = n.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := n.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    set,
 		UpdateFunc: func(_, obj any) { set(obj) },
 		DeleteFunc: func(obj any) {
@@ -69,7 +76,11 @@ func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) *n
 			}
 		},
 	})
-	return n
+	if err != nil {
+		return nil, fmt.Errorf("namespace informer: %w", err)
+	}
+	n.synced = reg.HasSynced
+	return n, nil
 }
 
 func (n *namespaces) run(ctx context.Context) { n.informer.RunWithContext(ctx) }

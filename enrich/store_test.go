@@ -20,7 +20,7 @@ func meta(uid string) *tailer.PodMeta {
 func newBubbleEnricher(t *testing.T, cfg Config, next tailer.Consumer) *Enricher {
 	t.Helper()
 	cfg.NodeName = testNode
-	e, err := New(cfg, fake.NewClientset(), next)
+	e, err := New(cfg, fakeClient(), next)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,3 +237,5 @@ func TestSweepForgetsOldAsks(t *testing.T) {
 		t.Error("ask not forgotten after the grace period")
 	}
 }
+
+func fakeClient() *fake.Clientset { return fake.NewClientset() }
