@@ -230,9 +230,16 @@ func (t *Tailer) attached(f *follower) bool {
 func (t *Tailer) open(nf found, firstScan bool) *follower {
 	file, err := os.Open(nf.target)
 	if err != nil {
-		t.log.Warn("cannot open log file", logPath, nf.path, logTarget, nf.target, logError, err)
+		if t.unreadable[nf.id] == nil {
+			// Counted and logged once per file; retried at every scan.
+			t.unreadable[nf.id] = err
+			t.m.skipped.WithLabelValues(skipUnreadable).Add(float64(nf.size))
+			t.log.Warn("cannot open log file; its bytes are skipped until it can be",
+				logPath, nf.path, logTarget, nf.target, logBytes, nf.size, logReason, skipUnreadable, logError, err)
+		}
 		return nil
 	}
+	delete(t.unreadable, nf.id)
 	fi, err := file.Stat()
 	if err != nil {
 		file.Close()

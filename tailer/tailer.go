@@ -28,22 +28,23 @@ type Tailer struct {
 
 	running atomic.Bool
 
-	mu        sync.Mutex
-	byPath    map[string]*follower // discovered path → the file it leads to
-	byID      map[fileID]*follower // open files
-	byTarget  map[string]*follower // resolved path → its file, for fsnotify writes
-	waiting   map[string]found     // files waiting for an open-file slot
-	closed    map[fileID]closedFile
-	saved     map[fileID]ckptEntry // loaded from the checkpoint, not matched yet
-	watched   map[string]bool
-	seen      map[fileID]seenFile // every file opened, for a day
-	startedAt time.Time
-	scanned   chan struct{} // closed after the first scan
-	watcher   *fsnotify.Watcher
-	started   bool      // the first scan happened
-	resumed   bool      // a checkpoint was loaded
-	ckptTime  time.Time // when the loaded checkpoint was written
-	rescan    chan struct{}
+	mu         sync.Mutex
+	byPath     map[string]*follower // discovered path → the file it leads to
+	byID       map[fileID]*follower // open files
+	byTarget   map[string]*follower // resolved path → its file, for fsnotify writes
+	waiting    map[string]found     // files waiting for an open-file slot
+	closed     map[fileID]closedFile
+	saved      map[fileID]ckptEntry // loaded from the checkpoint, not matched yet
+	watched    map[string]bool
+	seen       map[fileID]seenFile // every file opened, for a day
+	unreadable map[fileID]error    // files that could not be opened
+	startedAt  time.Time
+	scanned    chan struct{} // closed after the first scan
+	watcher    *fsnotify.Watcher
+	started    bool      // the first scan happened
+	resumed    bool      // a checkpoint was loaded
+	ckptTime   time.Time // when the loaded checkpoint was written
+	rescan     chan struct{}
 
 	ckptMu   sync.Mutex
 	lastCkpt []byte
@@ -75,20 +76,21 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 	}
 	cfg = cfg.withDefaults()
 	t := &Tailer{
-		cfg:      cfg,
-		out:      out,
-		log:      cfg.Logger,
-		gate:     newFairGate(max(2, runtime.GOMAXPROCS(0))),
-		byPath:   make(map[string]*follower),
-		byID:     make(map[fileID]*follower),
-		byTarget: make(map[string]*follower),
-		waiting:  make(map[string]found),
-		closed:   make(map[fileID]closedFile),
-		saved:    make(map[fileID]ckptEntry),
-		watched:  make(map[string]bool),
-		seen:     make(map[fileID]seenFile),
-		scanned:  make(chan struct{}),
-		rescan:   make(chan struct{}, 1),
+		cfg:        cfg,
+		out:        out,
+		log:        cfg.Logger,
+		gate:       newFairGate(max(2, runtime.GOMAXPROCS(0))),
+		byPath:     make(map[string]*follower),
+		byID:       make(map[fileID]*follower),
+		byTarget:   make(map[string]*follower),
+		waiting:    make(map[string]found),
+		closed:     make(map[fileID]closedFile),
+		saved:      make(map[fileID]ckptEntry),
+		watched:    make(map[string]bool),
+		seen:       make(map[fileID]seenFile),
+		unreadable: make(map[fileID]error),
+		scanned:    make(chan struct{}),
+		rescan:     make(chan struct{}, 1),
 	}
 	t.bufs.New = func() any { return &roundBuf{data: make([]byte, cfg.ReadBudget)} }
 	m, err := newMetrics(cfg.Registerer, t)
