@@ -193,6 +193,15 @@ func parseDocker(line, scratch []byte, tc *timeCache) (d decoded, _ []byte, err 
 	return d, scratch, nil
 }
 
+// jsonPlain tells the bytes a JSON string holds as they are: not a quote, a
+// backslash or a control character.
+var jsonPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // jsonScanner is a minimal JSON reader for docker's flat log objects.
 type jsonScanner struct {
 	b []byte
@@ -245,7 +254,7 @@ func (p *jsonScanner) unquote(dst []byte) ([]byte, bool) {
 	for p.i < len(p.b) {
 		// Copy the run of plain bytes in one go.
 		j := p.i
-		for j < len(p.b) && p.b[j] != '"' && p.b[j] != '\\' && p.b[j] >= 0x20 {
+		for j < len(p.b) && jsonPlain[p.b[j]] {
 			j++
 		}
 		dst = append(dst, p.b[p.i:j]...)

@@ -137,7 +137,10 @@ type Position struct {
 	// Acker is the tracker of the read the record came from; nil for records
 	// that need no acknowledgement.
 	Acker Acker
-	// Offset is the byte offset just past the record's last byte in its file.
+	// Offset is the byte offset just past the record's last byte in its
+	// file. For a piece of a split line that is not the last one, it is the
+	// offset where the line starts: the line is complete only with its last
+	// piece.
 	Offset int64
 }
 
