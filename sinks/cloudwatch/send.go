@@ -186,10 +186,15 @@ func (s *Sink) deliver(ctx context.Context, b *batch, evs []event, start time.Ti
 			return true
 		}
 		s.m.Retries.Inc()
+		kick := s.kicked()
+		t := time.NewTimer(s.backoff(cls, attempt))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return false
-		case <-time.After(s.backoff(cls, attempt)):
+		case <-kick: // shutting down: try again now
+			t.Stop()
+		case <-t.C:
 		}
 	}
 }

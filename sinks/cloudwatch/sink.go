@@ -50,6 +50,9 @@ type Sink struct {
 
 	logTimes sync.Map // log key -> time of its last line; see logEvery
 
+	kickMu sync.Mutex
+	kick   chan struct{} // closed by Flush: retries waiting in backoff go now
+
 	// sdkSerializer uses the SDK's PutLogEvents serializer instead of ours
 	// (benchmarks and tests compare the two).
 	sdkSerializer bool
@@ -113,6 +116,7 @@ func newSink(cfg Config, client api) (*Sink, error) {
 		log:      cfg.Logger,
 		dests:    make(map[string]*dest),
 		wake:     make(chan struct{}, 1),
+		kick:     make(chan struct{}),
 		fastBase: 100 * time.Millisecond, fastMax: 5 * time.Second,
 		slowBase: time.Second, slowMax: 30 * time.Second,
 	}
@@ -438,16 +442,29 @@ func (s *Sink) Run(ctx context.Context) error {
 	}
 }
 
-// Flush seals every batch and returns once everything written has been
-// acknowledged, or with ctx's error. Run must be running.
+// Flush seals every batch, cuts short the backoff of requests waiting to
+// be retried (once: they back off again if they fail again), and returns
+// once everything written has been acknowledged, or with ctx's error. Run
+// must be running.
 func (s *Sink) Flush(ctx context.Context) error {
 	s.sealAll(0)
+	s.kickMu.Lock()
+	close(s.kick)
+	s.kick = make(chan struct{})
+	s.kickMu.Unlock()
 	select {
 	case <-s.b.Idle():
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("cloudwatch flush: %d bytes unacknowledged: %w", s.b.Used(), ctx.Err())
 	}
+}
+
+// kicked returns the channel the next Flush closes.
+func (s *Sink) kicked() <-chan struct{} {
+	s.kickMu.Lock()
+	defer s.kickMu.Unlock()
+	return s.kick
 }
 
 var _ sinks.Sink = (*Sink)(nil)

@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/smithy-go"
 
 	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
@@ -315,6 +317,57 @@ func TestIdleStreamsForgotten(t *testing.T) {
 		}
 		if a.n.Load() != 3 {
 			t.Errorf("acknowledged %d; want 3", a.n.Load())
+		}
+		cancel()
+		synctest.Wait()
+	})
+}
+
+// failingAPI answers ServiceUnavailableException until healed.
+type failingAPI struct {
+	fakeAPI
+	healed atomic.Bool
+	calls  atomic.Int64
+}
+
+func (f *failingAPI) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	f.calls.Add(1)
+	if !f.healed.Load() {
+		return nil, &smithy.GenericAPIError{Code: "ServiceUnavailableException", Message: "down"}
+	}
+	return f.fakeAPI.PutLogEvents(ctx, in, o...)
+}
+
+// TestFlushCutsBackoffShort: a batch waiting out a long backoff is retried
+// at once when the shutdown flush starts, instead of after the flush
+// timeout.
+func TestFlushCutsBackoffShort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &failingAPI{}
+		cfg := Config{LogGroup: "/g", LogStream: "s", Logger: discard()}
+		cfg.setDefaults()
+		s, err := newSink(cfg, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Run(ctx)
+		var a acker
+		write(t, s, rec("x", time.Now(), testFile, &a))
+		time.Sleep(2 * time.Minute) // attempts back off towards 30 s
+		synctest.Wait()
+		if f.calls.Load() < 4 {
+			t.Fatalf("%d attempts in two minutes", f.calls.Load())
+		}
+		f.healed.Store(true)
+		fctx, fcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer fcancel()
+		if err := s.Flush(fctx); err != nil {
+			t.Fatalf("Flush with a batch in backoff: %v", err)
+		}
+		if a.n.Load() != 1 {
+			t.Errorf("acknowledged %d; want 1", a.n.Load())
 		}
 		cancel()
 		synctest.Wait()
