@@ -117,9 +117,6 @@ func TestImageRuns(t *testing.T) {
 	// is a tmpfs here; the agent itself writes only to /var/lib/skiff.
 	t.Run("demo", func(t *testing.T) {
 		got, err := pm.cmd(t, append(runArgs("--tmpfs", "/tmp:rw,size=64m", image), "demo", "--duration", "5s")...)
-		if err != nil && strings.Contains(err.Error(), "not available in this build yet") {
-			t.Skip("skiff demo is not in this build yet")
-		}
 		if err != nil {
 			t.Fatalf("%v\n%s", err, got)
 		}
