@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -115,9 +114,11 @@ func (w *watchState) current() string {
 	return w.state
 }
 
-// classify names the reason an informer's list-and-watch ended.
+// classify names the reason an informer's list-and-watch ended. Errors
+// that are not answers of the API server (refused connections, TLS or
+// HTTP/2 failures, timeouts) mean it is unavailable.
 func classify(err error) string {
-	var netErr net.Error
+	var status apierrors.APIStatus
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return reasonClosed
@@ -127,9 +128,9 @@ func classify(err error) string {
 		return stateForbidden
 	case apierrors.IsUnauthorized(err):
 		return stateUnauthorized
-	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
-		apierrors.IsTooManyRequests(err), apierrors.IsInternalError(err),
-		errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
+	case !errors.As(err, &status),
+		apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
+		apierrors.IsTooManyRequests(err), apierrors.IsInternalError(err):
 		return stateUnavailable
 	}
 	return stateError
