@@ -145,11 +145,11 @@ func (s *store) attach(recs []tailer.Record) (hits, noUID int, unknown bool) {
 		case uid != lastUID:
 			lastUID, last = uid, s.pods[uid].meta
 		}
+		recs[i].Pod = last // also clears a stale value in a reused record
 		if last == nil {
 			unknown = true
 			continue
 		}
-		recs[i].Pod = last
 		hits++
 	}
 	return hits, noUID, unknown
