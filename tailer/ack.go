@@ -56,6 +56,29 @@ func (tr *ackTracker) chunk(n int, end int64) *ackChunk {
 	return c
 }
 
+// replace puts a new chunk of n records in old's place, for a batch sent
+// again. Acks still arriving for old no longer count.
+func (tr *ackTracker) replace(old *ackChunk, n int) *ackChunk {
+	c := &ackChunk{tr: tr, end: old.end}
+	c.left.Store(int64(n))
+	tr.mu.Lock()
+	found := false
+	for i, p := range tr.pending {
+		if p == old {
+			tr.pending[i], found = c, true
+			break
+		}
+	}
+	if !found {
+		tr.pending = append(tr.pending, c)
+	}
+	tr.mu.Unlock()
+	if n == 0 {
+		tr.advance()
+	}
+	return c
+}
+
 func (tr *ackTracker) advance() {
 	tr.mu.Lock()
 	i := 0

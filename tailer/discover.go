@@ -152,8 +152,6 @@ func (t *Tailer) scan(start func(*follower)) {
 		if nf, ok := files[p]; ok && nf.id == f.id {
 			continue
 		} else if ok {
-			t.m.filesRotated.Inc()
-			t.log.Debug("file rotated", f.logAttrs()...)
 			t.catchRotated(f.meta.Target, start)
 		}
 		delete(t.byPath, p)
@@ -163,6 +161,10 @@ func (t *Tailer) scan(start func(*follower)) {
 			}
 			if fi, err := f.file.Stat(); err == nil && linksOf(fi) == 0 {
 				f.deleted.Store(true)
+			} else if err == nil {
+				// Still linked somewhere: renamed away, as rotation does.
+				t.m.filesRotated.Inc()
+				t.log.Debug("file rotated", f.logAttrs()...)
 			}
 			f.detach()
 		}

@@ -66,6 +66,9 @@ type follower struct {
 
 	opened time.Time
 	wake   chan struct{}
+
+	unsent      *roundBuf // a batch whose Write failed, to send again
+	unsentChunk *ackChunk
 }
 
 func newFollower(t *Tailer, file *os.File, id fileID, meta *FileMeta, start int64, fp fingerprint) *follower {
@@ -142,6 +145,9 @@ func (f *follower) run(ctx context.Context) {
 func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 	if f.skipping() {
 		return nil
+	}
+	if err := f.resend(ctx); err != nil {
+		return err
 	}
 	fi, err := f.file.Stat()
 	if err != nil {
@@ -224,16 +230,9 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 // the consumer. It returns the bytes consumed. With final, an unterminated
 // last line is taken as complete (the file will not grow any more).
 func (f *follower) round(ctx context.Context, final bool) (int, error) {
-	rb := f.t.bufs.Get().(*roundBuf)
-	defer f.t.bufs.Put(rb)
+	rb := f.begin()
+	defer f.end(rb)
 	a := f.asm
-	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
-	a.startRound(time.Now())
-	defer func() {
-		clear(a.recs)
-		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
-		a.recs, a.arena = nil, nil
-	}()
 
 	n, err := f.file.ReadAt(rb.data, f.off)
 	if err != nil && err != io.EOF {
@@ -274,7 +273,7 @@ func (f *follower) round(ctx context.Context, final bool) (int, error) {
 	}
 	f.off += int64(pos)
 	f.readOff.Store(f.off)
-	return pos, f.hand(ctx, pos)
+	return pos, f.hand(ctx, pos, rb)
 }
 
 // flush ships every unfinished line as it is.
@@ -282,23 +281,16 @@ func (f *follower) flush(ctx context.Context) error {
 	if !f.asm.pending() {
 		return nil
 	}
-	rb := f.t.bufs.Get().(*roundBuf)
-	defer f.t.bufs.Put(rb)
+	rb := f.begin()
+	defer f.end(rb)
 	a := f.asm
-	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
-	a.startRound(time.Now())
-	defer func() {
-		clear(a.recs)
-		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
-		a.recs, a.arena = nil, nil
-	}()
 	a.flush(f.off)
-	return f.hand(ctx, 0)
+	return f.hand(ctx, 0, rb)
 }
 
 // hand registers the round's records with the ack tracker and writes them
 // to the consumer; blocking there is the backpressure.
-func (f *follower) hand(ctx context.Context, read int) error {
+func (f *follower) hand(ctx context.Context, read int, rb *roundBuf) error {
 	a := f.asm
 	f.t.m.add(a.stats, read)
 	a.stats = assembleStats{}
@@ -314,7 +306,60 @@ func (f *follower) hand(ctx context.Context, read int) error {
 	for i := range a.recs {
 		a.recs[i].Pos.Acker = c
 	}
-	return f.t.out.Write(ctx, a.recs)
+	if err := f.t.out.Write(ctx, a.recs); err != nil {
+		// The consumer may have taken part of the batch. Keep it to send
+		// again (resend) rather than leave a hole that only the next start
+		// would fill by reading everything after it again.
+		f.unsent, f.unsentChunk = rb, c
+		return err
+	}
+	return nil
+}
+
+// begin takes a round buffer for the assembler's records.
+func (f *follower) begin() *roundBuf {
+	rb := f.t.bufs.Get().(*roundBuf)
+	a := f.asm
+	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
+	a.startRound(time.Now())
+	return rb
+}
+
+// end gives the round buffer back, unless its records are kept to be sent
+// again.
+func (f *follower) end(rb *roundBuf) {
+	a := f.asm
+	if f.unsent == rb {
+		rb.recs, rb.arena = a.recs, a.arena
+	} else {
+		clear(a.recs)
+		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
+		f.t.bufs.Put(rb)
+	}
+	a.recs, a.arena = nil, nil
+}
+
+// resend writes the batch a cancelled Write left behind, under a fresh ack
+// chunk in the old one's place: records the consumer had taken come twice,
+// none is missing.
+func (f *follower) resend(ctx context.Context) error {
+	rb := f.unsent
+	if rb == nil {
+		return nil
+	}
+	c := f.acks.Load().replace(f.unsentChunk, len(rb.recs))
+	for i := range rb.recs {
+		rb.recs[i].Pos.Acker = c
+	}
+	if err := f.t.out.Write(ctx, rb.recs); err != nil {
+		f.unsentChunk = c
+		return err
+	}
+	f.unsent, f.unsentChunk = nil, nil
+	clear(rb.recs)
+	rb.recs, rb.arena = rb.recs[:0], rb.arena[:0]
+	f.t.bufs.Put(rb)
+	return nil
 }
 
 // drain reads the file to its current end without taking turns; a detached

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 )
 
@@ -187,5 +188,68 @@ func TestCheckpointOnlyAfterAck(t *testing.T) {
 	c.ackHeld()
 	if got := offset(); got != int64(len(data)) {
 		t.Errorf("checkpoint after every ack = %d; want %d", got, len(data))
+	}
+}
+
+// halfTaker takes half of each batch and then blocks until ctx is done, as
+// a sink whose budget fills in the middle of a Write.
+type halfTaker struct {
+	*collector
+	blocking atomic.Bool
+	entered  chan struct{}
+}
+
+func (h *halfTaker) Write(ctx context.Context, recs []Record) error {
+	if !h.blocking.Load() {
+		return h.collector.Write(ctx, recs)
+	}
+	if err := h.collector.Write(ctx, recs[:len(recs)/2]); err != nil {
+		return err
+	}
+	select {
+	case h.entered <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestCancelledWriteIsSentAgain: a Write cut short by shutdown leaves a
+// batch partly taken; Drain sends it again so that the checkpoint reaches
+// the end of the file and the next start reads nothing twice.
+func TestCancelledWriteIsSentAgain(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	data := criLines(seq("r", 0, 1000))
+	appendFile(t, path, data)
+	h := &halfTaker{collector: newCollector(), entered: make(chan struct{}, 1)}
+	h.blocking.Store(true)
+	tl, stop := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}, h)
+	<-h.entered
+	stop()
+	h.blocking.Store(false)
+	if err := tl.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(state, checkpointName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := decodeCheckpoint(raw)
+	if err != nil || len(es) != 1 || es[0].Offset != int64(len(data)) {
+		t.Fatalf("checkpoint %+v, %v; want one entry at %d", es, err, len(data))
+	}
+	got := h.all()[path]
+	seen := make(map[string]bool)
+	for _, l := range got {
+		seen[l] = true
+	}
+	for _, l := range seq("r", 0, 1000) {
+		if !seen[l] {
+			t.Errorf("%s never delivered", l)
+		}
 	}
 }
