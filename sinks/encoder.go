@@ -72,6 +72,14 @@ type Encoder struct {
 
 	repaired    atomic.Uint64
 	parseErrors atomic.Uint64
+
+	lastSecond atomic.Pointer[secondText] // the last second formatted
+}
+
+// secondText is a second formatted as RFC 3339 without its fraction.
+type secondText struct {
+	unix int64
+	text []byte
 }
 
 // kubeEnc is a container's `,"kubernetes":{…}` as it goes into a message,
@@ -121,7 +129,7 @@ func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 		e.parseErrors.Add(1)
 	}
 	dst = append(dst, `{"time":"`...)
-	dst = rec.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = e.appendTime(dst, rec.Time)
 	dst = append(dst, `","stream":"`...)
 	dst = append(dst, rec.Stream.String()...)
 	dst = append(dst, `","log":`...)
@@ -160,7 +168,7 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 	kube := e.kubernetes(rec.File, rec.Pod)
 	start := len(dst)
 	dst = append(dst, `{\"time\":\"`...)
-	dst = rec.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = e.appendTime(dst, rec.Time)
 	tlen := len(dst) - start - len(`{\"time\":\"`)
 	dst = append(dst, `\",\"stream\":\"`...)
 	st := rec.Stream.String()
@@ -173,6 +181,39 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 	dst = append(dst, kube.esc...)
 	dst = append(dst, '}')
 	return dst, len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen + len(kube.raw) + 1
+}
+
+// appendTime appends t in UTC as time.RFC3339Nano does. Lines come in
+// bursts within one second, so the date and clock part is formatted once
+// per second and reused.
+func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	sec := t.Unix()
+	st := e.lastSecond.Load()
+	if st == nil || st.unix != sec {
+		if y := t.Year(); y < 0 || y > 9999 || (st != nil && sec < st.unix) {
+			// Older than the cached second (a backlog): format it fully
+			// rather than thrash the cache.
+			return t.AppendFormat(dst, time.RFC3339Nano)
+		}
+		st = &secondText{unix: sec, text: t.Truncate(time.Second).AppendFormat(nil, "2006-01-02T15:04:05")}
+		e.lastSecond.Store(st)
+	}
+	dst = append(dst, st.text...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	return append(dst, 'Z')
 }
 
 // Reserved top-level keys: a member of a merged line with one of these names
@@ -192,7 +233,7 @@ func (e *Encoder) appendMerged(dst []byte, rec *tailer.Record, obj, kube []byte)
 	sep := false
 	if keys&keyTime == 0 {
 		dst = append(dst, `"time":"`...)
-		dst = rec.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = e.appendTime(dst, rec.Time)
 		dst = append(dst, '"')
 		sep = true
 	}

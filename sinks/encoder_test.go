@@ -234,3 +234,16 @@ func FuzzAppendEscaped(f *testing.F) {
 		checkEscaped(t, cfg, tailer.Record{Time: testTime, Message: msg, File: testFile, Pod: testPod})
 	})
 }
+
+func TestAppendTimeMatchesRFC3339Nano(t *testing.T) {
+	e, _ := NewEncoder(EncoderConfig{})
+	base := time.Date(2026, 11, 26, 14, 6, 10, 0, time.FixedZone("x", 3600))
+	for _, d := range []time.Duration{0, 1, 10, 100 * time.Millisecond, 123456789, 999999999, time.Second + 5000, 25 * time.Hour, -time.Hour, 3} {
+		tm := base.Add(d)
+		for range 2 { // second call uses the cached second
+			if got, want := string(e.appendTime(nil, tm)), tm.UTC().Format(time.RFC3339Nano); got != want {
+				t.Errorf("appendTime(%v) = %s; want %s", tm, got, want)
+			}
+		}
+	}
+}

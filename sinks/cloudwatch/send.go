@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -150,6 +151,10 @@ func (s *Sink) deliver(ctx context.Context, b *batch, evs []event, start time.Ti
 		s.lim.release(cls.outcome(), lat)
 		switch cls {
 		case classOK:
+			if attempt > 0 {
+				s.logEveryAt(slog.LevelInfo, "recovered", "PutLogEvents succeeds again", "group", d.group, "stream", d.stream,
+					"attempts", attempt+1, "since", time.Since(start).Round(time.Millisecond))
+			}
 			s.accepted(b, evs, out)
 			return true
 		case classNotFound:
@@ -214,12 +219,16 @@ func (s *Sink) backoff(cls class, attempt int) time.Duration {
 
 // logEvery logs msg at most once a minute per key.
 func (s *Sink) logEvery(key, msg string, args ...any) {
+	s.logEveryAt(slog.LevelWarn, key, msg, args...)
+}
+
+func (s *Sink) logEveryAt(level slog.Level, key, msg string, args ...any) {
 	now := time.Now()
 	if v, ok := s.logTimes.Load(key); ok && now.Sub(v.(time.Time)) < time.Minute {
 		return
 	}
 	s.logTimes.Store(key, now)
-	s.log.Warn(msg, args...)
+	s.log.Log(context.Background(), level, msg, args...)
 }
 
 // put sends one PutLogEvents request for evs. The body is written from
