@@ -32,8 +32,12 @@ type demoView struct {
 	h      demoHeader
 	start  time.Time
 	prev   sample   // the previous frame's sample
-	window []sample // recent samples; rates are taken over about two seconds
+	window []sample // recent samples; rates are taken over rateWindow
 }
+
+// rateWindow is the span per-pod rates are averaged over: several flush
+// intervals, so that batches leaving once a second read as a steady rate.
+const rateWindow = 4 * time.Second
 
 // sample is one reading of the counters, for rates.
 type sample struct {
@@ -82,7 +86,7 @@ func (v *demoView) sample() sample {
 func (v *demoView) draw(stopping, last bool) {
 	cur := v.sample()
 	v.window = append(v.window, cur)
-	for len(v.window) > 1 && cur.at.Sub(v.window[0].at) > 2*time.Second+100*time.Millisecond {
+	for len(v.window) > 1 && cur.at.Sub(v.window[0].at) > rateWindow+100*time.Millisecond {
 		v.window = v.window[1:]
 	}
 	old := v.window[0]
@@ -247,7 +251,7 @@ func (r demoReport) format(endpoint string, keep bool) string {
 		t.LatencyP50.Round(time.Millisecond), t.LatencyP99.Round(time.Millisecond), t.LatencyMax.Round(time.Millisecond))
 	if len(r.streams) > 0 {
 		fmt.Fprintf(&b, "\nRead the shipped logs back with the AWS CLI%s:\n", map[bool]string{true: "", false: " (run the demo with --keep to keep the local CloudWatch up)"}[keep])
-		fmt.Fprintf(&b, "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s \\\n  aws --endpoint-url %s --region %s logs get-log-events \\\n    --log-group-name %s --log-stream-name %s --start-from-head --limit 5\n",
+		fmt.Fprintf(&b, "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s \\\n  aws --endpoint-url %s --region %s logs get-log-events \\\n    --log-group-name %s \\\n    --log-stream-name %s --start-from-head --limit 5\n",
 			demoAccessKey, demoSecretKey, endpoint, demoRegion, groupName(), r.streams[0])
 	}
 	return b.String()
