@@ -77,8 +77,10 @@ type Config struct {
 	RoleARN, ExternalID string
 	// Credentials replaces the SDK's default credential chain when set.
 	Credentials aws.CredentialsProvider
-	Logger      *slog.Logger
-	Registerer  prometheus.Registerer
+	// Logger receives errors and notable events; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers nothing.
+	Registerer prometheus.Registerer
 }
 
 // retentionDays are the values PutRetentionPolicy accepts.

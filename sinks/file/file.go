@@ -46,8 +46,10 @@ type Config struct {
 	BufferBytes int64
 	// FlushInterval is the longest a line waits; default 1s.
 	FlushInterval time.Duration
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// Logger receives write errors; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers nothing.
+	Registerer prometheus.Registerer
 }
 
 // Validate reports a configuration New would refuse.

@@ -26,8 +26,10 @@ type Options struct {
 	BufferBytes int64
 	// FlushInterval is the longest a line waits; default 1s.
 	FlushInterval time.Duration
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// Logger receives write errors; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers nothing.
+	Registerer prometheus.Registerer
 }
 
 // Sink writes lines to an io.Writer. It implements sinks.Sink.
