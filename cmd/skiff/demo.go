@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -224,7 +223,6 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if rep.tally.Lost > 0 {
 		return fmt.Errorf("%w: %d of %d", errLost, rep.tally.Lost, rep.tally.Written)
 	}
-	_ = slog.Default
 	return nil
 }
 
