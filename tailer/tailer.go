@@ -150,7 +150,17 @@ func (t *Tailer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case ev := <-events:
-			if t.event(ev) {
+			due := t.event(ev)
+			// Take the burst (a rotation is three events) before one scan.
+			for more := 256; more > 0; more-- {
+				select {
+				case ev := <-events:
+					due = t.event(ev) || due
+				default:
+					more = 0
+				}
+			}
+			if due {
 				t.scan(start)
 			}
 		case err := <-errs:
