@@ -117,11 +117,22 @@ func (f *follower) fingerprint() fingerprint {
 func (f *follower) run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	failing := false
 	for {
 		if err := f.catchUp(ctx, true, false); err != nil {
-			return
+			if ctx.Err() != nil {
+				return
+			}
+			// Consumers return only ctx's error; if one does not, keep
+			// the batch and try again at the next poll.
+			if !failing {
+				f.t.log.Error("output refused records; retrying", append(f.logAttrs(), logError, err)...)
+			}
+			failing = true
+		} else {
+			failing = false
 		}
-		if f.finishIfDone(ctx) {
+		if !failing && f.finishIfDone(ctx) {
 			return
 		}
 		poll := pollAttached
