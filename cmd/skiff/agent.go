@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
 	"github.com/skiff-agent/skiff/sinks"
@@ -33,6 +34,8 @@ type deps struct {
 	reg    *prometheus.Registry
 	stdout io.Writer     // output: stdout writes here
 	force  chan struct{} // closed on the second signal
+	// kubeClient connects to the API server; nil is enrich.NewClient.
+	kubeClient func(kubeconfig string) (kubernetes.Interface, error)
 }
 
 // newAgent builds the components of cfg: sink, then enrichment (when
@@ -48,7 +51,7 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (*agent, error) {
 	var aux []runner
 	var next tailer.Consumer = sink
 	if cfg.Kubernetes.Enabled {
-		en, err := newEnricher(cfg, d.log.With("component", "enrich"), d.reg, sink)
+		en, err := newEnricher(cfg, d.kubeClient, d.log.With("component", "enrich"), d.reg, sink)
 		if err != nil {
 			return nil, err
 		}

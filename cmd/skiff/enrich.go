@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
 	"github.com/skiff-agent/skiff/enrich"
@@ -19,10 +20,15 @@ type enricher interface {
 }
 
 // newEnricher connects to the API server (in-cluster, or the kubeconfig)
-// and returns the enricher in front of next.
-func newEnricher(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, next tailer.Consumer) (enricher, error) {
+// with newClient (nil: enrich.NewClient) and returns the enricher in front
+// of next.
+func newEnricher(cfg config.Config, newClient func(string) (kubernetes.Interface, error), log *slog.Logger,
+	reg prometheus.Registerer, next tailer.Consumer) (enricher, error) {
 	k := cfg.Kubernetes
-	client, err := enrich.NewClient(k.Kubeconfig)
+	if newClient == nil {
+		newClient = enrich.NewClient
+	}
+	client, err := newClient(k.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
