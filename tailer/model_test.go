@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -354,4 +355,17 @@ func FuzzRotationModel(f *testing.F) {
 		}
 		runModel(t, actions)
 	})
+}
+
+// TestRotationModelRandom runs the model on pseudo-random action lists
+// (fixed seed) on top of the fuzz seeds.
+func TestRotationModelRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 8 {
+		in := make([]byte, 64)
+		for j := range in {
+			in[j] = byte(r.IntN(256))
+		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) { runModel(t, in) })
+	}
 }
