@@ -373,11 +373,11 @@ func (f *follower) resend(ctx context.Context) error {
 	return nil
 }
 
-// drain reads the file to its current end without taking turns; a detached
-// file is finished: its last unterminated line and unfinished lines are
-// shipped.
-func (f *follower) drain(ctx context.Context) error {
-	if err := f.catchUp(ctx, false, true); err != nil {
+// drain reads the file to the size it has now, taking turns when gated; a
+// detached file is finished: its last unterminated line and unfinished
+// lines are shipped.
+func (f *follower) drain(ctx context.Context, gated bool) error {
+	if err := f.catchUp(ctx, gated, true); err != nil {
 		return err
 	}
 	if !f.detached.Load() {

@@ -248,7 +248,7 @@ func (f *follower) finishIfDone(ctx context.Context) bool {
 	if time.Since(quietSince) < closeQuiet {
 		return false
 	}
-	if err := f.drain(ctx); err != nil {
+	if err := f.drain(ctx, true); err != nil {
 		return false
 	}
 	if f.off < fi.Size() || f.asm.pending() {
@@ -301,7 +301,7 @@ func (t *Tailer) Drain(ctx context.Context) error {
 	t.mu.Unlock()
 	var errs []error
 	for _, f := range fs {
-		if err := f.drain(ctx); err != nil {
+		if err := f.drain(ctx, false); err != nil {
 			errs = append(errs, fmt.Errorf("drain %s: %w", f.meta.Path, err))
 			if ctx.Err() != nil {
 				break
