@@ -33,7 +33,11 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	bi := readBuildInfo()
-	log.Info("starting skiff", slog.String(attrVersion, bi.Version), slog.String(attrConfig, cf.path),
+	configName := cf.path
+	if configName == "" {
+		configName = "(none: defaults and flags)"
+	}
+	log.Info("starting skiff", slog.String(attrVersion, bi.Version), slog.String(attrConfig, configName),
 		slog.String(attrOutput, cfg.Output), slog.String("node", cfg.NodeName),
 		slog.Any("include", cfg.Tail.Include), slog.Bool("kubernetes", cfg.Kubernetes.Enabled))
 	if limit, set := memoryLimit(cfg, getenv); set {
