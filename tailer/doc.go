@@ -62,11 +62,13 @@
 //     got one is counted as skipped; past MaxDeletedBytes the file deleted
 //     first is closed and its unread bytes counted as skipped
 //     (skiff_input_skipped_bytes_total{reason}, and one log line per file).
-//   - Copytruncate cannot be made lossless by any tailer: lines written
-//     between the last read and the truncation exist only in the copy, which
-//     is read only if it is named <n>.log.<suffix> next to the file. A
-//     rewritten file whose first kilobyte is identical to the old one is not
-//     recognised as truncated until it shrinks.
+//   - Copytruncate cannot be made lossless by a tailer: lines written
+//     between the last read and the truncation exist only in the copy,
+//     which is not read. A rewritten file whose first kilobyte is identical
+//     to the old one is not recognised as truncated until it shrinks.
+//     Kubernetes itself rotates by rename, which loses nothing.
+//   - A file deleted before discovery saw it, or rotated away and deleted
+//     while skiff was down, cannot be read.
 //   - Rotated files already compressed (.gz) are not read.
 //   - A line split into pieces, or a partial chunk never finished, is
 //     shipped as pieces; the unfinished one after five quiet seconds.
