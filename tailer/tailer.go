@@ -218,45 +218,6 @@ func (t *Tailer) wakeAll() {
 	}
 }
 
-// finishIfDone closes a detached file that has been at its end without
-// growing for closeQuiet, after shipping its last unfinished line, or a
-// file a bound made us give up. It reports whether the follower is done.
-func (f *follower) finishIfDone(ctx context.Context) bool {
-	t := f.t
-	if reason, ok := f.skip.Load().(string); ok && reason != "" {
-		skipped := f.unread()
-		t.m.skipped.WithLabelValues(reason).Add(float64(skipped))
-		t.log.Warn("giving up on a file; its unread bytes are skipped",
-			append(f.logAttrs(), logReason, reason, logBytes, skipped)...)
-		f.acks.Load().chunk(0, max(f.size.Load(), f.lastSafe))
-		return t.retire(f, true)
-	}
-	if !f.detached.Load() {
-		return false
-	}
-	fi, err := f.file.Stat()
-	if err != nil {
-		return false
-	}
-	if fi.Size() > f.size.Load() {
-		return false // grew since: read again first
-	}
-	quietSince := time.Unix(0, f.detachAt.Load())
-	if f.grown.After(quietSince) {
-		quietSince = f.grown
-	}
-	if time.Since(quietSince) < closeQuiet {
-		return false
-	}
-	if err := f.drain(ctx, true); err != nil {
-		return false
-	}
-	if f.off < fi.Size() || f.asm.pending() {
-		return false
-	}
-	return t.retire(f, false)
-}
-
 // retire closes a finished file unless a path led back to it meanwhile.
 func (t *Tailer) retire(f *follower, force bool) bool {
 	t.mu.Lock()
