@@ -24,12 +24,12 @@ func TestSteadyLoad(t *testing.T) {
 }
 
 func TestSIGTERMUnderLoad(t *testing.T) {
-	n := newNode(t, nodeOptions{pods: 4, rate: 4000, rotateBytes: 256 << 10, timeout: "5s"})
+	n := newNode(t, nodeOptions{pods: 4, rate: 4000, rotateBytes: 256 << 10, timeout: "10s"})
 	p := n.start()
 	n.write()
 	n.written(6000)
 	start := time.Now()
-	if code := n.stopAgent(p, 7*time.Second); code != 0 {
+	if code := n.stopAgent(p, 12*time.Second); code != 0 { // shutdown_timeout plus 2s
 		t.Fatalf("exit code %d after SIGTERM under load\n%s", code, p.stderr)
 	}
 	took := time.Since(start)
