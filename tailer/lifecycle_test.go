@@ -126,7 +126,13 @@ func TestFairness(t *testing.T) {
 	appendFile(t, quiet, criLines(seq("q", 0, 10)))
 	c := newCollector()
 	release := c.setBlock()
-	startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}}, c)
+	tl, _ := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}}, c)
+	// Every follower is either blocked in Write or queued for its turn.
+	eventually(t, "every file queued", func() bool {
+		tl.gate.mu.Lock()
+		defer tl.gate.mu.Unlock()
+		return tl.gate.free == 0 && len(tl.gate.waiters) == 5-tl.gate.slots
+	})
 	release()
 	c.waitFor(t, "the quiet file", func() bool { return len(c.all()[quiet]) == 10 })
 	noisyRead := 0

@@ -240,7 +240,13 @@ func (m *model) run(actions []byte) {
 			m.write(c, 1+arg%5)
 		case 5: // the container's file is deleted, once read
 			m.sync()
-			os.Remove(m.live(c))
+			if fi, err := os.Stat(m.live(c)); err == nil {
+				os.Remove(m.live(c))
+				// A new file may get the same inode: it is new content.
+				m.mu.Lock()
+				m.epoch[idOf(fi)]++
+				m.mu.Unlock()
+			}
 		case 6:
 			if err := m.tl.Checkpoint(); err != nil {
 				m.t.Fatal(err)

@@ -310,12 +310,13 @@ func (t *Tailer) lagBytes() int64 {
 // others in arrival order, so that a busy file that comes back for another
 // round waits behind every file already waiting.
 type fairGate struct {
+	slots   int
 	mu      sync.Mutex
 	free    int
 	waiters []chan struct{}
 }
 
-func newFairGate(n int) *fairGate { return &fairGate{free: n} }
+func newFairGate(n int) *fairGate { return &fairGate{slots: n, free: n} }
 
 func (g *fairGate) acquire(ctx context.Context) error {
 	g.mu.Lock()
