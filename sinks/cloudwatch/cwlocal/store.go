@@ -205,8 +205,12 @@ func (s *store) appendEvents(g *group, st *stream, evs []inEvent, ingest int64) 
 		st.lastTS = max(st.lastTS, evs[len(evs)-1].ts)
 		st.lastIngest = ingest
 	}
-	if !s.discard {
-		st.evs = slices.Grow(st.evs, len(evs))
+	if need := len(st.evs) + len(evs); !s.discard && need > cap(st.evs) {
+		// Double: append's growth for large slices (1.25x) would copy the
+		// index several times over as a stream grows.
+		grown := make([]storedEvent, len(st.evs), max(need, 2*cap(st.evs), 1024))
+		copy(grown, st.evs)
+		st.evs = grown
 	}
 	for i := range evs {
 		e := &evs[i]
