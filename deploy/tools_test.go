@@ -106,7 +106,7 @@ func runIn(t testing.TB, dir string, env []string, name string, args ...string) 
 }
 
 func runCmd(stdin io.Reader, dir string, env []string, name string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute) // a cold go build on a busy machine
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
