@@ -305,6 +305,9 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 			}
 			id := idOf(fi)
 			e, known := t.saved[id]
+			if known && !sameContent(full, e.fingerprint()) {
+				known = false // the inode now holds another file
+			}
 			switch {
 			case known && fi.Size() > e.Offset:
 			case !known && fi.ModTime().After(t.ckptTime.Add(-mtimeSlack)):
@@ -356,21 +359,24 @@ func (t *Tailer) catchRotated(target string, start func(*follower)) {
 	}
 }
 
+// sameContent reports whether the file at path starts with the bytes fp
+// was taken from.
+func sameContent(path string, fp fingerprint) bool {
+	file, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer file.Close()
+	same, _ := fp.matches(file)
+	return same
+}
+
 // wasSeen reports whether the file at path, with inode id, was opened
 // before: same inode and same first bytes (inodes are reused quickly).
 // Callers hold t.mu.
 func (t *Tailer) wasSeen(id fileID, path string) bool {
 	sf, ok := t.seen[id]
-	if !ok {
-		return false
-	}
-	file, err := os.Open(path)
-	if err != nil {
-		return true
-	}
-	defer file.Close()
-	same, _ := sf.fp.matches(file)
-	return same
+	return ok && sameContent(path, sf.fp)
 }
 
 // enforceDeleted keeps the unread bytes of deleted files under
