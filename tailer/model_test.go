@@ -3,9 +3,9 @@ package tailer
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -380,7 +380,9 @@ func TestRotationModelRandom(t *testing.T) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) { runModel(t, in) })
 	}
 }
+
 // modelDeadline bounds each wait of the model; only a failure reaches it.
 var modelDeadline = 20 * time.Second
+
 // modelLogger, when set while debugging, receives the tailer's logs.
 var modelLogger *slog.Logger
