@@ -84,15 +84,13 @@ func (p *agentProc) stop(sig syscall.Signal, grace time.Duration) (time.Duration
 	return took, p.err
 }
 
-// usage is the CPU and peak memory of a finished process (and the children
-// it waited for), from its rusage.
-func (p *agentProc) usage() (cpu time.Duration, peak int64) {
+// cpu is the CPU time of a finished process (and the children it waited
+// for), from its rusage. Its ru_maxrss is not used: Linux keeps in it the
+// resident size the forked copy of the harness had before exec.
+func (p *agentProc) cpu() time.Duration {
 	st := p.cmd.ProcessState
 	if st == nil {
-		return 0, 0
+		return 0
 	}
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		peak = ru.Maxrss << 10
-	}
-	return st.UserTime() + st.SystemTime(), peak
+	return st.UserTime() + st.SystemTime()
 }

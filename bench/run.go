@@ -296,13 +296,17 @@ func (r *runner) stopAgent(sig syscall.Signal) (time.Duration, error) {
 	if p == nil {
 		return 0, nil
 	}
+	if u, err := readTree(p.pid()); err == nil { // the last VmHWM
+		r.mu.Lock()
+		r.peak = max(r.peak, u.Peak)
+		r.mu.Unlock()
+	}
 	took, err := p.stop(sig, 40*time.Second)
-	cpu, peak := p.usage()
+	cpu := p.cpu()
 	r.mu.Lock()
 	if r.proc == p {
 		r.proc = nil
 		r.cpuDone += cpu
-		r.peak = max(r.peak, peak)
 	}
 	r.mu.Unlock()
 	return took, err
@@ -317,7 +321,7 @@ func (r *runner) reap() {
 	if p == nil || !p.exited() {
 		return
 	}
-	cpu, peak := p.usage()
+	cpu := p.cpu()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.proc != p {
@@ -325,7 +329,6 @@ func (r *runner) reap() {
 	}
 	r.proc = nil
 	r.cpuDone += cpu
-	r.peak = max(r.peak, peak)
 	if !p.stopping.Load() {
 		r.notes = append(r.notes, fmt.Sprintf("the agent exited by itself at %.1fs: %v", time.Since(r.t0).Seconds(), p.err))
 	}
