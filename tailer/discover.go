@@ -203,6 +203,11 @@ func (t *Tailer) scan(start func(*follower)) {
 		if f == nil {
 			continue
 		}
+		if f.id != nf.id && t.started {
+			// The file globbed a moment ago was rotated away before it
+			// was opened: look for it next to its old name.
+			t.catchRotated(nf.target, start)
+		}
 		t.byPath[p] = f
 		t.watchDir(filepath.Dir(nf.target))
 		start(f)
