@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -54,6 +55,67 @@ func TestDashboardMetricsExist(t *testing.T) {
 		}
 		if len(missing) > 0 {
 			t.Errorf("%s queries metrics the agent does not define: %v", f, missing)
+		}
+	}
+}
+
+// The dashboard is well formed: unique panel ids, every panel queries
+// something through the datasource variable, and panels fit the 24-column
+// grid without overlapping.
+func TestDashboardShape(t *testing.T) {
+	data, err := os.ReadFile("grafana/skiff-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		UID        string
+		Templating struct{ List []struct{ Name, Type string } }
+		Panels     []struct {
+			ID      int
+			Type    string
+			Title   string
+			GridPos struct{ H, W, X, Y int }
+			Targets []struct {
+				Expr       string
+				Datasource struct{ UID string }
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	if d.UID == "" || len(d.Templating.List) == 0 || d.Templating.List[0].Type != "datasource" {
+		t.Errorf("uid %q, templating %+v: want a uid and a datasource variable first", d.UID, d.Templating.List)
+	}
+	ids := map[int]bool{}
+	cells := map[[2]int]string{}
+	for _, p := range d.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d used twice", p.ID)
+		}
+		ids[p.ID] = true
+		g := p.GridPos
+		if g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %q: gridPos %+v outside the 24-column grid", p.Title, g)
+		}
+		for x := g.X; x < g.X+g.W; x++ {
+			for y := g.Y; y < g.Y+g.H; y++ {
+				if other, ok := cells[[2]int{x, y}]; ok {
+					t.Fatalf("panels %q and %q overlap at %d,%d", other, p.Title, x, y)
+				}
+				cells[[2]int{x, y}] = p.Title
+			}
+		}
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, q := range p.Targets {
+			if strings.TrimSpace(q.Expr) == "" || q.Datasource.UID != "${datasource}" {
+				t.Errorf("panel %q: query %q with datasource %q", p.Title, q.Expr, q.Datasource.UID)
+			}
 		}
 	}
 }
