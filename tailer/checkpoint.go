@@ -28,9 +28,6 @@ const (
 	seenRetention = 24 * time.Hour
 )
 
-// ErrCorruptCheckpoint is wrapped when the checkpoint file cannot be trusted.
-var ErrCorruptCheckpoint = errors.New("corrupt checkpoint file")
-
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // checkpointFile is the on-disk shape of version 1:

@@ -1,7 +1,6 @@
 package tailer
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -42,9 +41,6 @@ const (
 	maxReadBudget = 64 << 20
 	minLineBytes  = 16
 )
-
-// ErrConfig is wrapped by every error Validate returns.
-var ErrConfig = errors.New("invalid tailer config")
 
 // Config says what to tail and how. Its zero value, given to New, means
 // the defaults.

@@ -2,19 +2,8 @@ package tailer
 
 import (
 	"bytes"
-	"errors"
 	"time"
 	"unicode/utf8"
-)
-
-// Decoding errors. A line that fails to decode becomes a Malformed record.
-var (
-	errTime    = errors.New("bad timestamp")
-	errStream  = errors.New("unknown stream")
-	errTag     = errors.New("bad CRI tag")
-	errSyntax  = errors.New("bad line syntax")
-	errJSON    = errors.New("broken JSON")
-	errNoField = errors.New("missing log field")
 )
 
 // format is the way a file's lines are encoded.

@@ -13,8 +13,25 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// ErrRunTwice is returned by a second call to Run.
-var ErrRunTwice = errors.New("tailer: Run called twice")
+// The package's errors.
+var (
+	// ErrConfig is wrapped by every error Validate returns.
+	ErrConfig = errors.New("invalid tailer config")
+	// ErrCorruptCheckpoint is wrapped when the checkpoint file cannot be
+	// trusted.
+	ErrCorruptCheckpoint = errors.New("corrupt checkpoint file")
+	// ErrRunTwice is returned by a second call to Run.
+	ErrRunTwice = errors.New("tailer: Run called twice")
+
+	// Decoding errors: a line that fails to decode becomes a Malformed
+	// record.
+	errTime    = errors.New("bad timestamp")
+	errStream  = errors.New("unknown stream")
+	errTag     = errors.New("bad CRI tag")
+	errSyntax  = errors.New("bad line syntax")
+	errJSON    = errors.New("broken JSON")
+	errNoField = errors.New("missing log field")
+)
 
 // Tailer discovers log files, follows each of them, and hands their records
 // to a Consumer. Create it with New.
