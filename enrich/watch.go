@@ -23,8 +23,9 @@ type watchState struct {
 	log      *slog.Logger
 	m        *metrics
 
-	mu    sync.Mutex
-	state string
+	mu      sync.Mutex
+	state   string
+	lastErr error // the last failed request's error, until failed sees it
 }
 
 func newWatchState(resource string, log *slog.Logger, m *metrics) *watchState {
@@ -60,23 +61,43 @@ func (w *watchState) listWatch(client any, list listFunc, watchFn watchFunc, fie
 }
 
 // request records the outcome of a list or watch request: success brings
-// the state back to ok.
+// the state back to ok, a failure is counted and may change the state.
+// client-go retries some failed watches (connection refused) without
+// ending the list-and-watch, so failed is not told about those.
 func (w *watchState) request(err error) {
 	if err == nil {
 		w.set(stateOK, nil)
+		return
 	}
+	reason := classify(err)
+	w.m.watchErrors.WithLabelValues(w.resource, reason).Inc()
+	w.mu.Lock()
+	w.lastErr = err
+	w.mu.Unlock()
+	w.change(reason, err)
 }
 
 // failed is the informer's watch error handler: called whenever a
 // list-and-watch ends with an error, before client-go backs off and starts
 // it again.
 func (w *watchState) failed(_ context.Context, _ *cache.Reflector, err error) {
-	reason := classify(err)
 	w.m.watchRestarts.WithLabelValues(w.resource).Inc()
-	w.m.watchErrors.WithLabelValues(w.resource, reason).Inc()
+	w.mu.Lock()
+	counted := w.lastErr != nil && errors.Is(err, w.lastErr)
+	w.lastErr = nil
+	w.mu.Unlock()
+	reason := classify(err)
+	if !counted {
+		w.m.watchErrors.WithLabelValues(w.resource, reason).Inc()
+	}
+	w.change(reason, err)
+}
+
+// change applies the state an error of the given reason means. Routine
+// ends of a watch (closed, expired) leave the state alone.
+func (w *watchState) change(reason string, err error) {
 	switch reason {
 	case reasonClosed, reasonExpired:
-		// Routine: the watch is re-established at once.
 		w.log.Debug("watch restarted", "resource", w.resource, "reason", reason, "err", err)
 	default:
 		w.set(reason, err)

@@ -311,6 +311,14 @@ func (c *Cluster) StartAPIServer(t testing.TB) {
 	}
 }
 
+// APIServerRunning reports whether the API server runs (it does between
+// Start or StartAPIServer and StopAPIServer).
+func (c *Cluster) APIServerRunning() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.api != nil
+}
+
 func (c *Cluster) stop(t testing.TB) {
 	c.mu.Lock()
 	api, etcd := c.api, c.etcd
