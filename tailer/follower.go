@@ -53,6 +53,7 @@ type follower struct {
 	asm      *assembler
 	lastSafe int64
 	grown    time.Time // when the file last grew
+	modTime  time.Time // its modification time at the last look
 	flushed  bool      // the unfinished line was flushed for idleness
 
 	acks     atomic.Pointer[ackTracker]
@@ -205,14 +206,21 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 	}
 	size := fi.Size()
 	f.deleted.Store(linksOf(fi) == 0)
-	if err := f.checkTruncation(ctx, size); err != nil {
-		return err
+	// Unchanged since the last look and read to its end: only the idle
+	// flush below may have work. This keeps an idle file at one fstat per
+	// poll.
+	idle := size == f.size.Load() && size == f.off && fi.ModTime().Equal(f.modTime) && !f.modTime.IsZero()
+	f.modTime = fi.ModTime()
+	if !idle {
+		if err := f.checkTruncation(ctx, size); err != nil {
+			return err
+		}
 	}
 	if size > f.size.Swap(size) {
 		f.grown = time.Now()
 		f.flushed = false
 	}
-	for !f.skipping() && !(bounded && f.off >= size) {
+	for !idle && !f.skipping() && !(bounded && f.off >= size) {
 		if gated {
 			if err := f.t.gate.acquire(ctx); err != nil {
 				return err
