@@ -282,7 +282,8 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
-// StopAPIServer stops the API server (SIGTERM, then SIGKILL after 20s).
+// StopAPIServer stops the API server (SIGTERM, then SIGKILL after 5s: its
+// graceful termination can take longer than a test wants to wait).
 // etcd keeps running, so StartAPIServer brings back the same data.
 func (c *Cluster) StopAPIServer(t testing.TB) {
 	t.Helper()
@@ -293,7 +294,7 @@ func (c *Cluster) StopAPIServer(t testing.TB) {
 	if p == nil {
 		t.Fatal("kubetest: StopAPIServer: not running")
 	}
-	p.stop()
+	p.stop(5 * time.Second)
 }
 
 // StartAPIServer starts the API server again on the same address after
@@ -328,7 +329,7 @@ func (c *Cluster) stop(t testing.TB) {
 		if p == nil {
 			continue
 		}
-		p.stop()
+		p.stop(5 * time.Second)
 		if t.Failed() {
 			t.Logf("kubetest: end of the %s log (%s):\n%s", p.name, p.logPath, p.tail(40))
 		}
@@ -394,22 +395,22 @@ func (p *process) waitReady(client *http.Client, url string) error {
 		case <-p.done:
 			return fmt.Errorf("%s exited before it was ready (%v); end of its log:\n%s", p.name, p.err, p.tail(40))
 		case <-deadline.C:
-			p.stop()
+			p.stop(5 * time.Second)
 			return fmt.Errorf("%s not ready after %v (%v); end of its log:\n%s", p.name, readyTimeout, last, p.tail(40))
 		case <-tick.C:
 		}
 	}
 }
 
-// stop ends the process: SIGTERM, then SIGKILL after 20s.
-func (p *process) stop() {
+// stop ends the process: SIGTERM, then SIGKILL after grace.
+func (p *process) stop(grace time.Duration) {
 	select {
 	case <-p.done:
 		return
 	default:
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(20 * time.Second)
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-p.done:
