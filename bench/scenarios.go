@@ -151,7 +151,12 @@ func runThrottle(ctx context.Context, h *harness, ad Adapter) []Result {
 	sp := h.base("throttle", 10000)
 	sp.Label = "quotas + 30%"
 	sp.Throttle = true
-	sp.Faults = cwlocal.Faults{Throttle: true, ThrottleRate: 0.3, Operations: []string{"PutLogEvents"}}
+	// From the start of writing, not during start-up: an agent's first puts
+	// (the readiness lines) go through, as they would before a load spike.
+	sp.Actions = []action{{0, func(r *runner) error {
+		r.srv.SetFaults(cwlocal.Faults{Throttle: true, ThrottleRate: 0.3, Operations: []string{"PutLogEvents"}})
+		return nil
+	}}}
 	sp.DrainQuiet, sp.DrainMax = 10*time.Second, 60*time.Second
 	return []Result{h.runOne(ctx, ad, sp)}
 }
