@@ -32,6 +32,7 @@ type options struct {
 	MaxDuration time.Duration
 	Scenarios   []string
 	Note        string
+	Replot      string
 	Args        []string
 }
 
@@ -67,6 +68,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.Float64Var(&o.MaxStart, "max-start", 20000, "max: first rate tried, lines/s")
 	fs.IntVar(&o.MaxTrials, "max-trials", 7, "max: trials per agent")
 	fs.DurationVar(&o.MaxDuration, "max-duration", 15*time.Second, "max: writing time of each trial")
+	fs.StringVar(&o.Replot, "replot", "", "rewrite results.md and the plots of a results directory from its results.json, run nothing")
 	fs.StringVar(&o.Note, "note", "", "a note stored with the results (e.g. what else ran on the machine)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)

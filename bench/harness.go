@@ -53,7 +53,7 @@ func newHarness(ctx context.Context, o options, stdout, stderr io.Writer) (*harn
 		h.opts.Out = filepath.Join(moduleRoot(), "bench", "results", time.Now().UTC().Format("2006-01-02T150405Z"))
 	}
 	h.meta = Meta{
-		Date: time.Now().UTC().Format(time.RFC3339), Command: "go run ./bench " + strings.Join(o.Args, " "),
+		Date: time.Now().UTC().Format(time.RFC3339), Command: commandLine(o.Args),
 		CPUs: runtime.NumCPU(), MemoryGiB: memTotalGiB(), Kernel: kernel(), Go: runtime.Version(),
 		Machine: cpuModel(), Versions: map[string]string{}, Note: o.Note, Commit: commit(ctx),
 		Settings: map[string]string{
@@ -188,6 +188,18 @@ func summary(r Result) string {
 	}
 	return fmt.Sprintf("%s %s %s: offered %.0f/s delivered %.0f/s, %.3f cores, RSS %.1f MiB peak, p99 %.0f ms, lost %d, dup %d, kept up %v %s",
 		r.Agent, r.Scenario, r.Label, r.OfferedLPS, r.DeliveredLPS, r.Cores, r.RSSPeakMi, r.P99ms, r.Lost, r.Duplicates, r.KeptUp, r.KeptUpWhy)
+}
+
+// commandLine is the harness's command, with arguments quoted where needed.
+func commandLine(args []string) string {
+	out := []string{"go", "run", "./bench"}
+	for _, a := range args {
+		if strings.ContainsAny(a, " \t'\"$") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, " ")
 }
 
 func firstLine(s string) string {

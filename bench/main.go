@@ -36,6 +36,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
+	if opts.Replot != "" {
+		if err := replot(opts.Replot, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		return 0
+	}
 	h, err := newHarness(ctx, opts, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)

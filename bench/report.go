@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,20 @@ import (
 type report struct {
 	Meta    Meta     `json:"meta"`
 	Results []Result `json:"results"`
+}
+
+// replot rewrites results.md and the plots of dir from its results.json.
+func replot(dir string, stdout, stderr io.Writer) error {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return fmt.Errorf("read results: %w", err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("decode %s: %w", filepath.Join(dir, "results.json"), err)
+	}
+	h := &harness{opts: options{Out: dir}, stdout: stdout, progress: newProgress(stderr), meta: rep.Meta, results: rep.Results}
+	return h.write()
 }
 
 // write stores results.json, results.md and the plots in the output dir.
@@ -157,9 +172,18 @@ type namedFigure struct {
 func (h *harness) figures() []namedFigure {
 	colors := map[string]string{}
 	var legend []series
-	for i, ad := range h.adapters {
-		colors[ad.Name] = palette[i%len(palette)]
-		legend = append(legend, series{name: ad.Name, color: colors[ad.Name]})
+	var agents []string
+	for _, ad := range h.adapters {
+		agents = append(agents, ad.Name)
+	}
+	for _, r := range h.results { // replotting: the agents come from the results
+		if !slices.Contains(agents, r.Agent) {
+			agents = append(agents, r.Agent)
+		}
+	}
+	for i, a := range agents {
+		colors[a] = palette[i%len(palette)]
+		legend = append(legend, series{name: a, color: colors[a]})
 	}
 	var out []namedFigure
 	type key struct{ scenario, label string }
@@ -211,7 +235,7 @@ func (h *harness) figures() []namedFigure {
 		if (r.Scenario == "steady" || r.Scenario == "max") && r.Error == "" && r.Skipped == "" {
 			label := r.Label
 			if r.Scenario == "max" {
-				label = "max " + r.Label
+				label = "max"
 			}
 			if !slices.Contains(cats, label) {
 				cats = append(cats, label)
@@ -223,25 +247,25 @@ func (h *harness) figures() []namedFigure {
 	}
 	mk := func(title string, f func(Result) float64) panel {
 		p := panel{title: title, cats: cats}
-		for _, ad := range h.adapters {
+		for _, agent := range agents {
 			ys := make([]float64, len(cats))
 			for i := range ys {
 				ys[i] = math.NaN()
 			}
 			for _, r := range h.results {
-				if (r.Scenario == "steady" || r.Scenario == "max") && r.Agent == ad.Name && r.Error == "" && r.Skipped == "" {
+				if (r.Scenario == "steady" || r.Scenario == "max") && r.Agent == agent && r.Error == "" && r.Skipped == "" {
 					label := r.Label
 					if r.Scenario == "max" {
-						label = "max " + r.Label
+						label = "max"
 					}
 					ys[slices.Index(cats, label)] = f(r)
 				}
 			}
-			p.groups = append(p.groups, series{name: ad.Name, color: colors[ad.Name], ys: ys})
+			p.groups = append(p.groups, series{name: agent, color: colors[agent], ys: ys})
 		}
 		return p
 	}
-	out = append(out, namedFigure{"rates.svg", figure{title: "steady rates and max: agent by agent", legend: legend, panels: []panel{
+	out = append(out, namedFigure{"rates.svg", figure{title: "steady rates and max (the highest rate kept up): agent by agent", legend: legend, panels: []panel{
 		mk("delivered lines/s", func(r Result) float64 { return r.DeliveredLPS }),
 		mk("agent CPU (cores)", func(r Result) float64 { return r.Cores }),
 		mk("agent RSS peak (MiB)", func(r Result) float64 { return r.RSSPeakMi }),

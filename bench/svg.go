@@ -83,7 +83,9 @@ func (p panel) draw(b *strings.Builder, top int) {
 	}
 	for _, g := range p.groups {
 		for _, y := range g.ys {
-			ymax = max(ymax, y)
+			if !math.IsNaN(y) { // NaN: no bar
+				ymax = max(ymax, y)
+			}
 		}
 	}
 	ystep := niceStep(ymax / 4)
