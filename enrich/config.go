@@ -42,9 +42,11 @@ type Config struct {
 	// ResyncPeriod is the informer's resync period. Default 0: none; a
 	// watch keeps the cache current without one.
 	ResyncPeriod time.Duration
-	// NamespaceMetadata starts a second informer on namespaces so their
-	// labels and annotations can be looked up with Enricher.Namespace.
-	// Default false.
+	// NamespaceMetadata starts a second informer on namespaces: records
+	// then carry their namespace's labels and annotations
+	// (PodMeta.NamespaceLabels and NamespaceAnnotations), switched on and
+	// filtered by the same settings as the pod's own, and they can be
+	// looked up with Enricher.Namespace. Default false.
 	NamespaceMetadata bool
 	// Labels and Annotations attach the pod's labels and annotations.
 	// DefaultConfig sets both to true.

@@ -19,6 +19,9 @@
 //   - A PodMeta is never modified once attached. A change to a pod publishes
 //     a new *tailer.PodMeta; an update that changes nothing skiff uses keeps
 //     the old pointer, so sinks may cache per-pod encodings by pointer.
+//     With Config.NamespaceMetadata, a PodMeta also carries its namespace's
+//     labels and annotations, and a change to those publishes a new
+//     *tailer.PodMeta for each of the namespace's cached pods.
 //   - When the API server is down, slow or forbids the watch, records keep
 //     flowing with whatever is cached (or path metadata); client-go
 //     reconnects with backoff, and the Enricher logs one line per change of

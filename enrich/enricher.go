@@ -100,7 +100,10 @@ func New(cfg Config, client kubernetes.Interface, next tailer.Consumer) (*Enrich
 	}
 	e.podsSynced = reg.HasSynced
 	if cfg.NamespaceMetadata {
-		if e.namespaces, err = newNamespaces(client, e.log, m); err != nil {
+		changed := func(name string, ns NamespaceMeta, ok bool) {
+			e.store.setNamespace(name, b.namespace(ns), ok)
+		}
+		if e.namespaces, err = newNamespaces(client, e.log, m, changed); err != nil {
 			return nil, err
 		}
 	}

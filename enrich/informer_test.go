@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -224,5 +225,94 @@ func TestNamespaceMetadata(t *testing.T) {
 	}
 	if _, ok := r.e.Namespace("other"); ok {
 		t.Error("unknown namespace found")
+	}
+}
+
+func TestNamespaceMetadataOnRecords(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MetadataWait = -1
+	cfg.NamespaceMetadata = true
+	cfg.ExcludeLabels = []string{"kubernetes.io/*"}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        "shop",
+		Labels:      map[string]string{"team": "a", "kubernetes.io/metadata.name": "shop"},
+		Annotations: map[string]string{"owner": "ops"},
+	}}
+	r := startRig(t, cfg, nil, ns,
+		testPod("shop", "web-1", "uid-1", map[string]string{"app": "web"}, nil),
+		testPod("other", "db-1", "uid-2", nil, nil))
+	r.synced(t)
+	waitUntil(t, r.e, "the namespace reaches the pod", func() bool {
+		p := r.e.Pod("uid-1")
+		return p != nil && p.NamespaceLabels["team"] == "a"
+	})
+	g := r.write(t, append(records("uid-1", 1, nil), records("uid-2", 1, nil)...))
+	first := g[0].pod
+	if want := map[string]string{"team": "a"}; !maps.Equal(first.NamespaceLabels, want) {
+		t.Errorf("namespace labels = %v; want %v (filtered like pod labels)", first.NamespaceLabels, want)
+	}
+	if first.NamespaceAnnotations["owner"] != "ops" || first.Labels["app"] != "web" {
+		t.Errorf("pod = %+v", first)
+	}
+	if p := g[1].pod; p == nil || p.NamespaceLabels != nil || p.NamespaceAnnotations != nil {
+		t.Errorf("pod of an unknown namespace = %+v; want no namespace metadata", p)
+	}
+	other := g[1].pod
+
+	// A label change of the namespace publishes a new pointer for its pods
+	// only; what was published before is intact.
+	ns = ns.DeepCopy()
+	ns.Labels["team"] = "b"
+	if _, err := r.cs.CoreV1().Namespaces().Update(context.Background(), ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, r.e, "the namespace change is published", func() bool {
+		return r.e.Pod("uid-1").NamespaceLabels["team"] == "b"
+	})
+	g = r.write(t, append(records("uid-1", 1, nil), records("uid-2", 1, nil)...))
+	if g[0].pod == first || g[0].pod.NamespaceLabels["team"] != "b" || g[0].pod.Labels["app"] != "web" {
+		t.Errorf("after namespace relabel: pod %+v (same pointer: %v)", g[0].pod, g[0].pod == first)
+	}
+	if first.NamespaceLabels["team"] != "a" {
+		t.Error("the metadata attached before the namespace update was modified")
+	}
+	if g[1].pod != other {
+		t.Error("a pod of another namespace got a new pointer")
+	}
+
+	// A pod update keeps the namespace's metadata.
+	published := g[0].pod
+	p := testPod("shop", "web-1", "uid-1", map[string]string{"app": "web", "v": "2"}, nil)
+	if _, err := r.cs.CoreV1().Pods("shop").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, r.e, "the pod update is cached", func() bool { return r.e.Pod("uid-1").Labels["v"] == "2" })
+	if m := r.e.Pod("uid-1"); m.NamespaceLabels["team"] != "b" || m == published {
+		t.Errorf("after pod update: %+v", m)
+	}
+
+	// Deleting the namespace takes its metadata off.
+	if err := r.cs.CoreV1().Namespaces().Delete(context.Background(), "shop", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, r.e, "the namespace deletion is seen", func() bool { return r.e.Pod("uid-1").NamespaceLabels == nil })
+}
+
+func TestNamespaceMetadataLabelsOff(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MetadataWait = -1
+	cfg.NamespaceMetadata = true
+	cfg.Labels = false
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: "shop", Labels: map[string]string{"team": "a"}, Annotations: map[string]string{"owner": "ops"},
+	}}
+	r := startRig(t, cfg, nil, ns, testPod("shop", "web-1", "uid-1", map[string]string{"app": "web"}, nil))
+	r.synced(t)
+	waitUntil(t, r.e, "the namespace reaches the pod", func() bool {
+		p := r.e.Pod("uid-1")
+		return p != nil && p.NamespaceAnnotations["owner"] == "ops"
+	})
+	if p := r.e.Pod("uid-1"); p.NamespaceLabels != nil || p.Labels != nil {
+		t.Errorf("labels off: pod %+v", p)
 	}
 }

@@ -30,7 +30,10 @@ type namespaces struct {
 	byKey map[string]NamespaceMeta
 }
 
-func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) (*namespaces, error) {
+// newNamespaces returns the namespace informer. changed is called, from
+// the informer's goroutine and in event order, with each namespace's new
+// labels and annotations, or with ok false when it is deleted.
+func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics, changed func(name string, meta NamespaceMeta, ok bool)) (*namespaces, error) {
 	n := &namespaces{byKey: make(map[string]NamespaceMeta), watch: newWatchState("namespaces", log, m)}
 	api := client.CoreV1().Namespaces()
 	lw := n.watch.listWatch(client,
@@ -57,9 +60,11 @@ func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) (*
 	}
 	set := func(obj any) {
 		if ns, ok := obj.(*corev1.Namespace); ok {
+			meta := NamespaceMeta{Labels: ns.Labels, Annotations: ns.Annotations}
 			n.mu.Lock()
-			n.byKey[ns.Name] = NamespaceMeta{Labels: ns.Labels, Annotations: ns.Annotations}
+			n.byKey[ns.Name] = meta
 			n.mu.Unlock()
+			changed(ns.Name, meta, true)
 		}
 	}
 	reg, err := n.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -73,6 +78,7 @@ func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) (*
 				n.mu.Lock()
 				delete(n.byKey, ns.Name)
 				n.mu.Unlock()
+				changed(ns.Name, NamespaceMeta{}, false)
 			}
 		},
 	})
@@ -86,7 +92,8 @@ func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics) (*
 func (n *namespaces) run(ctx context.Context) { n.informer.RunWithContext(ctx) }
 
 // Namespace returns the labels and annotations of the named namespace when
-// Config.NamespaceMetadata is on and the namespace is known.
+// Config.NamespaceMetadata is on and the namespace is known. They are the
+// namespace's own, before the key filters that apply to what records carry.
 func (e *Enricher) Namespace(name string) (NamespaceMeta, bool) {
 	if e.namespaces == nil {
 		return NamespaceMeta{}, false

@@ -87,6 +87,20 @@ func (b *builder) build(pod *corev1.Pod) *tailer.PodMeta {
 	return m
 }
 
+// namespace returns what the pods of a namespace carry of its metadata:
+// its labels and annotations, each when switched on, with the same key
+// filters as the pods' own.
+func (b *builder) namespace(ns NamespaceMeta) NamespaceMeta {
+	var out NamespaceMeta
+	if b.labels {
+		out.Labels = filterKeys(ns.Labels, b.labelKeys)
+	}
+	if b.annotations {
+		out.Annotations = filterKeys(ns.Annotations, b.annKeys)
+	}
+	return out
+}
+
 func filterKeys(in map[string]string, f keyFilter) map[string]string {
 	if len(in) == 0 {
 		return nil
@@ -195,5 +209,7 @@ func sameMeta(a, b *tailer.PodMeta) bool {
 		a.OwnerKind == b.OwnerKind && a.OwnerName == b.OwnerName &&
 		a.Controls == b.Controls &&
 		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
+		maps.Equal(a.NamespaceLabels, b.NamespaceLabels) &&
+		maps.Equal(a.NamespaceAnnotations, b.NamespaceAnnotations) &&
 		maps.Equal(a.Containers, b.Containers)
 }

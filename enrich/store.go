@@ -26,11 +26,16 @@ type store struct {
 	// changed is closed and replaced whenever a pod is put or removed.
 	changed chan struct{}
 	deleted int // entries with a deletion time
+	// namespaces holds the (filtered) labels and annotations of the
+	// namespaces known to the namespace informer; empty when it is off.
+	namespaces map[string]NamespaceMeta
 }
 
 type entry struct {
-	meta    *tailer.PodMeta
-	deleted time.Time // zero while the pod exists
+	// base is the metadata built from the Pod alone; meta is what is
+	// published: base, or a copy of it with its namespace's metadata.
+	base, meta *tailer.PodMeta
+	deleted    time.Time // zero while the pod exists
 }
 
 type asked struct {
@@ -39,31 +44,74 @@ type asked struct {
 
 func newStore(wait, grace time.Duration) *store {
 	return &store{
-		wait:    wait,
-		grace:   grace,
-		pods:    make(map[string]entry),
-		asked:   make(map[string]asked),
-		changed: make(chan struct{}),
+		wait:       wait,
+		grace:      grace,
+		pods:       make(map[string]entry),
+		asked:      make(map[string]asked),
+		changed:    make(chan struct{}),
+		namespaces: make(map[string]NamespaceMeta),
 	}
 }
 
-// put publishes m as the metadata of pod m.UID. If the cached metadata is
-// the same, the cached pointer stays, so sinks keep their encodings. It
+// put publishes base, with its namespace's metadata when known, as the
+// metadata of pod base.UID. base is never modified. If the cached metadata
+// is the same, the cached pointer stays, so sinks keep their encodings. It
 // returns the pointer now published.
-func (s *store) put(m *tailer.PodMeta) *tailer.PodMeta {
+func (s *store) put(base *tailer.PodMeta) *tailer.PodMeta {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.pods[m.UID]
+	old, ok := s.pods[base.UID]
 	if ok && !old.deleted.IsZero() {
 		s.deleted--
 	}
+	m := s.withNamespace(base)
 	if ok && sameMeta(old.meta, m) {
 		m = old.meta
 	}
-	s.pods[m.UID] = entry{meta: m}
-	delete(s.asked, m.UID)
+	s.pods[base.UID] = entry{base: base, meta: m}
+	delete(s.asked, base.UID)
 	s.signal()
 	return m
+}
+
+// setNamespace records the labels and annotations of namespace name (or,
+// when !ok, that it is gone) and publishes new metadata for each cached pod
+// of that namespace whose metadata changes. Published values are never
+// modified.
+func (s *store) setNamespace(name string, ns NamespaceMeta, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ok {
+		s.namespaces[name] = ns
+	} else {
+		delete(s.namespaces, name)
+	}
+	changed := false
+	for uid, e := range s.pods {
+		if e.base.Namespace != name {
+			continue
+		}
+		if m := s.withNamespace(e.base); !sameMeta(e.meta, m) {
+			e.meta = m
+			s.pods[uid] = e
+			changed = true
+		}
+	}
+	if changed {
+		s.signal()
+	}
+}
+
+// withNamespace returns base, or a copy of it carrying its namespace's
+// labels and annotations when there are any. s.mu is held.
+func (s *store) withNamespace(base *tailer.PodMeta) *tailer.PodMeta {
+	ns, ok := s.namespaces[base.Namespace]
+	if !ok || (len(ns.Labels) == 0 && len(ns.Annotations) == 0) {
+		return base
+	}
+	m := *base
+	m.NamespaceLabels, m.NamespaceAnnotations = ns.Labels, ns.Annotations
+	return &m
 }
 
 // signal wakes everything waiting on a change. s.mu is held.

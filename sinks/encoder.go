@@ -35,7 +35,8 @@ type EncoderConfig struct {
 	Parse string
 	// Labels and Annotations include the pod's labels and annotations under
 	// "kubernetes" (default false in the zero value; sinks' own configs
-	// default them to true).
+	// default them to true), and likewise its namespace's, when enrichment
+	// attached them, as "namespace_labels" and "namespace_annotations".
 	Labels, Annotations bool
 	// Host is the node name written when the pod's metadata is unknown.
 	Host string
@@ -369,6 +370,12 @@ func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []
 	}
 	if pod != nil && e.cfg.Annotations && len(pod.Annotations) > 0 {
 		b = appendMap(b, "annotations", pod.Annotations)
+	}
+	if pod != nil && e.cfg.Labels && len(pod.NamespaceLabels) > 0 {
+		b = appendMap(b, "namespace_labels", pod.NamespaceLabels)
+	}
+	if pod != nil && e.cfg.Annotations && len(pod.NamespaceAnnotations) > 0 {
+		b = appendMap(b, "namespace_annotations", pod.NamespaceAnnotations)
 	}
 	return append(b, '}')
 }

@@ -26,6 +26,14 @@ var (
 	}
 )
 
+// testNsPod is testPod with its namespace's metadata attached.
+var testNsPod = func() *tailer.PodMeta {
+	p := *testPod
+	p.NamespaceLabels = map[string]string{"team": "a", "env": "prod"}
+	p.NamespaceAnnotations = map[string]string{"owner": "ops"}
+	return &p
+}()
+
 func encode(t *testing.T, cfg EncoderConfig, rec tailer.Record) string {
 	t.Helper()
 	e, err := NewEncoder(cfg)
@@ -51,6 +59,16 @@ func TestEncoderJSON(t *testing.T) {
 		cfg:  EncoderConfig{Labels: true, Annotations: true},
 		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte(`hello "world"`), File: testFile, Pod: testPod},
 		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","log":"hello \"world\"","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","host":"node-a","container_name":"app","docker_id":"abc","container_hash":"docker.io/library/nginx@sha256:ff","container_image":"nginx:1.27","labels":{"app":"web","tier":"front"},"annotations":{"note":"x"}}}`,
+	}, {
+		name: "namespace labels and annotations",
+		cfg:  EncoderConfig{Labels: true, Annotations: true},
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte("m"), File: testFile, Pod: testNsPod},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","log":"m","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","host":"node-a","container_name":"app","docker_id":"abc","container_hash":"docker.io/library/nginx@sha256:ff","container_image":"nginx:1.27","labels":{"app":"web","tier":"front"},"annotations":{"note":"x"},"namespace_labels":{"env":"prod","team":"a"},"namespace_annotations":{"owner":"ops"}}}`,
+	}, {
+		name: "namespace labels only",
+		cfg:  EncoderConfig{Labels: true},
+		rec:  tailer.Record{Time: testTime, Stream: tailer.Stdout, Message: []byte("m"), File: testFile, Pod: testNsPod},
+		want: `{"time":"2026-11-26T14:06:10.123456789Z","stream":"stdout","log":"m","kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"uid-1","host":"node-a","container_name":"app","docker_id":"abc","container_hash":"docker.io/library/nginx@sha256:ff","container_image":"nginx:1.27","labels":{"app":"web","tier":"front"},"namespace_labels":{"env":"prod","team":"a"}}}`,
 	}, {
 		name: "labels off",
 		rec:  tailer.Record{Time: testTime, Stream: tailer.Stderr, Message: []byte("a\tb"), File: testFile, Pod: testPod},

@@ -95,6 +95,11 @@ type PodMeta struct {
 	PodIP       string
 	Labels      map[string]string
 	Annotations map[string]string
+	// NamespaceLabels and NamespaceAnnotations are the labels and
+	// annotations of the pod's namespace. They are set only when namespace
+	// metadata is on (enrich.Config.NamespaceMetadata).
+	NamespaceLabels      map[string]string
+	NamespaceAnnotations map[string]string
 	// OwnerKind and OwnerName name the workload: Deployment, DaemonSet,
 	// StatefulSet, Job, CronJob or ReplicaSet, or empty.
 	OwnerKind string
