@@ -41,12 +41,18 @@ type deps struct {
 // newAgent builds the components of cfg: sink, then enrichment (when
 // kubernetes.enabled) in front of it, then the tailer in front of that.
 // Every component registers its metrics on d.reg and logs to d.log.
-func newAgent(ctx context.Context, cfg config.Config, d deps) (*agent, error) {
+// The sink is closed by the pipeline's run, or here when a later step fails.
+func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err error) {
 	a := &agent{reg: d.reg, health: &health{}}
 	sink, err := newSink(ctx, cfg, d)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			_ = closeSink(sink)
+		}
+	}()
 	a.sink = sink
 	var aux []runner
 	var next tailer.Consumer = sink

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -53,7 +54,9 @@ var errIncomplete = errors.New("shutdown incomplete")
 // is acknowledged, and the checkpoint is written last. The drain and flush
 // have shutdownTimeout, and end early when force is closed. run returns nil
 // after a complete shutdown, errIncomplete (wrapped) after a cut-short one,
-// or the error of a component that failed.
+// or the error of a component that failed. A sink that holds resources
+// (an io.Closer, such as the file sink) is closed last, after the
+// checkpoint.
 func (p *pipeline) run(ctx context.Context) error {
 	// The sink and the aux components outlive ctx: they stop only after
 	// the flush, so that they can deliver what was read.
@@ -110,7 +113,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	if ckErr != nil {
 		ckErr = named("checkpoint", ckErr)
 	}
-	err := errors.Join(compErr, inErr, flushErr, ckErr)
+	closeErr := closeSink(p.sink)
+	err := errors.Join(compErr, inErr, flushErr, ckErr, closeErr)
 	unacked := p.in.Unacked()
 	if err != nil {
 		p.log.Error("stopped; unacknowledged bytes will be read again at the next start",
@@ -118,6 +122,19 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	p.log.Info("stopped: everything read was delivered and checkpointed", slog.Int64(attrUnacked, unacked))
+	return nil
+}
+
+// closeSink closes s when it holds resources (it is an io.Closer). Call it
+// once, after s.Run returned.
+func closeSink(s sinks.Sink) error {
+	c, ok := s.(io.Closer)
+	if !ok {
+		return nil
+	}
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("close sink: %w", err)
+	}
 	return nil
 }
 

@@ -173,3 +173,39 @@ func TestComponentFailure(t *testing.T) {
 		}
 	})
 }
+
+// closingSink is a sink holding resources, like the file sink.
+type closingSink struct {
+	*fakeSink
+	closeErr error
+}
+
+func (c *closingSink) Close() error { c.ev.add("sink.close"); return c.closeErr }
+
+func TestSinkClosedAfterCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		closeErr error
+	}{{"closed", nil}, {"close fails", errors.New("disk gone")}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ev := &events{}
+				sink := &closingSink{fakeSink: &fakeSink{ev: ev}, closeErr: tc.closeErr}
+				p, _ := newTestPipeline(ev, &fakeInput{ev: ev}, sink.fakeSink, nil)
+				p.sink = sink
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				err := p.run(ctx)
+				if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.checkpoint sink.close"; got != want {
+					t.Errorf("calls = %s; want %s", got, want)
+				}
+				if tc.closeErr == nil && err != nil {
+					t.Errorf("run = %v", err)
+				}
+				if tc.closeErr != nil && !errors.Is(err, tc.closeErr) {
+					t.Errorf("run = %v; want the close error", err)
+				}
+			})
+		})
+	}
+}
