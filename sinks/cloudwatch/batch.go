@@ -49,10 +49,12 @@ type batch struct {
 
 // Pooled batch storage: a finished batch's arena and events are reused by
 // the next batch, so steady shipping allocates little. Arenas larger than a
-// batch can need are not kept.
+// batch can need are not kept. New storage starts small and grows by append:
+// every stream has a batch of its own, and a node with a thousand quiet
+// containers would otherwise hold a thousand mostly empty 16 KiB arenas.
 var (
-	arenaPool  = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-	eventsPool = sync.Pool{New: func() any { e := make([]event, 0, 64); return &e }}
+	arenaPool  = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10); return &b }}
+	eventsPool = sync.Pool{New: func() any { e := make([]event, 0, 8); return &e }}
 )
 
 func newBatch(d *dest, now time.Time) *batch {

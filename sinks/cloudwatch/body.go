@@ -24,8 +24,10 @@ import (
 // writes the same awsJson 1.1 request. Everything after it is the SDK's:
 // endpoint, signing, credentials, transport, error decoding.
 
-// bodyPool holds request body buffers.
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// bodyPool holds request body buffers. A new one starts small and grows by
+// append: after start-up with many streams, each sending a line or two,
+// dozens of 64 KiB bodies would sit in the pool.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 type putSerializer struct {
 	body []byte

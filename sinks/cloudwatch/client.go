@@ -33,9 +33,13 @@ func newClient(ctx context.Context, cfg Config) (*cloudwatchlogs.Client, error) 
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 2 * cfg.MaxConcurrency
 		t.MaxIdleConnsPerHost = 2 * cfg.MaxConcurrency
-		// Bodies are up to about 1 MiB: write them in large pieces, not
-		// the default 4 KiB ones (one system call each).
-		t.WriteBufferSize = 256 << 10
+		// Write a typical body in one system call, not in the default
+		// 4 KiB pieces. Every connection holds this buffer for its life
+		// (up to 2*MaxConcurrency idle ones), so it stays moderate: once
+		// it is full, net/http copies the rest of a body to the socket
+		// in 32 KiB pieces whatever its size, so a larger one saves
+		// little.
+		t.WriteBufferSize = 64 << 10
 		if testDial != nil {
 			t.DialContext = testDial
 		}
