@@ -224,13 +224,17 @@ func TestPoisonEventIsolated(t *testing.T) {
 // exactly one CreateLogStream per stream.
 func TestStreamsCreatedOnce(t *testing.T) {
 	srv, sreg := startServer(t, cwlocal.Options{})
-	s, _ := newTestSink(t, srv, Config{Cluster: "c", AutoCreateGroup: true, FlushInterval: 5 * time.Millisecond, Format: "raw",
+	s, reg := newTestSink(t, srv, Config{Cluster: "c", AutoCreateGroup: true, FlushInterval: 5 * time.Millisecond, Format: "raw",
 		RetentionDays: 7, LogGroupClass: "STANDARD", Tags: map[string]string{"team": "logs"}})
 	runSink(t, s)
 	var a acker
 	want := writeStreams(t, s, &a, 100, 12, 4, 50)
 	flushSink(t, s)
 	checkStreams(t, srv, "/aws/containerinsights/c/application", want)
+	// Putting again after creating a stream is part of put-first, not a retry.
+	if r := counter(t, reg, "skiff_output_retries_total", nil); r != 0 {
+		t.Errorf("skiff_output_retries_total = %v after creating streams; want 0", r)
+	}
 	if n := counter(t, sreg, "skiff_cwlocal_requests_total", map[string]string{"operation": "CreateLogStream"}); n != 100 {
 		t.Errorf("%v CreateLogStream requests for 100 streams; want 100", n)
 	}

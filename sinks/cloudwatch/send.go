@@ -160,8 +160,9 @@ func (s *Sink) deliver(ctx context.Context, b *batch, evs []event, start time.Ti
 		case classNotFound:
 			if !justCreated {
 				if cerr := s.ensureStream(ctx, d, gen, groupMissing(err)); cerr == nil {
+					// The put after creating the stream is the planned second
+					// step of put-first, not a retry of a failure.
 					justCreated = true
-					s.m.Retries.Inc()
 					attempt--
 					continue
 				} else {
