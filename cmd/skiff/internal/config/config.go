@@ -121,7 +121,9 @@ type Kubernetes struct {
 	// DeletedPodGrace keeps a deleted pod's metadata for its last lines.
 	// Default 5m.
 	DeletedPodGrace Duration `yaml:"deleted_pod_grace"`
-	// NamespaceMetadata also watches namespaces (more RBAC). Default false.
+	// NamespaceMetadata also watches namespaces and adds their labels and
+	// annotations to records as kubernetes.namespace_labels and
+	// kubernetes.namespace_annotations (needs RBAC on namespaces). Default false.
 	NamespaceMetadata bool `yaml:"namespace_metadata"`
 	// Labels attaches pod labels. Default true.
 	Labels bool `yaml:"labels"`
