@@ -21,6 +21,8 @@ const (
 	DefaultMaxOpenFiles = 1024
 	// DefaultMaxDeletedBytes bounds the unread bytes held by deleted files.
 	DefaultMaxDeletedBytes = 1 << 30
+	// DefaultMaxSpoolBytes bounds the spool of deleted files' bytes.
+	DefaultMaxSpoolBytes = 1 << 30
 	// DefaultRescanInterval is the period of the safety rescan.
 	DefaultRescanInterval = time.Minute
 	// DefaultReadBudget is how many bytes a file may read per round.
@@ -73,6 +75,11 @@ type Config struct {
 	// past it the oldest deleted file is closed and its rest counted as
 	// skipped. Default 1 GiB.
 	MaxDeletedBytes int64
+	// MaxSpoolBytes bounds the spool under StateDir where the unacknowledged
+	// bytes of deleted files are kept so that a restart finds them; past it
+	// the oldest spooled bytes are given up, counted and logged. Default
+	// 1 GiB.
+	MaxSpoolBytes int64
 	// RescanInterval is the period of the safety rescan behind fsnotify;
 	// default 60s.
 	RescanInterval time.Duration
@@ -107,6 +114,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDeletedBytes == 0 {
 		c.MaxDeletedBytes = DefaultMaxDeletedBytes
+	}
+	if c.MaxSpoolBytes == 0 {
+		c.MaxSpoolBytes = DefaultMaxSpoolBytes
 	}
 	if c.RescanInterval == 0 {
 		c.RescanInterval = DefaultRescanInterval
@@ -147,6 +157,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: max_open_files %d is below 1", ErrConfig, c.MaxOpenFiles)
 	case c.MaxDeletedBytes < 0:
 		return fmt.Errorf("%w: max_deleted_bytes %d is negative", ErrConfig, c.MaxDeletedBytes)
+	case c.MaxSpoolBytes < 0:
+		return fmt.Errorf("%w: max_spool_bytes %d is negative", ErrConfig, c.MaxSpoolBytes)
 	case c.ReadBudget < minReadBudget || c.ReadBudget > maxReadBudget:
 		return fmt.Errorf("%w: read_budget %d is outside [%d, %d]", ErrConfig, c.ReadBudget, minReadBudget, maxReadBudget)
 	}

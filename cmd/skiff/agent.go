@@ -75,6 +75,7 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 		LongLines:          t.LongLines,
 		MaxOpenFiles:       t.MaxOpenFiles,
 		MaxDeletedBytes:    int64(t.MaxDeletedBytes),
+		MaxSpoolBytes:      int64(t.MaxSpoolBytes),
 		RescanInterval:     t.RescanInterval.Std(),
 		ReadBudget:         int(t.ReadBudget),
 		Logger:             d.log.With("component", "tailer"),

@@ -101,6 +101,9 @@ type Tail struct {
 	// MaxDeletedBytes bounds the unread bytes held in deleted files.
 	// Default 1GiB.
 	MaxDeletedBytes Size `yaml:"max_deleted_bytes"`
+	// MaxSpoolBytes bounds the spool under state_dir that keeps the
+	// unacknowledged bytes of deleted files across restarts. Default 1GiB.
+	MaxSpoolBytes Size `yaml:"max_spool_bytes"`
 	// RescanInterval is the safety rescan next to fsnotify. Default 60s.
 	RescanInterval Duration `yaml:"rescan_interval"`
 	// ReadBudget is how much of one file is read per round, so that one
@@ -245,6 +248,7 @@ func Default(getenv func(string) string) Config {
 			LongLines:          "split",
 			MaxOpenFiles:       1024,
 			MaxDeletedBytes:    1 << 30,
+			MaxSpoolBytes:      1 << 30,
 			RescanInterval:     Duration(time.Minute),
 			ReadBudget:         256 << 10,
 		},
@@ -333,6 +337,9 @@ func (c *Config) Validate() []*FieldError {
 	}
 	if t.MaxDeletedBytes < 0 {
 		bad("tail.max_deleted_bytes", "must not be negative")
+	}
+	if t.MaxSpoolBytes < 0 {
+		bad("tail.max_spool_bytes", "must not be negative")
 	}
 	positive("tail.rescan_interval", t.RescanInterval)
 	if t.ReadBudget < 4096 {
