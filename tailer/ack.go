@@ -19,10 +19,13 @@ type ackTracker struct {
 	acked   int64       // the watermark
 	handed  int64       // end of the last chunk registered
 	pending []*ackChunk // registered, not yet fully acknowledged, in order
+	// onIdle, when set, is called (without the lock) each time the last
+	// pending chunk is acknowledged.
+	onIdle func()
 }
 
-func newAckTracker(start int64) *ackTracker {
-	return &ackTracker{acked: start, handed: start}
+func newAckTracker(start int64, onIdle func()) *ackTracker {
+	return &ackTracker{acked: start, handed: start, onIdle: onIdle}
 }
 
 // ackChunk is the Acker of the records of one Write call.
@@ -94,6 +97,30 @@ func (tr *ackTracker) advance() {
 		clear(tr.pending[n:])
 		tr.pending = tr.pending[:n]
 	}
+	idle := i > 0 && len(tr.pending) == 0
+	onIdle := tr.onIdle
+	tr.mu.Unlock()
+	if idle && onIdle != nil {
+		onIdle()
+	}
+}
+
+// handOver gives the tracker to another follower, woken by onIdle.
+func (tr *ackTracker) handOver(onIdle func()) {
+	tr.mu.Lock()
+	tr.onIdle = onIdle
+	tr.mu.Unlock()
+}
+
+// writeOff moves the watermark to end whatever is pending: the bytes
+// before it are given up (and were counted as such by the caller). Acks
+// still arriving for the dropped chunks no longer count.
+func (tr *ackTracker) writeOff(end int64) {
+	tr.mu.Lock()
+	clear(tr.pending)
+	tr.pending = tr.pending[:0]
+	tr.acked = max(tr.acked, end)
+	tr.handed = max(tr.handed, tr.acked)
 	tr.mu.Unlock()
 }
 

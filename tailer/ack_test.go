@@ -7,7 +7,7 @@ import (
 )
 
 func TestAckTrackerOutOfOrder(t *testing.T) {
-	tr := newAckTracker(10)
+	tr := newAckTracker(10, nil)
 	a := tr.chunk(2, 100)
 	b := tr.chunk(1, 200)
 	c := tr.chunk(0, 250) // bytes that produced no record
@@ -36,7 +36,7 @@ func TestAckTrackerOutOfOrder(t *testing.T) {
 }
 
 func TestAckTrackerConcurrent(t *testing.T) {
-	tr := newAckTracker(0)
+	tr := newAckTracker(0, nil)
 	type rec struct{ c *ackChunk }
 	var recs []rec
 	for i := 1; i <= 200; i++ {

@@ -49,6 +49,15 @@ type ckptEntry struct {
 	Path             string    `json:"path"`
 	Target           string    `json:"target"`
 	Seen             time.Time `json:"seen"` // last time the file was followed
+	// Size is the file's size when last seen: the bytes after Offset are
+	// not acknowledged. Absent in files written before it existed.
+	Size int64 `json:"size,omitempty"`
+	// Spool names the spool entry that holds the unacknowledged bytes.
+	Spool string `json:"spool,omitempty"`
+	// Unsafe is why the unacknowledged bytes exist only in the file (the
+	// spool had no room), as the reason a restart counts them under when
+	// the file is gone.
+	Unsafe string `json:"unsafe,omitempty"`
 }
 
 func (e ckptEntry) id() fileID { return fileID{Dev: e.Dev, Ino: e.Inode} }
@@ -223,10 +232,21 @@ func (t *Tailer) entries(now time.Time) []ckptEntry {
 	t.expire(now)
 	var out []ckptEntry
 	for _, f := range t.byID {
-		out = append(out, newEntry(f.id, f.fingerprint(), f.meta, f.acks.Load().watermark(), now))
+		e := newEntry(f.id, f.fingerprint(), f.meta, f.acks.Load().watermark(), now)
+		e.Size = max(f.size.Load(), e.Offset)
+		f.mu.Lock()
+		if f.spooled != nil {
+			e.Spool = f.spooled.name
+		} else if f.spoolLost && f.deleted.Load() {
+			e.Unsafe = skipSpoolFull
+		}
+		f.mu.Unlock()
+		out = append(out, e)
 	}
 	for id, c := range t.closed {
-		out = append(out, newEntry(id, c.fp, c.meta, c.acks.watermark(), c.at))
+		e := newEntry(id, c.fp, c.meta, c.acks.watermark(), c.at)
+		e.Size, e.Spool, e.Unsafe = max(c.size, e.Offset), c.spool, c.unsafe
+		out = append(out, e)
 	}
 	for _, e := range t.saved {
 		out = append(out, e)

@@ -110,40 +110,99 @@ func (t *Tailer) excluded(path string) bool {
 	return false
 }
 
-// watchDir adds a directory to fsnotify once.
-func (t *Tailer) watchDir(dir string) {
+// watchDir adds a directory to fsnotify once and reports whether it is
+// new.
+func (t *Tailer) watchDir(dir string) bool {
 	if t.watcher == nil || t.watched[dir] {
-		return
+		return false
 	}
 	if err := t.watcher.Add(dir); err != nil {
 		t.log.Debug("cannot watch directory; the rescan covers it", logPath, dir, logError, err)
-		return
+		return false
 	}
 	t.watched[dir] = true
+	return true
 }
 
-// watchPatterns watches the directories the include patterns list.
+// watchPatterns watches the directories where files the include patterns
+// match can appear: the pattern's directory and, for a directory part with
+// wildcards (/var/log/pods/*/*/*.log), each level under its last literal
+// directory, so that a new pod directory is seen when it is created. A
+// directory that does not exist yet is watched from its nearest existing
+// ancestor; its creation triggers a scan, which watches it.
 func (t *Tailer) watchPatterns() {
-	for _, pattern := range t.cfg.Include {
-		dirs, _ := filepath.Glob(filepath.Dir(pattern))
-		for _, d := range dirs {
-			if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-				t.watchDir(d)
+	// A directory created while its parent was being added to the watch
+	// has no event: look again until nothing new is watched.
+	for range 8 {
+		added := false
+		for _, pattern := range t.cfg.Include {
+			for _, d := range patternDirs(filepath.Dir(pattern)) {
+				added = t.watchDir(d) || added
+			}
+		}
+		if !added {
+			return
+		}
+	}
+}
+
+// patternDirs returns the existing directories to watch for a directory
+// pattern.
+func patternDirs(dir string) []string {
+	literal, rest := dir, ""
+	for i := 0; i < len(dir); i++ {
+		if strings.ContainsRune(`*?[\`, rune(dir[i])) {
+			cut := strings.LastIndexByte(dir[:i], filepath.Separator)
+			literal, rest = filepath.Clean(dir[:cut+1]), dir[cut+1:]
+			break
+		}
+	}
+	if !isDir(literal) {
+		for p := filepath.Dir(literal); ; p = filepath.Dir(p) {
+			if isDir(p) {
+				return []string{p}
+			}
+			if p == filepath.Dir(p) {
+				return nil
 			}
 		}
 	}
+	out := []string{literal}
+	level := literal
+	for _, part := range strings.Split(rest, string(filepath.Separator)) {
+		if part == "" {
+			continue
+		}
+		level = filepath.Join(level, part)
+		matches, _ := filepath.Glob(level)
+		for _, m := range matches {
+			if isDir(m) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // scan compares what the patterns match with the files followed: it starts
 // followers for new files, detaches the ones whose path now leads to another
 // file (rotation) or nowhere (deletion), and enforces the bounds.
 func (t *Tailer) scan(start func(*follower)) {
+	// Watch first, then look: a file created in between is seen by one or
+	// the other.
+	t.mu.Lock()
+	t.watchPatterns()
+	t.mu.Unlock()
 	files, dangling := t.glob()
 	now := time.Now()
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.watchPatterns()
 	for _, d := range dangling {
 		t.watchDir(d)
 	}
@@ -167,6 +226,15 @@ func (t *Tailer) scan(start func(*follower)) {
 				t.log.Debug("file rotated", f.logAttrs()...)
 			}
 			f.detach()
+		}
+	}
+	for id, u := range t.unreadable {
+		if _, ok := files[u.path]; !ok || files[u.path].id != id {
+			// Gone before it could ever be read.
+			t.m.skipped.WithLabelValues(skipUnreadable).Add(float64(u.size))
+			t.log.Warn("a log file that could not be opened is gone; its bytes were never read",
+				logPath, u.path, logBytes, u.size, logReason, skipUnreadable, logError, u.err)
+			delete(t.unreadable, id)
 		}
 	}
 	for p, w := range t.waiting {
@@ -215,6 +283,10 @@ func (t *Tailer) scan(start func(*follower)) {
 	if !t.started {
 		t.started = true
 		t.resumeRotated(start)
+		t.resumeSpools(start)
+		if t.resumed {
+			t.countGone()
+		}
 	}
 	t.enforceDeleted()
 	t.expire(now)
@@ -237,13 +309,15 @@ func (t *Tailer) attached(f *follower) bool {
 func (t *Tailer) open(nf found, firstScan bool) *follower {
 	file, err := os.Open(nf.target)
 	if err != nil {
-		if t.unreadable[nf.id] == nil {
-			// Counted and logged once per file; retried at every scan.
-			t.unreadable[nf.id] = err
-			t.m.skipped.WithLabelValues(skipUnreadable).Add(float64(nf.size))
-			t.log.Warn("cannot open log file; its bytes are skipped until it can be",
-				logPath, nf.path, logTarget, nf.target, logBytes, nf.size, logReason, skipUnreadable, logError, err)
+		if _, known := t.unreadable[nf.id]; !known {
+			// Logged once per file; retried at every scan and when its
+			// mode changes. Its bytes count as skipped only if it goes
+			// before it could be read.
+			t.log.Warn("cannot open log file; retrying when its permissions change",
+				logPath, nf.path, logTarget, nf.target, logBytes, nf.size, logError, err)
+			t.watchDir(filepath.Dir(nf.target))
 		}
+		t.unreadable[nf.id] = unreadableFile{path: nf.path, size: nf.size, err: err}
 		return nil
 	}
 	delete(t.unreadable, nf.id)

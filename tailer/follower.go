@@ -11,14 +11,19 @@ import (
 	"time"
 )
 
-// Follower timing. No timer ever closes a file with unread bytes: a file is
-// closed only when it is detached (its path leads elsewhere or nowhere) and
-// has been at its end, not growing, for closeQuiet.
+// Follower timing. No timer ever closes a file with unread or
+// unacknowledged bytes: a file is closed only when it is detached (its path
+// leads elsewhere or nowhere), has been at its end, not growing, for
+// closeQuiet, and every record read from it was acknowledged.
 const (
 	pollAttached = time.Second            // safety poll behind fsnotify
 	pollDetached = 100 * time.Millisecond // a rotated or deleted file drains fast
 	closeQuiet   = time.Second
 	flushIdle    = 5 * time.Second // an unfinished line in a quiet file is shipped as is
+	// spoolDelay is how long a rotated file may hold unacknowledged bytes
+	// before they are copied to the spool, in case the kubelet deletes it
+	// while the output is failing. A deleted file is spooled at once.
+	spoolDelay = 2 * time.Second
 )
 
 // Log attribute keys.
@@ -68,6 +73,15 @@ type follower struct {
 	opened time.Time
 	wake   chan struct{}
 
+	// fromSpool: the file is a spool entry left by an earlier run; it never
+	// grows, and its entry is removed once everything in it is acknowledged.
+	fromSpool bool
+	// spooled is the spool entry holding the file's unacknowledged bytes;
+	// spoolLost says the spool had to give them up (its bound). Both are
+	// guarded by mu.
+	spooled   *spoolFile
+	spoolLost bool
+
 	unsent      *roundBuf // a batch whose Write failed, to send again
 	unsentChunk *ackChunk
 }
@@ -85,7 +99,7 @@ func newFollower(t *Tailer, file *os.File, id fileID, meta *FileMeta, start int6
 		opened: time.Now(),
 	}
 	f.lastSafe = start
-	f.acks.Store(newAckTracker(start))
+	f.acks.Store(newAckTracker(start, f.notify))
 	f.readOff.Store(start)
 	f.size.Store(start)
 	return f
@@ -137,7 +151,7 @@ func (f *follower) run(ctx context.Context) {
 			return
 		}
 		poll := pollAttached
-		if f.detached.Load() {
+		if f.detached.Load() && f.off < f.size.Load() {
 			poll = pollDetached
 		}
 		timer.Reset(poll)
@@ -184,6 +198,13 @@ func (f *follower) finishIfDone(ctx context.Context) bool {
 		return false
 	}
 	if f.off < fi.Size() || f.asm.pending() {
+		return false
+	}
+	// Read to its end: it stays open until the output acknowledged every
+	// record, since until then the file is the only durable copy. An
+	// acknowledgement of the last chunk wakes the follower.
+	if !f.acks.Load().idle() {
+		t.wakeSpooler()
 		return false
 	}
 	return t.retire(f, false)
@@ -260,14 +281,26 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 	}
 	if truncated {
 		f.t.m.filesTruncated.Inc()
-		f.t.log.Info("file truncated, reading it again from the start", logPath, f.meta.Path, logOffset, f.off, "size", size)
 		if err := f.flush(ctx); err != nil {
 			return err
+		}
+		// copytruncate: the rest of the old content is in the copy next
+		// to the file. Whoever reads it takes over the acknowledgements of
+		// the old content; without a copy, what was not read is skipped.
+		if copyPath, ok := f.t.followCopy(f, fp); ok {
+			f.t.log.Info("file truncated; reading the rest of the old content from its copy, and the file again from the start",
+				append(f.logAttrs(), logOffset, f.off, "copy", copyPath)...)
+		} else if lost := f.size.Load() - f.off; lost > 0 {
+			f.t.m.skipped.WithLabelValues(skipTruncated).Add(float64(lost))
+			f.t.log.Warn("file truncated with unread bytes and no copy of it found; they are skipped",
+				append(f.logAttrs(), logOffset, f.off, logBytes, lost, logReason, skipTruncated)...)
+		} else {
+			f.t.log.Info("file truncated, reading it again from the start", append(f.logAttrs(), logOffset, f.off)...)
 		}
 		f.off, f.lastSafe = 0, 0
 		f.readOff.Store(0)
 		f.asm.reset()
-		f.acks.Store(newAckTracker(0))
+		f.acks.Store(newAckTracker(0, f.notify))
 		fp = fingerprint{}
 		f.mu.Lock()
 		f.fp = fp

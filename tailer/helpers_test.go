@@ -202,6 +202,7 @@ func startTailer(t testing.TB, cfg Config, out Consumer) (*Tailer, func()) {
 	t.Cleanup(func() {
 		stop()
 		_ = tl.Drain(context.Background())
+		_ = tl.Close()
 	})
 	return tl, stop
 }

@@ -9,6 +9,9 @@ const (
 	skipMaxOpenFiles    = "max_open_files"
 	skipMaxDeletedBytes = "max_deleted_bytes"
 	skipUnreadable      = "unreadable"
+	skipSpoolFull       = "spool_full"
+	skipTruncated       = "truncated"
+	skipGone            = "deleted_while_stopped"
 	ckptCorrupt         = "corrupt"
 	ckptRead            = "read"
 	ckptWrite           = "write"
@@ -28,6 +31,8 @@ type metrics struct {
 	skipped        *prometheus.CounterVec
 	ckptErrors     *prometheus.CounterVec
 	ckptWrites     prometheus.Counter
+	spooledBytes   prometheus.Counter
+	spoolFiles     prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
@@ -52,9 +57,14 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 			Name: "skiff_input_checkpoint_errors_total",
 			Help: "Checkpoint files that could not be read, were corrupt or could not be written.",
 		}, []string{"reason"}),
-		ckptWrites: counter("skiff_input_checkpoint_writes_total", "Checkpoint files written."),
+		ckptWrites:   counter("skiff_input_checkpoint_writes_total", "Checkpoint files written."),
+		spooledBytes: counter("skiff_input_spooled_bytes_total", "Unacknowledged bytes of deleted, rotated or (at shutdown) live files copied to the spool."),
+		spoolFiles: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "skiff_input_spool_files",
+			Help: "Entries in the spool of unacknowledged bytes.",
+		}),
 	}
-	for _, r := range []string{skipMaxOpenFiles, skipMaxDeletedBytes, skipUnreadable} {
+	for _, r := range []string{skipMaxOpenFiles, skipMaxDeletedBytes, skipUnreadable, skipSpoolFull, skipTruncated, skipGone} {
 		m.skipped.WithLabelValues(r)
 	}
 	for _, r := range []string{ckptCorrupt, ckptRead, ckptWrite} {
@@ -65,7 +75,11 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 	}
 	cs := []prometheus.Collector{
 		m.filesOpened, m.filesClosed, m.filesRotated, m.filesTruncated, m.records, m.bytes,
-		m.malformed, m.split, m.truncated, m.skipped, m.ckptErrors, m.ckptWrites,
+		m.malformed, m.split, m.truncated, m.skipped, m.ckptErrors, m.ckptWrites, m.spooledBytes, m.spoolFiles,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "skiff_input_spool_bytes",
+			Help: "Bytes held in the spool, against tail.max_spool_bytes.",
+		}, func() float64 { return float64(t.spool.bytes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "skiff_input_files_watched",
 			Help: "Log files open and followed.",

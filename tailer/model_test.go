@@ -128,15 +128,16 @@ func (m *model) stop(crash bool) {
 		if err := m.tl.Drain(context.Background()); err != nil {
 			m.t.Errorf("Drain: %v", err)
 		}
+		if err := m.tl.Close(); err != nil {
+			m.t.Errorf("Close: %v", err)
+		}
 		if err := m.tl.Checkpoint(); err != nil {
 			m.t.Errorf("Checkpoint: %v", err)
 		}
 		return
 	}
 	// A crash: the files are closed without a last checkpoint.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = m.tl.Drain(ctx)
+	m.tl.closeFiles()
 }
 
 // persisted reads the checkpoint on disk.

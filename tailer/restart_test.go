@@ -55,6 +55,9 @@ func TestRestartFromCheckpointWhileWriting(t *testing.T) {
 	if err := tl.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := tl.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +232,9 @@ func TestCancelledWriteIsSentAgain(t *testing.T) {
 	stop()
 	h.blocking.Store(false)
 	if err := tl.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := tl.Checkpoint(); err != nil {

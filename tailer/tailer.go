@@ -53,8 +53,8 @@ type Tailer struct {
 	closed     map[fileID]closedFile
 	saved      map[fileID]ckptEntry // loaded from the checkpoint, not matched yet
 	watched    map[string]bool
-	seen       map[fileID]seenFile // every file opened, for a day
-	unreadable map[fileID]error    // files that could not be opened
+	seen       map[fileID]seenFile       // every file opened, for a day
+	unreadable map[fileID]unreadableFile // files that could not be opened
 	startedAt  time.Time
 	scanned    chan struct{} // closed after the first scan
 	watcher    *fsnotify.Watcher
@@ -65,6 +65,20 @@ type Tailer struct {
 
 	ckptMu   sync.Mutex
 	lastCkpt []byte
+
+	spool     *spool          // nil without a StateDir
+	spoolWake chan struct{}   // wakes the spooler
+	loaded    []*spoolFile    // spool entries of an earlier run, until the first scan
+	startFn   func(*follower) // starts a follower's goroutine; set by Run, under mu
+	// pendingLost is what Close could keep nowhere.
+	pendingLost atomic.Int64
+}
+
+// unreadableFile is a file found that could not be opened.
+type unreadableFile struct {
+	path string
+	size int64
+	err  error
 }
 
 // seenFile is the identity of a file once opened.
@@ -76,10 +90,14 @@ type seenFile struct {
 // closedFile is a file read to its end and closed, kept for its checkpoint
 // entry until it is acknowledged and the retention passed.
 type closedFile struct {
-	fp   fingerprint
-	meta *FileMeta
-	acks *ackTracker
-	at   time.Time
+	fp     fingerprint
+	meta   *FileMeta
+	acks   *ackTracker
+	at     time.Time
+	size   int64
+	live   bool   // it was under its path when closed (a shutdown)
+	spool  string // the spool entry holding its unacknowledged bytes
+	unsafe string // why its unacknowledged bytes exist nowhere else
 }
 
 // New returns a Tailer that writes to out. It validates cfg and registers
@@ -105,9 +123,10 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		saved:      make(map[fileID]ckptEntry),
 		watched:    make(map[string]bool),
 		seen:       make(map[fileID]seenFile),
-		unreadable: make(map[fileID]error),
+		unreadable: make(map[fileID]unreadableFile),
 		scanned:    make(chan struct{}),
 		rescan:     make(chan struct{}, 1),
+		spoolWake:  make(chan struct{}, 1),
 	}
 	t.bufs.New = func() any { return &roundBuf{data: make([]byte, cfg.ReadBudget)} }
 	m, err := newMetrics(cfg.Registerer, t)
@@ -115,6 +134,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		return nil, fmt.Errorf("register tailer metrics: %w", err)
 	}
 	t.m = m
+	t.spool = newSpool(cfg.StateDir, cfg.MaxSpoolBytes, m)
 	return t, nil
 }
 
@@ -127,6 +147,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	}
 	t.startedAt = time.Now()
 	t.loadCheckpoint()
+	t.loadSpool()
 	w, err := fsnotify.NewBufferedWatcher(4096)
 	if err != nil {
 		t.log.Warn("fsnotify unavailable; new files are found by the rescan only", logError, err)
@@ -144,6 +165,10 @@ func (t *Tailer) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
+	t.mu.Lock()
+	t.startFn = start
+	t.mu.Unlock()
+	wg.Go(func() { t.spooler(ctx) })
 	t.scan(start)
 	// A first checkpoint right away: after a crash, rotated files changed
 	// since it are known to need reading.
@@ -215,14 +240,26 @@ func (t *Tailer) event(ev fsnotify.Event) bool {
 		return false
 	}
 	if ev.Op == fsnotify.Chmod {
-		return false
+		// A file that could not be opened may be readable now.
+		t.mu.Lock()
+		retry := len(t.unreadable) > 0
+		t.mu.Unlock()
+		return retry
 	}
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		t.mu.Lock()
 		if t.watched[ev.Name] {
 			delete(t.watched, ev.Name) // a removed directory
 		}
+		// A rotated file may have been deleted: its follower and the
+		// spooler look at once, while the descriptor still holds it.
+		for _, f := range t.byID {
+			if f.detached.Load() {
+				f.notify()
+			}
+		}
 		t.mu.Unlock()
+		t.wakeSpooler()
 	}
 	return true
 }
@@ -243,6 +280,7 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 		f.detached.Store(false)
 		return false
 	}
+	live := t.attached(f)
 	for p, g := range t.byPath {
 		if g == f {
 			delete(t.byPath, p)
@@ -253,7 +291,23 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 	}
 	delete(t.byID, f.id)
 	fp := f.fingerprint()
-	t.closed[f.id] = closedFile{fp: fp, meta: f.meta, acks: f.acks.Load(), at: time.Now()}
+	acks := f.acks.Load()
+	f.mu.Lock()
+	sf, lost := f.spooled, f.spoolLost
+	if acks.idle() {
+		// Everything read was acknowledged: the spool copy is not needed.
+		t.spool.remove(sf)
+		f.spooled, sf = nil, nil
+	}
+	f.mu.Unlock()
+	c := closedFile{fp: fp, meta: f.meta, acks: acks, at: time.Now(), size: f.size.Load(), live: live}
+	if sf != nil {
+		c.spool = sf.name
+	}
+	if lost && f.deleted.Load() {
+		c.unsafe = skipSpoolFull
+	}
+	t.closed[f.id] = c
 	t.seen[f.id] = seenFile{fp: fp, at: time.Now()}
 	f.closed.Store(true)
 	f.file.Close()
@@ -267,9 +321,9 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 }
 
 // Drain reads every open file to its current end and hands the records to
-// the consumer, then closes the files. Call it after Run returned, with the
-// shutdown deadline in ctx; rotated and deleted files are finished, live
-// files keep their unfinished last line for the next start.
+// the consumer. Call it after Run returned, with the shutdown deadline in
+// ctx; rotated and deleted files are finished, live files keep their
+// unfinished last line for the next start. The files stay open for Close.
 func (t *Tailer) Drain(ctx context.Context) error {
 	t.mu.Lock()
 	fs := make([]*follower, 0, len(t.byID))
@@ -285,9 +339,6 @@ func (t *Tailer) Drain(ctx context.Context) error {
 				break
 			}
 		}
-	}
-	for _, f := range fs {
-		t.retire(f, true)
 	}
 	return errors.Join(errs...)
 }

@@ -11,13 +11,17 @@ import (
 
 // Log attribute keys used by cmd/skiff.
 const (
-	attrErr      = "err"
-	attrUnacked  = "unacked_bytes"
-	attrRepeated = "repeated"
-	attrAddr     = "addr"
-	attrConfig   = "config"
-	attrVersion  = "version"
-	attrOutput   = "output"
+	attrErr          = "err"
+	attrUnacked      = "unacked_bytes"
+	attrLiveBytes    = "in_live_files"
+	attrRotatedBytes = "in_rotated_files"
+	attrSpooledBytes = "in_spool"
+	attrLostBytes    = "lost_bytes"
+	attrRepeated     = "repeated"
+	attrAddr         = "addr"
+	attrConfig       = "config"
+	attrVersion      = "version"
+	attrOutput       = "output"
 )
 
 // repeatWindow is how long identical log lines are suppressed after the
@@ -72,8 +76,20 @@ func (h *dedupHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	return h.next.Enabled(ctx, l)
 }
 
+// dedupKeys are the attributes that name what a record is about: a file or
+// a destination. Repeats are limited per message and per such subject, so
+// that every file's loss or skip and every destination's failure gets its
+// own line.
+var dedupKeys = map[string]bool{"path": true, "target": true, "group": true, "stream": true}
+
 func (h *dedupHandler) Handle(ctx context.Context, r slog.Record) error {
 	key := r.Level.String() + "\x00" + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if dedupKeys[a.Key] {
+			key += "\x00" + a.Key + "=" + a.Value.String()
+		}
+		return true
+	})
 	now := h.now()
 	h.state.mu.Lock()
 	e := h.state.seen[key]

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/skiff-agent/skiff/sinks"
+	"github.com/skiff-agent/skiff/tailer"
 )
 
 // input is what the supervisor needs of the tailer.
@@ -19,10 +20,13 @@ type input interface {
 	Run(ctx context.Context) error
 	// Drain reads every open file to its current end, after Run returned.
 	Drain(ctx context.Context) error
+	// Close, after the flush, keeps what is still not acknowledged where
+	// the next start finds it and closes the files.
+	Close() error
 	// Checkpoint saves the acknowledged positions now.
 	Checkpoint() error
-	// Unacked is the number of bytes read or known but not acknowledged.
-	Unacked() int64
+	// Pending says where the bytes not acknowledged yet are.
+	Pending() tailer.Pending
 }
 
 // runner is a long-lived component: it runs until ctx is done.
@@ -109,19 +113,28 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 	stopComps()
 	compErr := g.Wait()
+	inCloseErr := named("close input", p.in.Close())
 	ckErr := p.in.Checkpoint()
 	if ckErr != nil {
 		ckErr = named("checkpoint", ckErr)
 	}
 	closeErr := closeSink(p.sink)
-	err := errors.Join(compErr, inErr, flushErr, ckErr, closeErr)
-	unacked := p.in.Unacked()
+	err := errors.Join(compErr, inErr, flushErr, inCloseErr, ckErr, closeErr)
+	pend := p.in.Pending()
+	where := []any{
+		slog.Int64(attrUnacked, pend.Live+pend.Rotated+pend.Spooled),
+		slog.Int64(attrLiveBytes, pend.Live), slog.Int64(attrRotatedBytes, pend.Rotated),
+		slog.Int64(attrSpooledBytes, pend.Spooled), slog.Int64(attrLostBytes, pend.Lost),
+	}
 	if err != nil {
-		p.log.Error("stopped; unacknowledged bytes will be read again at the next start",
-			slog.Int64(attrUnacked, unacked), slog.Any(attrErr, err))
+		msg := "stopped; unacknowledged bytes in live files, rotated files and the spool will be read again at the next start"
+		if pend.Lost > 0 {
+			msg += "; lost_bytes could be kept nowhere and are lost (counted in skiff_input_skipped_bytes_total)"
+		}
+		p.log.Error(msg, append(where, slog.Any(attrErr, err))...)
 		return err
 	}
-	p.log.Info("stopped: everything read was delivered and checkpointed", slog.Int64(attrUnacked, unacked))
+	p.log.Info("stopped: everything read was delivered and checkpointed", where...)
 	return nil
 }
 

@@ -1,0 +1,360 @@
+package tailer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// What keeps unacknowledged bytes readable after a restart: rotated files
+// still on disk are found again by identity; deleted ones through the spool.
+// The spooler copies a followed file's unacknowledged bytes to the spool
+// when the file is deleted (its descriptor still holds them), when it was
+// rotated away and still holds them spoolDelay later, and, at shutdown, for
+// every file that still holds them. In steady state everything is
+// acknowledged within a flush or two, so the spool is written only when the
+// output is failing.
+
+// spoolerPoll is how often the spooler looks at rotated files behind the
+// events that wake it.
+const spoolerPoll = time.Second
+
+// wakeSpooler asks the spooler to look at the detached files now.
+func (t *Tailer) wakeSpooler() {
+	select {
+	case t.spoolWake <- struct{}{}:
+	default:
+	}
+}
+
+// spooler protects detached files until ctx is done.
+func (t *Tailer) spooler(ctx context.Context) {
+	if t.spool == nil {
+		return
+	}
+	tick := time.NewTicker(spoolerPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.spoolWake:
+		case <-tick.C:
+		}
+		for _, f := range t.followers(func(f *follower) bool { return f.detached.Load() || f.deleted.Load() }) {
+			t.protect(f, false)
+		}
+	}
+}
+
+// followers returns the open files for which keep is true.
+func (t *Tailer) followers(keep func(*follower) bool) []*follower {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*follower
+	for _, f := range t.byID {
+		if keep(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// protect copies f's unacknowledged bytes to the spool when they are at
+// risk: the file is deleted, was rotated away spoolDelay ago, or the agent
+// is stopping (final). A deleted file may make room by giving up the oldest
+// spooled bytes; a copy of a file still on disk never does.
+func (t *Tailer) protect(f *follower, final bool) {
+	if t.spool == nil || f.fromSpool || f.closed.Load() {
+		return
+	}
+	fi, err := f.file.Stat()
+	if err != nil {
+		return
+	}
+	size := fi.Size()
+	deleted := linksOf(fi) == 0
+	if deleted {
+		f.deleted.Store(true)
+	}
+	acks := f.acks.Load()
+	wm := acks.watermark()
+	f.mu.Lock()
+	sf, lost := f.spooled, f.spoolLost
+	f.mu.Unlock()
+	if size <= wm || lost || (sf != nil && sf.meta.End >= size) {
+		return
+	}
+	detachedFor := time.Since(time.Unix(0, f.detachAt.Load()))
+	if !deleted && !final && !(f.detached.Load() && detachedFor >= spoolDelay) {
+		return
+	}
+	onEvict := func() { t.spoolEvicted(f) }
+	next, err := t.spool.save(sf, f.file, f.id, f.fingerprint(), f.meta, wm, size, deleted, onEvict)
+	if err != nil {
+		if !deleted {
+			return // still on disk: the restart reads it there
+		}
+		// Nowhere else to keep them: they live as long as the descriptor.
+		t.spool.remove(sf)
+		f.mu.Lock()
+		f.spooled, f.spoolLost = nil, true
+		f.mu.Unlock()
+		t.log.Warn("cannot spool a deleted file; its unacknowledged bytes are lost if skiff stops before they are delivered",
+			append(f.logAttrs(), logBytes, size-wm, logReason, skipSpoolFull, logError, err)...)
+		return
+	}
+	f.mu.Lock()
+	f.spooled = next
+	f.mu.Unlock()
+	if f.closed.Load() && acks.idle() {
+		t.spool.remove(next) // retired meanwhile, with everything acknowledged
+	}
+}
+
+// spoolEvicted is called when the spool gave up f's entry to make room.
+func (t *Tailer) spoolEvicted(f *follower) {
+	f.mu.Lock()
+	f.spooled, f.spoolLost = nil, true
+	f.mu.Unlock()
+	t.log.Warn("spool full: gave up the oldest spooled bytes; they are lost if skiff stops before they are delivered",
+		append(f.logAttrs(), logBytes, f.size.Load()-f.acks.Load().watermark(), logReason, skipSpoolFull)...)
+}
+
+// Close ends the run after Drain and the output's flush: what is still not
+// acknowledged is copied to the spool where the file holding it could be
+// deleted before the next start, what cannot be kept anywhere is counted as
+// skipped and said, and every file is closed. Then call Checkpoint.
+func (t *Tailer) Close() error {
+	fs := t.followers(func(*follower) bool { return true })
+	// Rotated and deleted files first: they are the ones the kubelet
+	// deletes next.
+	for _, f := range fs {
+		if f.detached.Load() || f.deleted.Load() {
+			t.protect(f, true)
+		}
+	}
+	for _, f := range fs {
+		if !f.detached.Load() && !f.deleted.Load() {
+			t.protect(f, true)
+		}
+	}
+	for _, f := range fs {
+		f.mu.Lock()
+		lost := f.spoolLost && f.spooled == nil
+		f.mu.Unlock()
+		if lost && f.deleted.Load() {
+			acks := f.acks.Load()
+			if n := f.size.Load() - acks.watermark(); n > 0 {
+				t.m.skipped.WithLabelValues(skipSpoolFull).Add(float64(n))
+				t.pendingLost.Add(n)
+				t.log.Warn("a deleted file's unacknowledged bytes could not be spooled; they are lost",
+					append(f.logAttrs(), logBytes, n, logReason, skipSpoolFull)...)
+				acks.writeOff(f.size.Load())
+			}
+		}
+	}
+	t.closeFiles()
+	return nil
+}
+
+// closeFiles closes every open file, as a crash would.
+func (t *Tailer) closeFiles() {
+	for _, f := range t.followers(func(*follower) bool { return true }) {
+		t.retire(f, true)
+	}
+}
+
+// Pending says where the bytes not yet acknowledged are, for the last log
+// line of a shutdown. All but Lost are read again at the next start.
+type Pending struct {
+	// Live is in files still under their path.
+	Live int64
+	// Rotated is in files rotated away but still on disk.
+	Rotated int64
+	// Spooled is in the spool.
+	Spooled int64
+	// Lost could be kept nowhere and was counted as skipped.
+	Lost int64
+}
+
+// Pending returns where the unacknowledged bytes are now.
+func (t *Tailer) Pending() Pending {
+	p := Pending{Spooled: t.spool.bytes(), Lost: t.pendingLost.Load()}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	add := func(n int64, live, spooled bool) {
+		switch {
+		case n <= 0 || spooled:
+		case live:
+			p.Live += n
+		default:
+			p.Rotated += n
+		}
+	}
+	for _, f := range t.byID {
+		f.mu.Lock()
+		spooled := f.spooled != nil
+		f.mu.Unlock()
+		add(f.size.Load()-f.acks.Load().watermark(), !f.detached.Load() && !f.deleted.Load(), spooled || f.fromSpool)
+	}
+	for _, c := range t.closed {
+		add(c.size-c.acks.watermark(), c.live, c.spool != "")
+	}
+	return p
+}
+
+// followCopy looks, after f's file was truncated under its read offset, for
+// the copy copytruncate made of it next to it: a file that starts with the
+// bytes fp covers and holds at least the bytes read. A follower for the copy
+// reads on from f's offset and takes over the acknowledgements of the old
+// content. Callers are f's goroutine.
+func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
+	dir, base := filepath.Split(f.meta.Target)
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	for _, de := range des {
+		name := de.Name()
+		if name == base || !strings.HasPrefix(name, base) || strings.HasSuffix(name, ".gz") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		file, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		fi, err := file.Stat()
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() < f.off || idOf(fi) == f.id {
+			file.Close()
+			continue
+		}
+		if same, err := fp.matches(file); err != nil || !same {
+			file.Close()
+			continue
+		}
+		id := idOf(fi)
+		t.mu.Lock()
+		if t.byID[id] != nil || t.startFn == nil {
+			t.mu.Unlock()
+			file.Close()
+			continue
+		}
+		c := newFollower(t, file, id, f.meta, f.off, fp)
+		old := f.acks.Load()
+		old.handOver(c.notify)
+		c.acks.Store(old)
+		c.lastSafe = f.lastSafe
+		c.size.Store(fi.Size())
+		t.byID[id] = c
+		t.seen[id] = seenFile{fp: fp, at: time.Now()}
+		t.m.filesOpened.Inc()
+		c.detach()
+		t.startFn(c)
+		t.mu.Unlock()
+		return path, true
+	}
+	return "", false
+}
+
+// loadSpool reads the spool entries an earlier run left; resumeSpools
+// decides, after the first scan, which of them are needed.
+func (t *Tailer) loadSpool() {
+	sfs, err := t.spool.load()
+	if err != nil {
+		t.m.ckptErrors.WithLabelValues(ckptCorrupt).Inc()
+		t.log.Error("some spool entries cannot be read; they are left in place", logError, err)
+	}
+	t.loaded = sfs
+}
+
+// resumeSpools follows the spool entries whose original file is not open:
+// reading starts at the checkpointed offset or the entry's first byte. An
+// entry whose original was found again is removed. Callers hold t.mu.
+func (t *Tailer) resumeSpools(start func(*follower)) {
+	for _, sf := range t.loaded {
+		fp := sf.meta.fingerprint()
+		if g := t.byID[sf.meta.origID()]; g != nil && sameFingerprint(g, fp) {
+			t.spool.remove(sf) // the original is still there
+			continue
+		}
+		file, err := t.spool.open(sf)
+		if err != nil {
+			t.log.Error("cannot open a spool entry", logPath, sf.name, logError, err)
+			continue
+		}
+		fi, err := file.Stat()
+		if err != nil {
+			file.Close()
+			continue
+		}
+		id := idOf(fi)
+		from := sf.meta.Base
+		for _, key := range []fileID{id, sf.meta.origID()} {
+			if e, ok := t.saved[key]; ok && e.fingerprint() == fp {
+				from = max(from, e.Offset)
+				delete(t.saved, key)
+			}
+		}
+		if from >= sf.meta.End {
+			file.Close()
+			t.spool.remove(sf)
+			continue
+		}
+		f := newFollower(t, file, id, parseMeta(sf.meta.Path, sf.meta.Target), from, fp)
+		f.fromSpool = true
+		f.spooled = sf
+		f.size.Store(sf.meta.End)
+		t.byID[id] = f
+		t.seen[id] = seenFile{fp: fp, at: time.Now()}
+		t.m.filesOpened.Inc()
+		t.log.Info("resuming a deleted file from the spool", append(f.logAttrs(), logOffset, from, logBytes, sf.meta.End-from)...)
+		f.detach()
+		start(f)
+	}
+	t.loaded = nil
+}
+
+// sameFingerprint reports whether f's file starts with the bytes fp covers.
+func sameFingerprint(f *follower, fp fingerprint) bool {
+	same, err := fp.matches(f.file)
+	return err == nil && same
+}
+
+// countGone counts, at a start from a checkpoint, the files whose
+// unacknowledged bytes are gone: deleted while skiff was stopped, found
+// neither under a path, next to it, nor in the spool. They are skipped bytes
+// with a reason, logged per file, and forgotten. Callers hold t.mu.
+func (t *Tailer) countGone() {
+	waiting := make(map[fileID]bool, len(t.waiting))
+	for _, w := range t.waiting {
+		waiting[w.id] = true
+	}
+	for id, e := range t.saved {
+		lost := e.Size - e.Offset
+		if lost <= 0 || waiting[id] || t.byID[id] != nil || stillThere(id, e) {
+			continue
+		}
+		reason := e.Unsafe
+		if reason == "" {
+			reason = skipGone
+		}
+		t.m.skipped.WithLabelValues(reason).Add(float64(lost))
+		t.log.Warn("a file with unacknowledged bytes was deleted while skiff was stopped; they are lost",
+			logPath, e.Path, logTarget, e.Target, logOffset, e.Offset, logBytes, lost, logReason, reason)
+		delete(t.saved, id)
+	}
+}
+
+// stillThere reports whether the file of e is still under its path.
+func stillThere(id fileID, e ckptEntry) bool {
+	for _, p := range []string{e.Target, e.Path} {
+		if fi, err := os.Stat(p); err == nil && idOf(fi) == id && sameContent(p, e.fingerprint()) {
+			return true
+		}
+	}
+	return false
+}
