@@ -398,7 +398,7 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 				continue
 			}
 			t.log.Info("resuming a rotated file", append(f.logAttrs(), logOffset, f.off)...)
-			f.detach()
+			f.detachedSince(fi.ModTime())
 			start(f)
 		}
 	}
@@ -433,7 +433,7 @@ func (t *Tailer) catchRotated(target string, start func(*follower)) {
 			continue
 		}
 		t.log.Info("found a file rotated between two scans", f.logAttrs()...)
-		f.detach()
+		f.detachedSince(fi.ModTime())
 		start(f)
 	}
 }

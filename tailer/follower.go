@@ -34,6 +34,7 @@ const (
 	logBytes  = "bytes"
 	logReason = "reason"
 	logOffset = "offset"
+	logSpool  = "spool"
 )
 
 // roundBuf holds what one read round needs: the bytes read and the records
@@ -118,6 +119,15 @@ func (f *follower) detach() {
 	if !f.detached.Swap(true) {
 		f.detachAt.Store(time.Now().UnixNano())
 	}
+	f.notify()
+}
+
+// detachedSince marks a file found already rotated away (at a restart, or
+// between two scans) as detached since at, its last modification: it may
+// be deleted any moment, so it is not given the spool delay again.
+func (f *follower) detachedSince(at time.Time) {
+	f.detachAt.Store(at.UnixNano())
+	f.detached.Store(true)
 	f.notify()
 }
 
@@ -287,7 +297,11 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 		// copytruncate: the rest of the old content is in the copy next
 		// to the file. Whoever reads it takes over the acknowledgements of
 		// the old content; without a copy, what was not read is skipped.
-		if copyPath, ok := f.t.followCopy(f, fp); ok {
+		copyPath, ok := f.t.followCopy(f, fp)
+		// Copies of contents this follower never saw (truncated more than
+		// once while it could not read) are read whole.
+		f.t.catchCopies(f.meta.Target)
+		if ok {
 			f.t.log.Info("file truncated; reading the rest of the old content from its copy, and the file again from the start",
 				append(f.logAttrs(), logOffset, f.off, "copy", copyPath)...)
 		} else if lost := f.size.Load() - f.off; lost > 0 {
@@ -467,6 +481,19 @@ func (f *follower) drain(ctx context.Context, gated bool) error {
 		return err
 	}
 	return f.flush(ctx)
+}
+
+// settled reports whether every byte of the file, as last seen, was
+// acknowledged.
+func (f *follower) settled() bool {
+	size := f.size.Load()
+	// The follower may not have looked lately (waiting for its turn while
+	// the output is full): ask the file.
+	if fi, err := f.file.Stat(); err == nil {
+		size = max(size, fi.Size())
+	}
+	acks := f.acks.Load()
+	return acks.idle() && acks.watermark() >= size
 }
 
 // unread returns the bytes after the read offset, as last seen.

@@ -91,8 +91,18 @@ func (t *Tailer) protect(f *follower, final bool) {
 	if !deleted && !final && !(f.detached.Load() && detachedFor >= spoolDelay) {
 		return
 	}
+	fp := f.fingerprint()
+	if sf != nil {
+		fp = sf.meta.fingerprint()
+	} else if fp.N < fingerprintBytes && size > int64(fp.N) {
+		// Opened while shorter: identify the copy by as many first bytes
+		// as there are now.
+		if nfp, err := readFingerprint(f.file, int(min(size, fingerprintBytes))); err == nil {
+			fp = nfp
+		}
+	}
 	onEvict := func() { t.spoolEvicted(f) }
-	next, err := t.spool.save(sf, f.file, f.id, f.fingerprint(), f.meta, wm, size, deleted, onEvict)
+	next, err := t.spool.save(sf, f.file, f.id, fp, f.meta, wm, size, deleted, onEvict)
 	if err != nil {
 		if !deleted {
 			return // still on disk: the restart reads it there
@@ -109,7 +119,7 @@ func (t *Tailer) protect(f *follower, final bool) {
 	f.mu.Lock()
 	f.spooled = next
 	f.mu.Unlock()
-	if f.closed.Load() && acks.idle() {
+	if f.closed.Load() && f.settled() {
 		t.spool.remove(next) // retired meanwhile, with everything acknowledged
 	}
 }
@@ -260,6 +270,15 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 	return "", false
 }
 
+// catchCopies follows the unknown copies next to target.
+func (t *Tailer) catchCopies(target string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.startFn != nil {
+		t.catchRotated(target, t.startFn)
+	}
+}
+
 // loadSpool reads the spool entries an earlier run left; resumeSpools
 // decides, after the first scan, which of them are needed.
 func (t *Tailer) loadSpool() {
@@ -311,7 +330,7 @@ func (t *Tailer) resumeSpools(start func(*follower)) {
 		t.byID[id] = f
 		t.seen[id] = seenFile{fp: fp, at: time.Now()}
 		t.m.filesOpened.Inc()
-		t.log.Info("resuming a deleted file from the spool", append(f.logAttrs(), logOffset, from, logBytes, sf.meta.End-from)...)
+		t.log.Info("resuming a deleted file from the spool", append(f.logAttrs(), logSpool, sf.name, logOffset, from, logBytes, sf.meta.End-from)...)
 		f.detach()
 		start(f)
 	}

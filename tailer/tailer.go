@@ -294,8 +294,9 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 	acks := f.acks.Load()
 	f.mu.Lock()
 	sf, lost := f.spooled, f.spoolLost
-	if acks.idle() {
-		// Everything read was acknowledged: the spool copy is not needed.
+	if f.settled() {
+		// Everything in the file was acknowledged: the spool copy is not
+		// needed.
 		t.spool.remove(sf)
 		f.spooled, sf = nil, nil
 	}

@@ -61,6 +61,10 @@ type Config struct {
 	// MaxFiles is how many files of a container are kept, 0.log included;
 	// default 5; at least 2.
 	MaxFiles int
+	// CopyTruncate rotates as logrotate's copytruncate does: 0.log is
+	// copied to 0.log.<time> and truncated in place, the writer keeps its
+	// descriptor. Default: rename, as the kubelet does.
+	CopyTruncate bool
 	// Tick is how often writers wake up and write what the rate allows;
 	// default 10ms.
 	Tick time.Duration

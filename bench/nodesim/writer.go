@@ -123,7 +123,9 @@ func (s *Sim) flush(st *stream, lines, msgBytes int) error {
 // rotate does what the kubelet does: rename 0.log to 0.log.<time>, have
 // the runtime reopen 0.log, delete the oldest rotated files beyond MaxFiles.
 func (s *Sim) rotate(st *stream) error {
-	st.close()
+	if !s.cfg.CopyTruncate {
+		st.close()
+	}
 	base := "0.log." + time.Now().UTC().Format("20060102-150405")
 	name := base
 	for i := 1; ; i++ {
@@ -133,7 +135,12 @@ func (s *Sim) rotate(st *stream) error {
 		name = base + "-" + strconv.Itoa(i)
 	}
 	to := filepath.Join(st.info.Dir, name)
-	if err := os.Rename(st.current(), to); err != nil {
+	if s.cfg.CopyTruncate {
+		if err := copyTruncate(st.current(), to, st.f); err != nil {
+			return err
+		}
+		st.size = 0
+	} else if err := os.Rename(st.current(), to); err != nil {
 		return fmt.Errorf("rotate %s: %w", st.current(), err)
 	}
 	s.rotations.Add(1)
@@ -146,7 +153,26 @@ func (s *Sim) rotate(st *stream) error {
 		}
 		st.rotated = st.rotated[1:]
 	}
+	if s.cfg.CopyTruncate {
+		return nil
+	}
 	return st.open()
+}
+
+// copyTruncate copies the file at from to to, then truncates it through w,
+// the writer's descriptor (opened with O_APPEND, so it writes at the new end).
+func copyTruncate(from, to string, w *os.File) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("copytruncate %s: %w", from, err)
+	}
+	if err := os.WriteFile(to, data, 0o640); err != nil {
+		return fmt.Errorf("copytruncate %s: %w", from, err)
+	}
+	if err := w.Truncate(0); err != nil {
+		return fmt.Errorf("copytruncate %s: %w", from, err)
+	}
+	return nil
 }
 
 // appendLine appends the CRI line(s) of message seq of st and returns the

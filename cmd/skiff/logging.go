@@ -80,7 +80,7 @@ func (h *dedupHandler) Enabled(ctx context.Context, l slog.Level) bool {
 // a destination. Repeats are limited per message and per such subject, so
 // that every file's loss or skip and every destination's failure gets its
 // own line.
-var dedupKeys = map[string]bool{"path": true, "target": true, "group": true, "stream": true}
+var dedupKeys = map[string]bool{"path": true, "target": true, "spool": true, "group": true, "stream": true}
 
 func (h *dedupHandler) Handle(ctx context.Context, r slog.Record) error {
 	key := r.Level.String() + "\x00" + r.Message

@@ -37,28 +37,47 @@ type node struct {
 	grace time.Duration // shutdown_timeout plus a margin
 	stop  context.CancelFunc
 	simWG sync.WaitGroup
+
+	simCfg nodesim.Config
+}
+
+// makeLogs creates the node's log directories and files.
+func (n *node) makeLogs() {
+	n.t.Helper()
+	sim, err := nodesim.New(n.simCfg)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.sim = sim
 }
 
 type nodeOptions struct {
-	pods        int
-	rate        float64
-	rotateBytes int64
-	bufferBytes string
-	timeout     string
-	env         []string // more environment for the agent
+	pods         int
+	rate         float64
+	rotateBytes  int64
+	bufferBytes  string
+	timeout      string
+	env          []string // more environment for the agent
+	copyTruncate bool     // rotate by copytruncate instead of rename
+	late         bool     // the log directory appears only at makeLogs
+	spoolBytes   string   // tail.max_spool_bytes
 }
 
 func newNode(t *testing.T, o nodeOptions) *node {
 	t.Helper()
 	n := &node{t: t, dir: t.TempDir(), env: o.env}
-	var err error
-	n.sim, err = nodesim.New(nodesim.Config{
+	n.simCfg = nodesim.Config{
 		Root: filepath.Join(n.dir, "log"), Pods: o.pods, Namespace: "e2e", Rate: o.rate,
-		LineBytes: 200, RotateBytes: o.rotateBytes, MaxFiles: 5,
-	})
-	if err != nil {
-		t.Fatal(err)
+		LineBytes: 200, RotateBytes: o.rotateBytes, MaxFiles: 5, CopyTruncate: o.copyTruncate,
 	}
+	glob := filepath.Join(n.simCfg.Root, "containers", "*.log")
+	if !o.late {
+		n.makeLogs()
+	}
+	if o.spoolBytes == "" {
+		o.spoolBytes = "1GiB"
+	}
+	var err error
 	n.cw, err = cwlocal.NewServer(cwlocal.Options{AccessKey: demoAccessKey, SecretKey: demoSecretKey})
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +95,10 @@ func newNode(t *testing.T, o nodeOptions) *node {
 		t.Fatal(err)
 	}
 	n.grace = timeout + 10*time.Second
+	rescan := "1s"
+	if o.late {
+		rescan = "1h" // the new directory must be found by its events
+	}
 	yaml := fmt.Sprintf(`cluster: %s
 node_name: e2e-node
 shutdown_timeout: %s
@@ -87,13 +110,14 @@ tail:
   include: [%s]
   state_dir: %s
   checkpoint_interval: 200ms
-  rescan_interval: 1s
+  rescan_interval: %s
+  max_spool_bytes: %s
 cloudwatch:
   region: %s
   endpoint: %s
   buffer_bytes: %s
   flush_interval: 200ms
-`, demoCluster, o.timeout, n.port, n.sim.Glob(), filepath.Join(n.dir, "state"), demoRegion, n.cw.URL(), o.bufferBytes)
+`, demoCluster, o.timeout, n.port, glob, filepath.Join(n.dir, "state"), rescan, o.spoolBytes, demoRegion, n.cw.URL(), o.bufferBytes)
 	n.cfg = filepath.Join(n.dir, "skiff.yaml")
 	if err := os.WriteFile(n.cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
