@@ -16,7 +16,7 @@ import (
 // value injects nothing. Faults apply to authenticated requests for known
 // operations, after the signature check and before the operation runs, in
 // this order: dropped connection, latency, outage, error rate, failed
-// attempts, throttling.
+// attempts, throttling, denied log groups.
 type Faults struct {
 	// ErrorRate is the probability in [0, 1] that a request fails with
 	// ServiceUnavailableException (HTTP 500).
@@ -41,8 +41,12 @@ type Faults struct {
 	// ThrottleRate is the probability in [0, 1] of a ThrottlingException
 	// regardless of the rate.
 	ThrottleRate float64 `json:"throttle_rate,omitempty"`
-	// Operations limits the faults to these operations (e.g. "PutLogEvents");
-	// empty means every operation.
+	// DenyGroups answers AccessDeniedException, as the service does when the
+	// caller's IAM policy does not cover a log group, to every request that
+	// names one of these log groups (logGroupName), whatever Operations says.
+	DenyGroups []string `json:"deny_groups,omitempty"`
+	// Operations limits the other faults to these operations (e.g.
+	// "PutLogEvents"); empty means every operation.
 	Operations []string `json:"operations,omitempty"`
 }
 
@@ -102,13 +106,20 @@ func (s *Server) Faults() Faults {
 	return s.faults.f
 }
 
-// injectFaults applies the faults to one request of operation op. A dropped
-// connection aborts the handler (http.ErrAbortHandler).
-func (s *Server) injectFaults(r *http.Request, op string) *apiError {
+// injectFaults applies the faults to one request of operation op with
+// body. A dropped connection aborts the handler (http.ErrAbortHandler).
+func (s *Server) injectFaults(r *http.Request, op string, body []byte) *apiError {
 	fs := s.faults
 	now := s.now()
 	fs.mu.Lock()
 	f := fs.f
+	if len(f.DenyGroups) > 0 {
+		if aerr := s.deny(f.DenyGroups, op, body); aerr != nil {
+			fs.mu.Unlock()
+			s.metrics.faults.WithLabelValues("deny").Inc()
+			return aerr
+		}
+	}
 	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
 		fs.mu.Unlock()
 		return nil
@@ -167,6 +178,19 @@ func (fs *faultState) take(op string, now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// deny returns the service's AccessDeniedException when body names one of
+// the denied log groups, or nil.
+func (s *Server) deny(groups []string, op string, body []byte) *apiError {
+	var in struct {
+		LogGroupName  string `json:"logGroupName"`
+		LogStreamName string `json:"logStreamName"`
+	}
+	if json.Unmarshal(body, &in) != nil || !slices.Contains(groups, in.LogGroupName) {
+		return nil
+	}
+	return errAccessDenied(s.opts.Region, op, in.LogGroupName, in.LogStreamName)
 }
 
 // attempt reads the SDK's attempt counter from "Amz-Sdk-Request: attempt=2; max=3"; 0 when absent.
