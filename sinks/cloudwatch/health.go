@@ -24,8 +24,8 @@ func (st endpointState) String() string { return stateNames[st] }
 const (
 	// probeAfter consecutive failures with no success between them make the
 	// failure correlated (an outage), not noise: at 20% random errors that
-	// happens once in ten million requests.
-	probeAfter = 8
+	// happens once in hundreds of millions of requests.
+	probeAfter = 12
 	// healthWindow is how many recent outcomes decide degraded.
 	healthWindow = 64
 )

@@ -10,10 +10,11 @@ import (
 // rate. Without dense throttling it lets everything through. When more
 // than paceDense of the requests of a window were throttled, the quota is
 // what limits: the rate is set just above the rate that succeeded in that
-// window, so that the quota is used and few requests are refused. Windows
-// without throttling raise the rate by paceUp until it is no limit again.
-// Scattered throttles (a busy region refuses a few requests whatever the
-// rate) are retried and leave the rate alone.
+// window, so that the quota is used and few requests are refused; while a
+// rate is in force, a window with more than paceOver throttled sets it
+// again the same way. Windows without throttling raise the rate by paceUp
+// until it is no limit again. Scattered throttles (a busy region refuses
+// some requests whatever the rate) are retried and leave the rate alone.
 //
 // A pacer is safe for concurrent use.
 type pacer struct {
@@ -29,6 +30,7 @@ type pacer struct {
 const (
 	paceWindow   = 500 * time.Millisecond
 	paceDense    = 0.5  // throttled share of a window that means "over quota"
+	paceOver     = 0.1  // the same, once a rate is in force
 	paceHeadroom = 1.05 // the rate set, over the rate that succeeded
 	paceUp       = 1.25 // per window without throttling
 	paceNoLimit  = 50000
@@ -51,7 +53,7 @@ func (p *pacer) wait(ctx context.Context) error {
 			p.mu.Unlock()
 			return nil
 		}
-		p.tokens = min(max(1, p.rate*paceBurst), p.tokens+now.Sub(p.last).Seconds()*p.rate)
+		p.tokens = min(max(2, p.rate*paceBurst), p.tokens+now.Sub(p.last).Seconds()*p.rate)
 		p.last = now
 		if p.tokens >= 1 {
 			p.tokens--
@@ -101,7 +103,7 @@ func (p *pacer) roll(now time.Time) {
 	}
 	total := p.ok + p.thr
 	switch {
-	case total > 0 && float64(p.thr) > paceDense*float64(total):
+	case total > 0 && (float64(p.thr) > paceDense*float64(total) || p.rate > 0 && float64(p.thr) > paceOver*float64(total)):
 		r := max(1, float64(p.ok)/el.Seconds()*paceHeadroom)
 		if p.rate == 0 || r < p.rate {
 			p.rate = r

@@ -41,6 +41,9 @@ type Faults struct {
 	// ThrottleRate is the probability in [0, 1] of a ThrottlingException
 	// regardless of the rate.
 	ThrottleRate float64 `json:"throttle_rate,omitempty"`
+	// Quotas replaces the per-account quotas (requests per second) that
+	// Throttle enforces, per operation, e.g. {"PutLogEvents": 100}.
+	Quotas map[string]float64 `json:"quotas,omitempty"`
 	// DenyGroups answers AccessDeniedException, as the service does when the
 	// caller's IAM policy does not cover a log group, to every request that
 	// names one of these log groups (logGroupName), whatever Operations says.
@@ -124,7 +127,7 @@ func (s *Server) injectFaults(r *http.Request, op string, body []byte) *apiError
 		fs.mu.Unlock()
 		return nil
 	}
-	throttled := f.Throttle && !fs.take(op, now)
+	throttled := f.Throttle && !fs.take(op, now, f.Quotas)
 	fs.mu.Unlock()
 
 	if f.DropRate > 0 && rand.Float64() < f.DropRate {
@@ -159,8 +162,11 @@ func (s *Server) injectFaults(r *http.Request, op string, body []byte) *apiError
 }
 
 // take takes one token of op's quota; false means the request is over it.
-func (fs *faultState) take(op string, now time.Time) bool {
-	rate, ok := quotas[op]
+func (fs *faultState) take(op string, now time.Time, override map[string]float64) bool {
+	rate, ok := override[op]
+	if !ok {
+		rate, ok = quotas[op]
+	}
 	if !ok {
 		return true
 	}

@@ -104,16 +104,16 @@ func TestThrottleBucket(t *testing.T) {
 	fs := newFaultState(Faults{Throttle: true})
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	n := 0
-	for fs.take("PutLogEvents", t0) {
+	for fs.take("PutLogEvents", t0, nil) {
 		n++
 	}
 	if n != 5000 {
 		t.Errorf("burst = %d; want 5000", n)
 	}
-	if !fs.take("PutLogEvents", t0.Add(time.Millisecond/5)) {
+	if !fs.take("PutLogEvents", t0.Add(time.Millisecond/5), nil) {
 		t.Error("no token after 0.2 ms at 5000/s")
 	}
-	if fs.take("PutLogEvents", t0.Add(time.Millisecond/5)) {
+	if fs.take("PutLogEvents", t0.Add(time.Millisecond/5), nil) {
 		t.Error("a second token after 0.2 ms at 5000/s")
 	}
 }
