@@ -51,8 +51,6 @@ func (n *node) tallyIn(groupOf func(i int) string) (nodesim.Tally, []int64) {
 	return c.Tally(), per
 }
 
-func defaultGroup(int) string { return groupName() }
-
 // TestOutageEndsInsideShutdown: SIGTERM arrives during an outage in which
 // rotated files were deleted; the outage ends inside the shutdown window.
 // The agent delivers everything before the timeout and exits 0; after the

@@ -26,8 +26,6 @@ const (
 	// failure correlated (an outage), not noise: at 20% random errors that
 	// happens once in hundreds of millions of requests.
 	probeAfter = 12
-	// healthWindow is how many recent outcomes decide degraded.
-	healthWindow = 64
 )
 
 // health is one view of the endpoint's health, shared by every request.
@@ -45,7 +43,7 @@ type health struct {
 	mu         sync.Mutex
 	state      endpointState
 	consec     int    // failures since the last success
-	recent     uint64 // the last healthWindow outcomes, 1 = failure
+	recent     uint64 // the last 64 outcomes, 1 = failure: any makes it degraded
 	probeOut   bool   // a probe is in flight
 	probeFails int    // failed probes since probing began
 	nextProbe  time.Time

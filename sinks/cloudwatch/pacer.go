@@ -84,13 +84,6 @@ func (p *pacer) done(throttled bool) {
 	}
 }
 
-// current returns the rate in force, 0 when there is none.
-func (p *pacer) current() float64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rate
-}
-
 // roll closes the window when it is over and adapts the rate. mu must be
 // held.
 func (p *pacer) roll(now time.Time) {
