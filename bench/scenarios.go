@@ -25,6 +25,8 @@ var scenarios = []scenario{
 	{"outage", "5,000 lines/s, the destination answers 500 for 20 s while files rotate every 256 KiB", runOutage},
 	{"throttle", "10,000 lines/s against the real quotas plus 30% ThrottlingException", runThrottle},
 	{"sigterm", "10,000 lines/s, SIGTERM and restart halfway: shutdown time, loss, duplicates", runSigterm},
+	{"partial-failure", "10,000 lines/s for 30 s, 30% ThrottlingException and 20% 503 at random: keeping up, drain, loss", runPartialFailure},
+	{"sigterm-outage", "5,000 lines/s, 20 s outage from 20 s, SIGTERM at 30 s and restart: exit, loss, duplicates", runSigtermOutage},
 	{"kill9", "10,000 lines/s, SIGKILL and restart twice: loss and duplicates", runKill9},
 	{"api-down", "1,000 lines/s with enrichment on and the API server unreachable: shipping must go on", runAPIDown},
 }
@@ -165,6 +167,38 @@ func runSigterm(ctx context.Context, h *harness, ad Adapter) []Result {
 	sp := h.base("sigterm", 10000)
 	sp.Actions = []action{{sp.Duration / 2, func(r *runner) error { return r.restart(syscall.SIGTERM) }}}
 	sp.DrainQuiet = 10 * time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+// runPartialFailure: scattered errors (a busy region) are noise, not an
+// outage: the agent should keep up, retrying promptly.
+func runPartialFailure(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("partial-failure", 10000)
+	sp.Label = "30% throttle + 20% 503"
+	sp.Duration = 30 * time.Second
+	sp.Actions = []action{{0, func(r *runner) error {
+		r.srv.SetFaults(cwlocal.Faults{ThrottleRate: 0.3, ErrorRate: 0.2, Operations: []string{"PutLogEvents"}})
+		return nil
+	}}}
+	sp.DrainQuiet, sp.DrainMax = 10*time.Second, 120*time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+// runSigtermOutage: SIGTERM in the middle of an outage that ends inside
+// the shutdown window (25 s by default for skiff): the drain should finish
+// once the endpoint is back, and the restart send nothing twice.
+func runSigtermOutage(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("sigterm-outage", 5000)
+	sp.Label = "20 s outage, SIGTERM at 30 s"
+	sp.Duration = 60 * time.Second
+	sp.Actions = []action{
+		{20 * time.Second, func(r *runner) error {
+			r.srv.SetFaults(cwlocal.Faults{OutageUntil: time.Now().Add(20 * time.Second)})
+			return nil
+		}},
+		{30 * time.Second, func(r *runner) error { return r.restart(syscall.SIGTERM) }},
+	}
+	sp.DrainQuiet, sp.DrainMax = 10*time.Second, 120*time.Second
 	return []Result{h.runOne(ctx, ad, sp)}
 }
 

@@ -17,12 +17,16 @@ const (
 	DropRejectedExpir = "expired"       // CloudWatch: older than the group's retention
 )
 
+// RetryWrite is the reason label of skiff_output_retries_total for a
+// failed write of the file and stdout sinks.
+const RetryWrite = "write"
+
 // Metrics are the series every sink reports, labelled with the sink's
 // output name.
 type Metrics struct {
 	ProcRecords prometheus.Counter
 	ProcBytes   prometheus.Counter
-	Retries     prometheus.Counter
+	Retries     *prometheus.CounterVec // reason
 	Dropped     *prometheus.CounterVec // reason
 }
 
@@ -40,10 +44,10 @@ func NewMetrics(reg prometheus.Registerer, output string, b *Budget, enc *Encode
 			Name: "skiff_output_proc_bytes_total", ConstLabels: labels,
 			Help: "Message bytes the destination accepted.",
 		}),
-		Retries: prometheus.NewCounter(prometheus.CounterOpts{
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_output_retries_total", ConstLabels: labels,
-			Help: "Requests sent again after a failure.",
-		}),
+			Help: "Requests sent again after a failure, by reason (throttle, server, network, auth, create, other; write for the file and stdout sinks).",
+		}, []string{"reason"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_output_dropped_records_total", ConstLabels: labels,
 			Help: "Records acknowledged without being delivered, by reason.",

@@ -23,9 +23,17 @@ package sinks
 
 import (
 	"context"
+	"errors"
 
 	"github.com/skiff-agent/skiff/tailer"
 )
+
+// ErrPaused is wrapped by the error Write returns, at once and having
+// taken nothing, when records are routed to a destination that refuses
+// them and holds its share of the budget: the caller keeps the records and
+// writes them again later (the tailer does at its next poll). Flush wraps
+// it when what is left is held for such destinations.
+var ErrPaused = errors.New("destination paused")
 
 // Sink ships records to a destination.
 //
@@ -38,7 +46,9 @@ import (
 //
 // Write is safe for concurrent use. If Write returns ctx's error, the
 // records it had not yet taken are not acknowledged (the tailer reads them
-// again after a restart); those it took are.
+// again after a restart); those it took are. A sink that pauses one
+// destination (see ErrPaused) refuses its records instead of blocking, so
+// that a blocked Write never stalls the records of other destinations.
 type Sink interface {
 	tailer.Consumer
 	// Run sends batches until ctx is done, then returns once its requests

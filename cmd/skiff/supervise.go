@@ -95,9 +95,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.shutdownTimeout)
 		stopForce := p.onForce(cancel)
 		start := time.Now()
+		// A file the input could not drain (its destination is paused)
+		// does not keep the others' records from being flushed.
 		flushErr = p.in.Drain(drainCtx)
-		if flushErr == nil {
-			flushErr = p.sink.Flush(drainCtx)
+		if drainCtx.Err() == nil {
+			flushErr = errors.Join(flushErr, p.sink.Flush(drainCtx))
 		}
 		if flushErr != nil && drainCtx.Err() != nil {
 			why := "the shutdown timeout passed"

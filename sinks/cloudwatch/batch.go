@@ -45,6 +45,7 @@ type batch struct {
 	minTS  int64
 	maxTS  int64
 	born   time.Time
+	probe  bool // the batch that tries a paused destination again
 }
 
 // Pooled batch storage: a finished batch's arena and events are reused by

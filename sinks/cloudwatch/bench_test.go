@@ -64,7 +64,7 @@ func BenchmarkWrite(b *testing.B) {
 		if err := s.Write(ctx, recs); err != nil {
 			b.Fatal(err)
 		}
-		s.sealAll(0)
+		s.sealAll(0, true)
 		s.mu.Lock()
 		for _, bt := range s.ready {
 			bt.d.pending--
@@ -115,7 +115,7 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 	if err := s.Write(context.Background(), recs); err != nil {
 		b.Fatal(err)
 	}
-	s.sealAll(0)
+	s.sealAll(0, true)
 	bt := s.ready[0]
 	b.SetBytes(int64(bt.size))
 	b.ReportAllocs()
@@ -136,7 +136,7 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 		if sdkSerializer {
 			_, err = client.PutLogEvents(context.Background(), in)
 		} else {
-			_, err = s.put(context.Background(), bt, bt.events)
+			_, err = s.snd.put(context.Background(), bt, bt.events)
 		}
 		if err != nil {
 			b.Fatal(err)
@@ -160,7 +160,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				cfg.Region, cfg.Endpoint = "us-east-1", url
 				cfg.Credentials = credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, "")
 				var err error
-				if s, err = New(context.Background(), cfg); err != nil {
+				if s, err = newWithOptions(context.Background(), cfg, withDial(testDial)); err != nil {
 					b.Fatal(err)
 				}
 			} else {
@@ -187,7 +187,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			if got := a.n.Load(); got != int64(b.N*len(recs)) {
 				b.Fatalf("acknowledged %d of %d", got, b.N*len(recs))
 			}
-			b.ReportMetric(float64(s.lim.current()), "concurrency")
+			b.ReportMetric(float64(s.snd.lim.current()), "concurrency")
 		})
 	}
 }

@@ -56,13 +56,13 @@ func TestOwnSerializerMatchesSDK(t *testing.T) {
 		recs = append(recs, rec(m, now, testFile, nil))
 	}
 	write(t, s, recs...)
-	s.sealAll(0)
+	s.sealAll(0, true)
 	b := s.ready[0]
 	bodies := make([]map[string]any, 2)
 	headers := make([]http.Header, 2)
 	for i, sdk := range []bool{true, false} {
-		s.sdkSerializer = sdk
-		if _, err := s.put(context.Background(), b, b.events); err != nil {
+		s.snd.opts.sdkSerializer = sdk
+		if _, err := s.snd.put(context.Background(), b, b.events); err != nil {
 			t.Fatal(err)
 		}
 		if err := json.Unmarshal(tr.body, &bodies[i]); err != nil {

@@ -22,14 +22,12 @@ type api interface {
 	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
 }
 
-// testDial, when set by tests, replaces the SDK transport's dialer.
-var testDial func(ctx context.Context, network, addr string) (net.Conn, error)
-
-// newClient builds the SDK client. The SDK's retryer is replaced by
+// newClient builds the SDK client; a non-nil dial replaces the transport's
+// dialer. The SDK's retryer is replaced by
 // aws.NopRetryer: one attempt per call, so that the sink's own loop decides
 // about every retry (backoff curves, adaptive concurrency, the shutdown
 // deadline) and no hidden client-side retry quota fails calls fast.
-func newClient(ctx context.Context, cfg Config) (*cloudwatchlogs.Client, error) {
+func newClient(ctx context.Context, cfg Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*cloudwatchlogs.Client, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 2 * cfg.MaxConcurrency
 		t.MaxIdleConnsPerHost = 2 * cfg.MaxConcurrency
@@ -40,8 +38,8 @@ func newClient(ctx context.Context, cfg Config) (*cloudwatchlogs.Client, error) 
 		// in 32 KiB pieces whatever its size, so a larger one saves
 		// little.
 		t.WriteBufferSize = 64 << 10
-		if testDial != nil {
-			t.DialContext = testDial
+		if dial != nil {
+			t.DialContext = dial
 		}
 	})
 	opts := []func(*config.LoadOptions) error{

@@ -20,11 +20,24 @@
 // their batches can land in either order.
 //
 // Requests run in parallel, across and within streams, under an adaptive
-// limit (additive increase; multiplicative decrease on throttling, 5xx and
-// round trips far above the average). Failures are retried with full-jitter
-// exponential backoff (a slower curve for throttling, 5xx and credential
-// errors) until Run's context ends. The SDK's own retryer is off
-// (aws.NopRetryer), so this loop makes every retry decision.
+// limit (additive increase; multiplicative decrease while the endpoint is
+// down and on round trips far above the average). One view of the
+// endpoint's health decides retries: while most requests succeed, errors
+// are retried on a fast curve; after a run of failures with no success
+// (an outage) one probe at a time goes on a slow curve and every other
+// request waits, until the first success releases them all through the
+// limiter. Throttling feeds a shared token bucket that holds the rate just
+// above what the quota lets through. The SDK's own retryer is off
+// (aws.NopRetryer), so this loop makes every retry decision. During the
+// shutdown flush no retry waits longer than a short interval, and requests
+// in flight when Run ends get a short grace, so that what CloudWatch
+// accepted is acknowledged.
+//
+// A destination that refuses records for a reason retrying soon cannot
+// fix (AccessDeniedException, a KMS error, a missing group with
+// AutoCreateGroup off) is paused alone: its batches are parked and tried
+// again on a long backoff, it holds a bounded share of the budget, and past
+// it Write refuses its records with sinks.ErrPaused, taking nothing.
 //
 // A missing stream is created when a put reports ResourceNotFoundException
 // (and its group, when AutoCreateGroup is set), once however many batches

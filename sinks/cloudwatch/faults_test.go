@@ -124,7 +124,7 @@ func TestOutageBlocksWithinBudget(t *testing.T) {
 	if n := a.n.Load(); n != 0 {
 		t.Errorf("%d records acknowledged during the outage", n)
 	}
-	if l := s.lim.current(); l > 2 {
+	if l := s.snd.lim.current(); l > 2 {
 		t.Errorf("concurrency limit %d during an outage; want it driven down to 1 or 2", l)
 	}
 	select {
@@ -192,9 +192,9 @@ func (p poisonAPI) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEv
 
 func TestPoisonEventIsolated(t *testing.T) {
 	srv, _ := startServer(t, cwlocal.Options{})
-	s, reg := newTestSink(t, srv, Config{LogGroup: "/poison", LogStream: "s", Format: "raw", AutoCreateGroup: true, FlushInterval: time.Hour})
-	s.api = poisonAPI{s.api}
-	s.sdkSerializer = true // poisonAPI edits the decoded input
+	s, reg := newTestSink(t, srv, Config{LogGroup: "/poison", LogStream: "s", Format: "raw", AutoCreateGroup: true, FlushInterval: time.Hour},
+		withSDKSerializer()) // poisonAPI edits the decoded input
+	s.snd.api = poisonAPI{s.snd.api}
 	runSink(t, s)
 	var a acker
 	now := time.Now()

@@ -8,13 +8,20 @@ import (
 
 // limiter bounds concurrent requests with an adaptive limit (AIMD): the
 // limit grows by about one per round trip while requests succeed at full
-// use, and shrinks by decreaseFactor on throttling, 5xx or a round trip
-// far above the average; at most one decrease per round trip, so that a
-// burst of errors from one moment counts once.
+// use, and shrinks by decreaseFactor on congestion (the sender reports 5xx
+// only while the endpoint is down) or a round trip far above the average;
+// at most one decrease per round trip, so that a burst of errors from one
+// moment counts once. After decreases for congestion, successes at full
+// use raise the limit by one each (it doubles per round trip) back to
+// where it was: the backlog of an outage goes at full speed soon after
+// the endpoint is back, and a round trip far above the average (the
+// endpoint is slow, not down) ends that.
 type limiter struct {
-	mu       sync.Mutex
-	limit    float64
-	max      float64
+	mu     sync.Mutex
+	limit  float64
+	max    float64
+	target float64 // the limit before congestion, regained fast
+
 	inflight int
 	changed  chan struct{} // closed and replaced when a slot frees
 	rtt      float64       // EWMA of successful round trips, seconds
@@ -83,12 +90,17 @@ func (l *limiter) release(o outcome, rtt time.Duration) {
 			l.rtt += rttAlpha * (sec - l.rtt)
 		}
 		l.samples++
-		if slow {
+		switch {
+		case slow:
+			l.target = 0
 			l.decrease(now)
-		} else if full {
+		case full && l.limit < l.target:
+			l.limit = min(l.target, l.limit+1)
+		case full:
 			l.limit = min(l.max, l.limit+1/l.limit)
 		}
 	case outcomeCongested:
+		l.target = max(l.target, l.limit)
 		l.decrease(now)
 	}
 	l.m.limit.Set(float64(int(l.limit)))

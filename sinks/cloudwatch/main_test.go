@@ -42,6 +42,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// testDial refuses non-loopback dials; every test sink dials through it.
+var testDial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// testCurves are short waits, so that tests of retries run fast.
+var testCurves = curves{
+	fastBase: time.Millisecond, fastMax: 20 * time.Millisecond,
+	slowBase: 2 * time.Millisecond, slowMax: 50 * time.Millisecond,
+	short: 5 * time.Millisecond, pauseBase: 5 * time.Millisecond, pauseMax: 50 * time.Millisecond,
+	grace: time.Second,
+}
+
 const (
 	testAccessKey = "AKIDEXAMPLE"
 	testSecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -81,7 +92,7 @@ func startServer(t testing.TB, opts cwlocal.Options) (*cwlocal.Server, *promethe
 
 // newTestSink returns a sink pointed at srv through the real SDK, with
 // static credentials and short retry curves.
-func newTestSink(t testing.TB, srv *cwlocal.Server, cfg Config) (*Sink, *prometheus.Registry) {
+func newTestSink(t testing.TB, srv *cwlocal.Server, cfg Config, opts ...option) (*Sink, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	cfg.Region = "us-east-1"
@@ -90,11 +101,10 @@ func newTestSink(t testing.TB, srv *cwlocal.Server, cfg Config) (*Sink, *prometh
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, "")
 	}
 	cfg.Registerer = reg
-	s, err := New(context.Background(), cfg)
+	s, err := newWithOptions(context.Background(), cfg, append([]option{withDial(testDial), withCurves(testCurves)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	s.fastBase, s.fastMax, s.slowBase, s.slowMax = time.Millisecond, 20*time.Millisecond, 2*time.Millisecond, 50*time.Millisecond
 	return s, reg
 }
 

@@ -2,19 +2,13 @@ package cloudwatch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/skiff-agent/skiff/sinks"
@@ -27,9 +21,10 @@ const (
 	classOK       class = iota
 	classNotFound       // the group or stream is missing: create, then put again
 	classInvalid        // the request itself is refused: split to isolate the event
-	classThrottle       // slow down and retry
-	classServer         // 5xx: slow down and retry
-	classAuth           // credentials or permissions: say so, retry slowly
+	classThrottle       // over a quota: slow the rate, retry
+	classServer         // 5xx: retry
+	classAuth           // the credentials are refused: retry
+	classDest           // the destination refuses (IAM policy, KMS key): pause it
 	classOther          // transient (network, timeout, unknown): retry
 )
 
@@ -37,6 +32,7 @@ const (
 const (
 	codeNotFound      = "ResourceNotFoundException"
 	codeAlreadyExists = "ResourceAlreadyExistsException"
+	codeAccessDenied  = "AccessDeniedException"
 	statusOK          = "ok"
 	statusNetwork     = "network"
 )
@@ -50,6 +46,9 @@ func classify(err error) (class, string) {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		code := ae.ErrorCode()
+		if kmsError(code, ae.ErrorMessage()) {
+			return classDest, code
+		}
 		switch code {
 		case codeNotFound:
 			return classNotFound, code
@@ -62,7 +61,9 @@ func classify(err error) (class, string) {
 			return classThrottle, code
 		case "ServiceUnavailableException", "InternalFailure", "InternalServerError":
 			return classServer, code
-		case "AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException",
+		case codeAccessDenied:
+			return classDest, code
+		case "UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException",
 			"IncompleteSignature", "MissingAuthenticationToken", "InvalidClientTokenId", "SignatureDoesNotMatch":
 			return classAuth, code
 		}
@@ -77,6 +78,32 @@ func classify(err error) (class, string) {
 		return classServer, "http_5xx"
 	}
 	return classOther, statusNetwork
+}
+
+// kmsError reports whether an error is about the log group's KMS key
+// (disabled, deleted, or not usable by the service): only a change to the
+// key fixes it.
+func kmsError(code, msg string) bool {
+	return strings.HasPrefix(strings.ToUpper(code), "KMS") ||
+		(code == "InvalidParameterException" || code == codeAccessDenied) && strings.Contains(strings.ToUpper(msg), "KMS")
+}
+
+// destReason is the reason label of a destination's error.
+func destReason(err error) string {
+	if errors.Is(err, errGroupNotCreated) {
+		return reasonGroupMissing
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && kmsError(ae.ErrorCode(), ae.ErrorMessage()) {
+		return reasonKMS
+	}
+	return reasonAccessDenied
+}
+
+// endpointFailure reports whether an error of class c says the endpoint
+// is failing (rather than one request, or one destination).
+func (c class) endpointFailure() bool {
+	return c == classServer || c == classAuth || c == classOther
 }
 
 // groupMissing reports whether a ResourceNotFoundException names the log
@@ -94,179 +121,171 @@ func httpStatus(err error) int {
 	return 0
 }
 
-func (c class) outcome() outcome {
-	switch c {
-	case classOK:
-		return outcomeOK
-	case classThrottle, classServer:
-		return outcomeCongested
-	}
-	return outcomeOther
-}
+// result is how deliver ended.
+type result uint8
 
-// observe records one API call.
-func (s *Sink) observe(op string, cls class, status string, d time.Duration) {
-	s.cm.requests.WithLabelValues(op, status).Inc()
-	s.cm.latency.WithLabelValues(op).Observe(d.Seconds())
-	if cls == classThrottle {
-		s.cm.throttles.Inc()
-	}
-}
+const (
+	resultDone      result = iota // accepted, or dropped for a counted reason
+	resultCancelled               // ctx ended first
+	resultPaused                  // the destination refuses: pause it
+)
 
-// send delivers b and acknowledges it. When ctx ends first, b stays
-// unacknowledged and its budget held.
-func (s *Sink) send(ctx context.Context, b *batch) {
-	if !s.deliver(ctx, b, b.events, time.Now()) {
-		return
+// Reasons of skiff_output_retries_total and of the destination errors.
+const (
+	reasonThrottle     = "throttle"
+	reasonServer       = "server"
+	reasonNetwork      = "network"
+	reasonAuth         = "auth"
+	reasonCreate       = "create"
+	reasonOther        = "other"
+	reasonAccessDenied = "access_denied"
+	reasonKMS          = "kms"
+	reasonGroupMissing = "group_missing"
+)
+
+// retryReason is the reason label of a retry after an error of class cls
+// with status.
+func retryReason(cls class, status string) string {
+	switch {
+	case cls == classThrottle:
+		return reasonThrottle
+	case cls == classServer:
+		return reasonServer
+	case cls == classAuth:
+		return reasonAuth
+	case status == statusNetwork:
+		return reasonNetwork
 	}
-	s.mu.Lock()
-	b.d.pending--
-	b.d.lastUsed = time.Now()
-	s.mu.Unlock()
-	b.acks.Done()
-	s.b.Release(b.charge)
-	b.recycle()
+	return reasonOther
 }
 
 // deliver puts evs (a sorted run of b's events) until CloudWatch accepted
-// them, or they were dropped for a counted reason. It returns false only
-// when ctx ended first.
-func (s *Sink) deliver(ctx context.Context, b *batch, evs []event, start time.Time) bool {
+// them, they were dropped for a counted reason (resultDone), ctx ended
+// (resultCancelled) or the destination refused them for a reason that
+// retrying soon cannot fix (resultPaused, with the error). Waits end with
+// ctx; requests run under reqCtx, which outlives ctx by a grace period so
+// that an answer on its way is not thrown away.
+func (s *sender) deliver(ctx, reqCtx context.Context, b *batch, evs []event, start time.Time) (result, error) {
 	d := b.d
 	justCreated := false
 	for attempt := 0; ; attempt++ {
-		if err := s.lim.acquire(ctx); err != nil {
-			return false
+		probe, err := s.health.admit(ctx)
+		if err != nil {
+			return resultCancelled, nil
+		}
+		if s.pace.wait(ctx) != nil || s.lim.acquire(ctx) != nil {
+			s.health.neutral(probe)
+			return resultCancelled, nil
 		}
 		gen := d.gen.Load()
 		t0 := time.Now()
-		out, err := s.put(ctx, b, evs)
+		out, err := s.put(reqCtx, b, evs)
 		lat := time.Since(t0)
-		if ctx.Err() != nil {
-			s.lim.release(outcomeOther, lat)
-			return false
-		}
 		cls, status := classify(err)
+		if cls != classOK && ctx.Err() != nil {
+			// Shutting down: no more attempts; the records are read again.
+			s.lim.release(outcomeOther, lat)
+			s.health.neutral(probe)
+			return resultCancelled, nil
+		}
 		s.observe("PutLogEvents", cls, status, lat)
-		s.lim.release(cls.outcome(), lat)
+		s.pace.done(cls == classThrottle)
+		reason := retryReason(cls, status)
+		var delay time.Duration
 		switch cls {
 		case classOK:
+			s.lim.release(outcomeOK, lat)
+			s.health.success(probe)
 			if attempt > 0 {
 				s.logEveryAt(slog.LevelInfo, "recovered", "PutLogEvents succeeds again", "group", d.group, "stream", d.stream,
 					"attempts", attempt+1, "since", time.Since(start).Round(time.Millisecond))
 			}
 			s.accepted(b, evs, out)
-			return true
+			return resultDone, nil
+		case classDest:
+			s.lim.release(outcomeOther, lat)
+			s.health.neutral(probe)
+			return resultPaused, err
 		case classNotFound:
-			if !justCreated {
-				if cerr := s.ensureStream(ctx, d, gen, groupMissing(err)); cerr == nil {
-					// The put after creating the stream is the planned second
-					// step of put-first, not a retry of a failure.
-					justCreated = true
-					attempt--
-					continue
-				} else {
-					err, cls = cerr, classAuth // slow curve
-				}
+			s.lim.release(outcomeOther, lat)
+			s.health.neutral(probe)
+			if justCreated {
+				// Created a moment ago and missing again: retry.
+				delay = s.fast(attempt)
+				break
+			}
+			cerr := s.ensureStream(reqCtx, d, gen, groupMissing(err))
+			if cerr == nil {
+				// The put after creating the stream is the planned second
+				// step of put-first, not a retry of a failure.
+				justCreated = true
+				attempt--
+				continue
+			}
+			if ctx.Err() != nil {
+				return resultCancelled, nil
+			}
+			ccls, _ := classify(cerr)
+			if ccls == classDest || errors.Is(cerr, errGroupNotCreated) {
+				return resultPaused, cerr
+			}
+			err, reason = cerr, reasonCreate
+			if !ccls.endpointFailure() || !s.health.failure(false) {
+				delay = s.fast(attempt)
 			}
 		case classInvalid:
+			s.lim.release(outcomeOther, lat)
+			s.health.success(probe) // the endpoint answered
 			if len(evs) == 1 {
 				s.m.Dropped.WithLabelValues(sinks.DropInvalid).Inc()
 				s.logEvery("invalid", "CloudWatch refused an event; dropped it", "group", d.group, "stream", d.stream,
 					"bytes", evs[0].n, "err", err)
-				return true
+				return resultDone, nil
 			}
 			mid := len(evs) / 2
-			return s.deliver(ctx, b, evs[:mid], start) && s.deliver(ctx, b, evs[mid:], start)
-		case classAuth:
-			s.logEvery("auth", "CloudWatch refused the credentials or permissions; retrying (fix the IAM role or credentials)",
-				"group", d.group, "stream", d.stream, "err", err)
-		default:
-			s.logEvery(status, "PutLogEvents failed; retrying", "group", d.group, "stream", d.stream, "err", err)
+			if r, err := s.deliver(ctx, reqCtx, b, evs[:mid], start); r != resultDone {
+				return r, err
+			}
+			return s.deliver(ctx, reqCtx, b, evs[mid:], start)
+		case classThrottle:
+			// A quota, not a failure: the pacer lowers the rate when
+			// throttling is dense; the retry goes at once through it.
+			s.lim.release(outcomeOther, lat)
+			s.health.neutral(probe)
+			delay = jitter(time.Millisecond, s.opts.curves.fastBase, 0)
+		default: // 5xx, network, credentials
+			if cls == classAuth {
+				s.logEvery("auth", "CloudWatch refused the credentials or permissions; retrying (fix the IAM role or credentials)",
+					"group", d.group, "stream", d.stream, "err", err)
+			} else {
+				s.logEvery(status, "PutLogEvents failed; retrying", "group", d.group, "stream", d.stream, "err", err)
+			}
+			if s.health.failure(probe) {
+				// Correlated: the endpoint is down. admit holds the retry
+				// until a probe succeeds.
+				s.lim.release(outcomeCongested, lat)
+			} else {
+				s.lim.release(outcomeOther, lat)
+				delay = s.fast(attempt)
+			}
 		}
 		justCreated = false
 		if s.cfg.MaxRetryDuration > 0 && time.Since(start) >= s.cfg.MaxRetryDuration {
 			s.m.Dropped.WithLabelValues(sinks.DropRetryTimeout).Add(float64(len(evs)))
 			s.logEvery("retry_timeout", "gave up on a batch after max_retry_duration; dropped it",
 				"group", d.group, "stream", d.stream, "events", len(evs), "err", err)
-			return true
+			return resultDone, nil
 		}
-		s.m.Retries.Inc()
-		kick := s.kicked()
-		t := time.NewTimer(s.backoff(cls, attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-kick: // shutting down: try again now
-			t.Stop()
-		case <-t.C:
+		s.m.Retries.WithLabelValues(reason).Inc()
+		d.retrying.Store(true)
+		if delay > 0 && s.sleep(ctx, delay) != nil {
+			return resultCancelled, nil
 		}
 	}
-}
-
-// backoff returns a full-jitter exponential delay for the attempt'th retry.
-func (s *Sink) backoff(cls class, attempt int) time.Duration {
-	base, ceil := s.fastBase, s.fastMax
-	if cls == classThrottle || cls == classServer || cls == classAuth {
-		base, ceil = s.slowBase, s.slowMax
-	}
-	d := ceil
-	if attempt < 30 {
-		d = min(ceil, base<<attempt)
-	}
-	return rand.N(d) + time.Millisecond
-}
-
-// logEvery logs msg at most once a minute per key.
-func (s *Sink) logEvery(key, msg string, args ...any) {
-	s.logEveryAt(slog.LevelWarn, key, msg, args...)
-}
-
-func (s *Sink) logEveryAt(level slog.Level, key, msg string, args ...any) {
-	now := time.Now()
-	if v, ok := s.logTimes.Load(key); ok && now.Sub(v.(time.Time)) < time.Minute {
-		return
-	}
-	s.logTimes.Store(key, now)
-	s.log.Log(context.Background(), level, msg, args...)
-}
-
-// put sends one PutLogEvents request for evs. The body is written from
-// the batch's escaped messages by putSerializer; the SDK's own serializer
-// (sdkSerializer, for comparison) gets the messages decoded.
-func (s *Sink) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlogs.PutLogEventsOutput, error) {
-	in := &cloudwatchlogs.PutLogEventsInput{
-		LogGroupName:  aws.String(b.d.group),
-		LogStreamName: aws.String(b.d.stream),
-	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-	defer cancel()
-	if s.sdkSerializer {
-		in.LogEvents = make([]types.InputLogEvent, len(evs))
-		for i := range evs {
-			var msg string
-			if err := json.Unmarshal(slices.Concat([]byte{'"'}, b.escaped(evs[i]), []byte{'"'}), &msg); err != nil {
-				return nil, fmt.Errorf("decode event: %w", err)
-			}
-			in.LogEvents[i] = types.InputLogEvent{Message: &msg, Timestamp: &evs[i].ts}
-		}
-		return s.api.PutLogEvents(actx, in)
-	}
-	in.LogEvents = []types.InputLogEvent{} // the body carries them
-	buf := bodyPool.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= 2*MaxBatchBytes+MaxBatchBytes/2 {
-			*buf = (*buf)[:0]
-			bodyPool.Put(buf)
-		}
-	}()
-	*buf = appendPutBody((*buf)[:0], b, evs)
-	return s.api.PutLogEvents(actx, in, withBody(*buf))
 }
 
 // accepted counts what CloudWatch took and what it rejected inside a 200.
-func (s *Sink) accepted(b *batch, evs []event, out *cloudwatchlogs.PutLogEventsOutput) {
+func (s *sender) accepted(b *batch, evs []event, out *cloudwatchlogs.PutLogEventsOutput) {
 	n := len(evs)
 	var tooOld, expired, tooNew int
 	if out != nil && out.RejectedLogEventsInfo != nil {

@@ -9,21 +9,16 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/tailer"
 )
-
-// routeCacheMax bounds the cached routes; the cache starts over when full.
-const routeCacheMax = 8192
 
 // Sink ships records to CloudWatch Logs. It implements sinks.Sink: Write
 // encodes, routes and batches records under the byte budget; Run sends the
 // batches; Flush sends everything and waits for the acknowledgements.
 type Sink struct {
 	cfg    Config
-	api    api
+	snd    *sender
 	enc    *sinks.Encoder
 	group  *Template
 	stream *Template
@@ -32,7 +27,6 @@ type Sink struct {
 	m      *sinks.Metrics
 	cm     *metrics
 	log    *slog.Logger
-	lim    *limiter
 	chunk  int64 // bytes a Write takes from the budget at once
 
 	routes    atomic.Pointer[sync.Map] // routeKey -> *route
@@ -40,61 +34,56 @@ type Sink struct {
 	routeN    atomic.Int64
 	overrides sync.Map // annotation template source -> *Template (nil: invalid)
 
-	mu    sync.Mutex
-	dests map[string]*dest
-	ready []*batch
-	wake  chan struct{}
-
-	creates singleflight.Group
-	groups  sync.Map // log groups known to exist
-
-	logTimes sync.Map // log key -> time of its last line; see logEvery
-
-	kickMu sync.Mutex
-	kick   chan struct{} // closed by Flush: retries waiting in backoff go now
-
-	// sdkSerializer uses the SDK's PutLogEvents serializer instead of ours
-	// (benchmarks and tests compare the two).
-	sdkSerializer bool
-
-	// Retry curves: full-jitter exponential backoff from base to max; the
-	// slow one is for throttling, 5xx and credentials.
-	fastBase, fastMax, slowBase, slowMax time.Duration
+	mu      sync.Mutex
+	dests   map[string]*dest
+	ready   []*batch
+	paused  map[string]*dest // destinations that refuse records
+	pausedN atomic.Int32     // len(paused), read without mu by Write
+	wake    chan struct{}
 }
 
-// dest is one log stream and what the sink holds for it.
+// dest is one log stream and what the sink holds for it. Its fields
+// other than the atomics are guarded by the sink's mu.
 type dest struct {
 	group, stream, key string
 	open               *batch
-	pending            int // sealed batches not finished yet
+	pending            int   // sealed batches not finished yet
+	held               int64 // budget held by its batches, open and sealed
 	lastUsed           time.Time
+	pause              *pause        // non-nil while the destination refuses records
+	retrying           atomic.Bool   // a batch failed and is not delivered yet
 	gen                atomic.Uint64 // bumped each time the stream was created
 	lastReject         atomic.Int64  // unix nanos of the last rejection log line
 }
 
-type routeKey struct {
-	file   *tailer.FileMeta
-	pod    *tailer.PodMeta
-	stream tailer.Stream
-}
-
-type route struct{ group, stream, key string }
-
 // New returns a sink for cfg, with an SDK client from the default
 // credential chain (or cfg.Credentials), cfg.Region and cfg.Endpoint.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
+	return newWithOptions(ctx, cfg)
+}
+
+func newWithOptions(ctx context.Context, cfg Config, opts ...option) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("cloudwatch: %w", err)
 	}
 	cfg.setDefaults()
-	client, err := newClient(ctx, cfg)
+	o := defaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	client, err := newClient(ctx, cfg, o.dial)
 	if err != nil {
 		return nil, err
 	}
-	return newSink(cfg, client)
+	return newSink(cfg, client, opts...)
 }
 
-func newSink(cfg Config, client api) (*Sink, error) {
+// newSink returns a sink for cfg (with its defaults set) that calls client.
+func newSink(cfg Config, client api, opts ...option) (*Sink, error) {
+	o := defaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
 	group, err := ParseTemplate(cfg.LogGroup)
 	if err != nil {
 		return nil, err
@@ -110,15 +99,13 @@ func newSink(cfg Config, client api) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{
-		cfg: cfg, api: client, enc: enc, group: group, stream: stream,
-		env:      env{cluster: cfg.Cluster, host: cfg.Host},
-		b:        sinks.NewBudget(cfg.BufferBytes),
-		log:      cfg.Logger,
-		dests:    make(map[string]*dest),
-		wake:     make(chan struct{}, 1),
-		kick:     make(chan struct{}),
-		fastBase: 100 * time.Millisecond, fastMax: 5 * time.Second,
-		slowBase: time.Second, slowMax: 30 * time.Second,
+		cfg: cfg, enc: enc, group: group, stream: stream,
+		env:    env{cluster: cfg.Cluster, host: cfg.Host},
+		b:      sinks.NewBudget(cfg.BufferBytes),
+		log:    cfg.Logger,
+		dests:  make(map[string]*dest),
+		paused: make(map[string]*dest),
+		wake:   make(chan struct{}, 1),
 	}
 	s.chunk = min(s.b.Limit()/4, 4<<20)
 	s.byStream = group.UsesStream() || stream.UsesStream()
@@ -129,7 +116,10 @@ func newSink(cfg Config, client api) (*Sink, error) {
 	if s.cm, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("cloudwatch metrics: %w", err)
 	}
-	s.lim = newLimiter(cfg.MaxConcurrency, s.cm)
+	s.snd = newSender(cfg, client, o, s.m, s.cm)
+	if err := registerFuncs(cfg.Registerer, s, time.Now()); err != nil {
+		return nil, fmt.Errorf("cloudwatch metrics: %w", err)
+	}
 	return s, nil
 }
 
@@ -155,8 +145,16 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // Write encodes and batches recs, blocking while the byte budget is full.
 // It is safe for concurrent use. On ctx's error, the records of recs not
-// yet taken stay unacknowledged.
+// yet taken stay unacknowledged. When a record of recs is routed to a
+// paused destination that holds its share of the budget, Write takes
+// nothing and returns an error wrapping sinks.ErrPaused at once: the
+// caller keeps the records and writes them again later.
 func (s *Sink) Write(ctx context.Context, recs []tailer.Record) error {
+	if s.pausedN.Load() > 0 {
+		if err := s.refusePaused(recs); err != nil {
+			return err
+		}
+	}
 	sc := scratchPool.Get().(*scratch)
 	defer func() {
 		sc.buf, sc.evs, sc.charge = sc.buf[:0], sc.evs[:0], 0
@@ -275,6 +273,7 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 	for _, e := range sc.evs {
 		d := s.destLocked(e.r)
 		d.lastUsed = now
+		d.held += e.charge
 		if d.open != nil && !d.open.fits(e.n, e.ts) {
 			s.sealLocked(d)
 		}
@@ -314,20 +313,20 @@ func (s *Sink) sealLocked(d *dest) {
 	b.seal()
 	d.pending++
 	s.ready = append(s.ready, b)
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.signal()
 }
 
-// sealAll seals every open batch, or only those older than age when age > 0,
-// and forgets idle streams.
-func (s *Sink) sealAll(age time.Duration) {
+// sealAll seals the open batches older than age (all when age <= 0) and
+// forgets idle streams. A stream whose batch is being retried, or that is
+// paused, keeps filling its open batch up to the limits, so that it sends
+// large requests once it recovers; force seals those too.
+func (s *Sink) sealAll(age time.Duration, force bool) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, d := range s.dests {
-		if d.open != nil && (age <= 0 || now.Sub(d.open.born) >= age) {
+		hold := !force && (d.pause != nil || d.retrying.Load())
+		if d.open != nil && !hold && (age <= 0 || now.Sub(d.open.born) >= age) {
 			s.sealLocked(d)
 		}
 		if d.open == nil && d.pending == 0 && now.Sub(d.lastUsed) > s.cfg.StreamIdle {
@@ -345,62 +344,16 @@ func timestamp(rec *tailer.Record) int64 {
 	return max(0, rec.Time.UnixMilli())
 }
 
-// route returns the group and stream of rec, from the cache when possible.
-func (s *Sink) route(rec *tailer.Record) *route {
-	k := routeKey{file: rec.File, pod: rec.Pod}
-	if s.byStream {
-		k.stream = rec.Stream
-	}
-	m := s.routes.Load()
-	if v, ok := m.Load(k); ok {
-		return v.(*route)
-	}
-	gt, st := s.group, s.stream
-	if p := rec.Pod; p != nil {
-		gt = s.override(p.Controls.LogGroup, gt)
-		st = s.override(p.Controls.LogStream, st)
-	}
-	r := &route{
-		group:  SanitizeGroup(gt.appendRender(nil, rec, s.env)),
-		stream: SanitizeStream(st.appendRender(nil, rec, s.env)),
-	}
-	r.key = r.group + "\x00" + r.stream
-	if s.routeN.Add(1) > routeCacheMax {
-		s.routeN.Store(1)
-		m = new(sync.Map)
-		s.routes.Store(m)
-	}
-	m.Store(k, r)
-	return r
-}
-
-// override returns the template of a pod's annotation, or def when the
-// annotation is empty or invalid (logged once).
-func (s *Sink) override(src string, def *Template) *Template {
-	if src == "" {
-		return def
-	}
-	if v, ok := s.overrides.Load(src); ok {
-		if t := v.(*Template); t != nil {
-			return t
-		}
-		return def
-	}
-	t, err := ParseTemplate(src)
-	if err != nil {
-		s.log.Warn("pod annotation names an invalid log group or stream template; using the default", "template", src, "err", err)
-		t = nil
-	}
-	s.overrides.Store(src, t)
-	if t == nil {
-		return def
-	}
-	return t
-}
-
 // Run sends batches until ctx is done, then waits for its requests to
-// return. Requests stop at ctx's end; what they held stays unacknowledged.
+// return. Requests in flight when ctx ends get a short grace to finish, so
+// that what CloudWatch accepted is acknowledged before the final
+// checkpoint; then they are cancelled, and what they held stays
+// unacknowledged.
 func (s *Sink) Run(ctx context.Context) error {
+	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReq()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(s.snd.opts.curves.grace, cancelReq) })
+	defer stopGrace()
 	tick := time.NewTicker(max(10*time.Millisecond, s.cfg.FlushInterval/4))
 	defer tick.Stop()
 	var wg sync.WaitGroup
@@ -412,20 +365,16 @@ func (s *Sink) Run(ctx context.Context) error {
 			return nil
 		case <-s.wake:
 		case <-s.b.Full():
-			s.sealAll(0)
+			s.sealAll(0, false)
 		case <-tick.C:
-			s.sealAll(s.cfg.FlushInterval)
+			s.sealAll(s.cfg.FlushInterval, false)
 		}
+		s.releaseDue(time.Now())
 		for {
-			s.mu.Lock()
-			if len(s.ready) == 0 {
-				s.mu.Unlock()
+			b := s.next()
+			if b == nil {
 				break
 			}
-			b := s.ready[0]
-			s.ready[0] = nil
-			s.ready = s.ready[1:]
-			s.mu.Unlock()
 			select {
 			case senders <- struct{}{}:
 			case <-ctx.Done():
@@ -436,35 +385,82 @@ func (s *Sink) Run(ctx context.Context) error {
 			}
 			wg.Go(func() {
 				defer func() { <-senders }()
-				s.send(ctx, b)
+				s.send(ctx, reqCtx, b)
 			})
 		}
 	}
 }
 
-// Flush seals every batch, cuts short the backoff of requests waiting to
-// be retried (once: they back off again if they fail again), and returns
-// once everything written has been acknowledged, or with ctx's error. Run
-// must be running.
-func (s *Sink) Flush(ctx context.Context) error {
-	s.sealAll(0)
-	s.kickMu.Lock()
-	close(s.kick)
-	s.kick = make(chan struct{})
-	s.kickMu.Unlock()
-	select {
-	case <-s.b.Idle():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("cloudwatch flush: %d bytes unacknowledged: %w", s.b.Used(), ctx.Err())
+// next pops the next batch to send, parking those of paused destinations.
+func (s *Sink) next() *batch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.ready) > 0 {
+		b := s.ready[0]
+		s.ready[0] = nil
+		s.ready = s.ready[1:]
+		if p := b.d.pause; p != nil && !b.probe {
+			p.parked = append(p.parked, b)
+			continue
+		}
+		return b
 	}
+	return nil
 }
 
-// kicked returns the channel the next Flush closes.
-func (s *Sink) kicked() <-chan struct{} {
-	s.kickMu.Lock()
-	defer s.kickMu.Unlock()
-	return s.kick
+// send delivers b and acknowledges it. When ctx ends first, b stays
+// unacknowledged and its budget held; when its destination refuses it, b
+// is parked with the destination.
+func (s *Sink) send(ctx, reqCtx context.Context, b *batch) {
+	r, err := s.snd.deliver(ctx, reqCtx, b, b.events, time.Now())
+	switch r {
+	case resultCancelled:
+		return
+	case resultPaused:
+		s.mu.Lock()
+		s.pauseLocked(b, err)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	d := b.d
+	d.pending--
+	d.held -= b.charge
+	d.lastUsed = time.Now()
+	d.retrying.Store(false)
+	if d.pause != nil {
+		s.resumeLocked(d)
+	}
+	s.mu.Unlock()
+	b.acks.Done()
+	s.b.Release(b.charge)
+	b.recycle()
+}
+
+// Flush seals every batch, starts the drain (retries wait at most a short
+// interval from now on, and paused destinations are tried once more), and
+// returns once everything written has been acknowledged, or with ctx's
+// error. When what is left is held for paused destinations that refused
+// again, it returns an error wrapping sinks.ErrPaused: those records are
+// read again at the next start. Run must be running.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.snd.drain()
+	s.sealAll(0, true)
+	s.retryPausedNow()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.b.Idle():
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("cloudwatch flush: %d bytes unacknowledged: %w", s.b.Used(), ctx.Err())
+		case <-tick.C:
+		}
+		if held, n, settled := s.pausedHeld(); n > 0 && settled && s.b.Used() <= held {
+			return fmt.Errorf("cloudwatch flush: %d bytes held for %d paused destinations: %w", held, n, sinks.ErrPaused)
+		}
+	}
 }
 
 var _ sinks.Sink = (*Sink)(nil)

@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,13 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 )
 
+// errGroupNotCreated: a log group is missing and AutoCreateGroup is off.
+var errGroupNotCreated = errors.New("the log group does not exist and auto_create_group is off")
+
 // ensureStream creates d's stream after a put found it missing, and its
 // group when that is missing too and AutoCreateGroup is set. gen is the
 // stream's generation when that put was sent: if the stream was created
 // since, there is nothing to do. Concurrent callers for one stream share
 // one creation, so a stream is created once however many batches find it
 // missing at the same time.
-func (s *Sink) ensureStream(ctx context.Context, d *dest, gen uint64, groupMissing bool) error {
+func (s *sender) ensureStream(ctx context.Context, d *dest, gen uint64, groupMissing bool) error {
 	_, err, _ := s.creates.Do("s\x00"+d.key, func() (any, error) {
 		if d.gen.Load() != gen {
 			return nil, nil
@@ -30,7 +34,7 @@ func (s *Sink) ensureStream(ctx context.Context, d *dest, gen uint64, groupMissi
 	return err
 }
 
-func (s *Sink) createStream(ctx context.Context, d *dest, groupMissing bool) error {
+func (s *sender) createStream(ctx context.Context, d *dest, groupMissing bool) error {
 	create := func() (class, string, error) {
 		actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 		defer cancel()
@@ -57,7 +61,7 @@ func (s *Sink) createStream(ctx context.Context, d *dest, groupMissing bool) err
 		return fmt.Errorf("create log stream %s in %s: %w", d.stream, d.group, err)
 	}
 	if !s.cfg.AutoCreateGroup {
-		return fmt.Errorf("log group %s does not exist and auto_create_group is off: %w", d.group, err)
+		return fmt.Errorf("log group %s: %w", d.group, errGroupNotCreated)
 	}
 	s.groups.Delete(d.group)
 	if err := s.ensureGroup(ctx, d.group); err != nil {
@@ -73,7 +77,7 @@ func (s *Sink) createStream(ctx context.Context, d *dest, groupMissing bool) err
 // ensureGroup creates a log group with the configured class, KMS key, tags
 // and retention; one creation per group at a time, and none for a group
 // known to exist.
-func (s *Sink) ensureGroup(ctx context.Context, group string) error {
+func (s *sender) ensureGroup(ctx context.Context, group string) error {
 	if _, ok := s.groups.Load(group); ok {
 		return nil
 	}

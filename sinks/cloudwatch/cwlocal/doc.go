@@ -49,7 +49,8 @@
 //     service does with it is undocumented (the SDKs never send it).
 //
 // Faults (throttling at the real quotas, ServiceUnavailableException by
-// probability or time window, added latency, dropped connections) are set
+// probability or time window, added latency, dropped connections,
+// AccessDeniedException for chosen log groups) are set
 // with Options.Faults, Server.SetFaults or the control API
 // (GET and POST /_cwlocal/faults). Counters are served on /metrics.
 package cwlocal

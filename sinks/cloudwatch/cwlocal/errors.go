@@ -32,6 +32,18 @@ func errSerialization(format string, args ...any) *apiError {
 	return &apiError{http.StatusBadRequest, "SerializationException", fmt.Sprintf(format, args...)}
 }
 
+// errAccessDenied is the service's answer when the caller's IAM policy does
+// not allow op on a log group (and stream, when the request names one).
+func errAccessDenied(region, op, group, stream string) *apiError {
+	res := fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", region, AccountID, group)
+	if stream != "" {
+		res += ":log-stream:" + stream
+	}
+	return &apiError{http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf(
+		"User: arn:aws:sts::%s:assumed-role/skiff/cwlocal is not authorized to perform: logs:%s on resource: %s "+
+			"because no identity-based policy allows the logs:%s action", AccountID, op, res, op)}
+}
+
 var (
 	errGroupNotFound   = errResourceNotFound("The specified log group does not exist.")
 	errStreamNotFound  = errResourceNotFound("The specified log stream does not exist.")

@@ -16,7 +16,7 @@ import (
 // value injects nothing. Faults apply to authenticated requests for known
 // operations, after the signature check and before the operation runs, in
 // this order: dropped connection, latency, outage, error rate, failed
-// attempts, throttling.
+// attempts, throttling, denied log groups.
 type Faults struct {
 	// ErrorRate is the probability in [0, 1] that a request fails with
 	// ServiceUnavailableException (HTTP 500).
@@ -41,8 +41,15 @@ type Faults struct {
 	// ThrottleRate is the probability in [0, 1] of a ThrottlingException
 	// regardless of the rate.
 	ThrottleRate float64 `json:"throttle_rate,omitempty"`
-	// Operations limits the faults to these operations (e.g. "PutLogEvents");
-	// empty means every operation.
+	// Quotas replaces the per-account quotas (requests per second) that
+	// Throttle enforces, per operation, e.g. {"PutLogEvents": 100}.
+	Quotas map[string]float64 `json:"quotas,omitempty"`
+	// DenyGroups answers AccessDeniedException, as the service does when the
+	// caller's IAM policy does not cover a log group, to every request that
+	// names one of these log groups (logGroupName), whatever Operations says.
+	DenyGroups []string `json:"deny_groups,omitempty"`
+	// Operations limits the other faults to these operations (e.g.
+	// "PutLogEvents"); empty means every operation.
 	Operations []string `json:"operations,omitempty"`
 }
 
@@ -102,18 +109,25 @@ func (s *Server) Faults() Faults {
 	return s.faults.f
 }
 
-// injectFaults applies the faults to one request of operation op. A dropped
-// connection aborts the handler (http.ErrAbortHandler).
-func (s *Server) injectFaults(r *http.Request, op string) *apiError {
+// injectFaults applies the faults to one request of operation op with
+// body. A dropped connection aborts the handler (http.ErrAbortHandler).
+func (s *Server) injectFaults(r *http.Request, op string, body []byte) *apiError {
 	fs := s.faults
 	now := s.now()
 	fs.mu.Lock()
 	f := fs.f
+	if len(f.DenyGroups) > 0 {
+		if aerr := s.deny(f.DenyGroups, op, body); aerr != nil {
+			fs.mu.Unlock()
+			s.metrics.faults.WithLabelValues("deny").Inc()
+			return aerr
+		}
+	}
 	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
 		fs.mu.Unlock()
 		return nil
 	}
-	throttled := f.Throttle && !fs.take(op, now)
+	throttled := f.Throttle && !fs.take(op, now, f.Quotas)
 	fs.mu.Unlock()
 
 	if f.DropRate > 0 && rand.Float64() < f.DropRate {
@@ -148,8 +162,11 @@ func (s *Server) injectFaults(r *http.Request, op string) *apiError {
 }
 
 // take takes one token of op's quota; false means the request is over it.
-func (fs *faultState) take(op string, now time.Time) bool {
-	rate, ok := quotas[op]
+func (fs *faultState) take(op string, now time.Time, override map[string]float64) bool {
+	rate, ok := override[op]
+	if !ok {
+		rate, ok = quotas[op]
+	}
 	if !ok {
 		return true
 	}
@@ -167,6 +184,19 @@ func (fs *faultState) take(op string, now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// deny returns the service's AccessDeniedException when body names one of
+// the denied log groups, or nil.
+func (s *Server) deny(groups []string, op string, body []byte) *apiError {
+	var in struct {
+		LogGroupName  string `json:"logGroupName"`
+		LogStreamName string `json:"logStreamName"`
+	}
+	if json.Unmarshal(body, &in) != nil || !slices.Contains(groups, in.LogGroupName) {
+		return nil
+	}
+	return errAccessDenied(s.opts.Region, op, in.LogGroupName, in.LogStreamName)
 }
 
 // attempt reads the SDK's attempt counter from "Amz-Sdk-Request: attempt=2; max=3"; 0 when absent.

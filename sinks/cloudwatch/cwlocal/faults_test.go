@@ -104,16 +104,16 @@ func TestThrottleBucket(t *testing.T) {
 	fs := newFaultState(Faults{Throttle: true})
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	n := 0
-	for fs.take("PutLogEvents", t0) {
+	for fs.take("PutLogEvents", t0, nil) {
 		n++
 	}
 	if n != 5000 {
 		t.Errorf("burst = %d; want 5000", n)
 	}
-	if !fs.take("PutLogEvents", t0.Add(time.Millisecond/5)) {
+	if !fs.take("PutLogEvents", t0.Add(time.Millisecond/5), nil) {
 		t.Error("no token after 0.2 ms at 5000/s")
 	}
-	if fs.take("PutLogEvents", t0.Add(time.Millisecond/5)) {
+	if fs.take("PutLogEvents", t0.Add(time.Millisecond/5), nil) {
 		t.Error("a second token after 0.2 ms at 5000/s")
 	}
 }
@@ -336,5 +336,49 @@ func TestTLSGivenCertificate(t *testing.T) {
 
 	if _, err := NewServer(Options{TLS: true, CertFile: dir + "/missing.pem", KeyFile: dir + "/key.pem"}); err == nil {
 		t.Error("NewServer with a missing certificate succeeded")
+	}
+}
+
+// TestDenyGroups: a denied log group gets the service's AccessDeniedException
+// (typed by the SDK, HTTP 400, the IAM message naming the action and the
+// resource) on every operation, through the control API too; other groups
+// are served.
+func TestDenyGroups(t *testing.T) {
+	now := time.Now()
+	s := startServer(t, Options{})
+	c := newClient(s, testAccessKey, testSecretKey)
+	ctx := context.Background()
+	mustCreate(t, c, "/ok", "s")
+	mustCreate(t, c, "/denied", "s")
+	put := func(group string) error {
+		_, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group),
+			LogStreamName: aws.String("s"), LogEvents: evs("a", now.UnixMilli())})
+		return err
+	}
+	s.SetFaults(Faults{DenyGroups: []string{"/denied"}, Operations: []string{"CreateLogGroup"}})
+	err := put("/denied")
+	var ad *types.AccessDeniedException
+	if !errors.As(err, &ad) {
+		t.Fatalf("put to a denied group: %v; want AccessDeniedException", err)
+	}
+	apiErr(t, "deny put", err, "AccessDeniedException", 400,
+		"User: arn:aws:sts::000000000000:assumed-role/skiff/cwlocal is not authorized to perform: logs:PutLogEvents on resource: "+
+			"arn:aws:logs:us-east-1:000000000000:log-group:/denied:log-stream:s because no identity-based policy allows the logs:PutLogEvents action")
+	_, err = c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("/denied"), LogStreamName: aws.String("t")})
+	apiErr(t, "deny create", err, "AccessDeniedException", 400, "User: arn:aws:sts::000000000000:assumed-role/skiff/cwlocal is not authorized to perform: logs:CreateLogStream")
+	if err := put("/ok"); err != nil {
+		t.Errorf("put to an allowed group: %v", err)
+	}
+	resp, err := http.Post(s.URL()+"/_cwlocal/faults", "application/json", strings.NewReader(`{"deny_groups":["/ok"]}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST deny_groups: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := put("/denied"); err != nil {
+		t.Errorf("put after the denial moved: %v", err)
+	}
+	apiErr(t, "deny via control API", put("/ok"), "AccessDeniedException", 400, "User: ")
+	if got := s.Events("/denied", "s"); len(got) != 1 {
+		t.Errorf("%d events in /denied; want the 1 put after the denial was lifted", len(got))
 	}
 }

@@ -49,7 +49,7 @@ func newMetrics(extra prometheus.Registerer, storedBytes func() float64) *metric
 		}, []string{"reason"}),
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_cwlocal_faults_injected_total",
-			Help: "Injected faults by kind (drop, outage, error, attempt, throttle).",
+			Help: "Injected faults by kind (drop, outage, error, attempt, throttle, deny).",
 		}, []string{"kind"}),
 		stored: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "skiff_cwlocal_store_bytes",

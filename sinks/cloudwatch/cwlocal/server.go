@@ -320,7 +320,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, op string, buf
 	if !ok {
 		return 0, &apiError{http.StatusBadRequest, "UnknownOperationException", unknownOpMessage(r.Header.Get("X-Amz-Target"))}
 	}
-	if aerr := s.injectFaults(r, op); aerr != nil {
+	if aerr := s.injectFaults(r, op, body); aerr != nil {
 		return 0, aerr
 	}
 	resp, aerr := handler(body)

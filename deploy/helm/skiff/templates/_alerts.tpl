@@ -46,6 +46,24 @@ groups:
         annotations:
           summary: "skiff {{`{{ $labels.pod }}`}} buffer above 80% of its limit"
           description: "The output cannot keep up; reading is paused when the buffer is full and logs wait on disk (kubelet rotation may remove them)."
+      - alert: SkiffDestinationPaused
+        expr: |
+          max by (namespace, pod) (skiff_cloudwatch_paused_destinations{ {{- $sel -}} }) > 0
+        for: 10m
+        labels:
+          severity: warning
+        annotations:
+          summary: "skiff {{`{{ $labels.pod }}`}} holds back {{`{{ $value }}`}} log destinations that refuse records"
+          description: "A log group or stream answers AccessDeniedException, a KMS error, or is missing with auto_create_group off (skiff_cloudwatch_destination_errors_total by reason; the pod's log names the group). The files routed there wait on disk, other destinations ship; fix the IAM policy, the key or the group."
+      - alert: SkiffEndpointDown
+        expr: |
+          max by (namespace, pod) (skiff_output_endpoint_state{ {{- $sel -}} , state="probing"}) > 0
+        for: 5m
+        labels:
+          severity: critical
+        annotations:
+          summary: "skiff {{`{{ $labels.pod }}`}} cannot reach CloudWatch Logs"
+          description: "Most requests fail (5xx, network, credentials): the output probes one request at a time. Logs wait on disk until it recovers; skiff_output_seconds_since_last_success says for how long."
       - alert: SkiffDaemonSetPodsUnavailable
         expr: |
           kube_daemonset_status_number_unavailable{ {{- $sel -}} , daemonset={{ $ds | quote }}} > 0

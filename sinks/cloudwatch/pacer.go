@@ -1,0 +1,113 @@
+package cloudwatch
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// pacer is the shared token bucket that turns throttling into a request
+// rate. Without dense throttling it lets everything through. When more
+// than paceDense of the requests of a window were throttled, the quota is
+// what limits: the rate is set just above the rate that succeeded in that
+// window, so that the quota is used and few requests are refused; while a
+// rate is in force, a window with more than paceOver throttled sets it
+// again the same way. Windows without throttling raise the rate by paceUp
+// until it is no limit again. Scattered throttles (a busy region refuses
+// some requests whatever the rate) are retried and leave the rate alone.
+//
+// A pacer is safe for concurrent use.
+type pacer struct {
+	mu       sync.Mutex
+	rate     float64 // requests per second; 0: no limit
+	tokens   float64
+	last     time.Time
+	winStart time.Time
+	ok, thr  int // outcomes in the current window
+	onRate   func(float64)
+}
+
+const (
+	paceWindow   = 500 * time.Millisecond
+	paceDense    = 0.5  // throttled share of a window that means "over quota"
+	paceOver     = 0.1  // the same, once a rate is in force
+	paceHeadroom = 1.05 // the rate set, over the rate that succeeded
+	paceUp       = 1.25 // per window without throttling
+	paceNoLimit  = 50000
+	paceBurst    = 0.05 // seconds of the rate that may go at once
+)
+
+func newPacer(onRate func(float64)) *pacer {
+	p := &pacer{onRate: onRate}
+	onRate(0)
+	return p
+}
+
+// wait blocks until the rate allows one more request.
+func (p *pacer) wait(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		p.roll(now)
+		if p.rate == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		p.tokens = min(max(2, p.rate*paceBurst), p.tokens+now.Sub(p.last).Seconds()*p.rate)
+		p.last = now
+		if p.tokens >= 1 {
+			p.tokens--
+			p.mu.Unlock()
+			return nil
+		}
+		d := time.Duration((1 - p.tokens) / p.rate * float64(time.Second))
+		p.mu.Unlock()
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// done records how a request ended: throttled or answered.
+func (p *pacer) done(throttled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.roll(time.Now())
+	if throttled {
+		p.thr++
+	} else {
+		p.ok++
+	}
+}
+
+// roll closes the window when it is over and adapts the rate. mu must be
+// held.
+func (p *pacer) roll(now time.Time) {
+	if p.winStart.IsZero() {
+		p.winStart = now
+	}
+	el := now.Sub(p.winStart)
+	if el < paceWindow {
+		return
+	}
+	total := p.ok + p.thr
+	switch {
+	case total > 0 && (float64(p.thr) > paceDense*float64(total) || p.rate > 0 && float64(p.thr) > paceOver*float64(total)):
+		r := max(1, float64(p.ok)/el.Seconds()*paceHeadroom)
+		if p.rate == 0 || r < p.rate {
+			p.rate = r
+			p.tokens = min(p.tokens, 1)
+			p.last = now
+		}
+	case p.rate > 0 && p.thr == 0:
+		if p.rate *= paceUp; p.rate > paceNoLimit {
+			p.rate = 0
+		}
+	}
+	p.onRate(p.rate)
+	p.winStart, p.ok, p.thr = now, 0, 0
+}
