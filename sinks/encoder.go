@@ -3,6 +3,7 @@ package sinks
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,19 +43,21 @@ type EncoderConfig struct {
 	Host string
 }
 
-// Validate reports a format or parser the Encoder does not know.
+// Validate reports a format or parser the Encoder does not know, each a
+// *FieldError, joined.
 func (c EncoderConfig) Validate() error {
+	var errs []error
 	switch c.Format {
 	case "", FormatJSON, FormatRaw:
 	default:
-		return fmt.Errorf("format %q: want %q or %q", c.Format, FormatJSON, FormatRaw)
+		errs = append(errs, &FieldError{Field: "Format", Msg: fmt.Sprintf("%q is not one of %s, %s", c.Format, FormatJSON, FormatRaw)})
 	}
 	switch c.Parse {
 	case "", ParseJSON:
 	default:
-		return fmt.Errorf("parse %q: want \"\" or %q", c.Parse, ParseJSON)
+		errs = append(errs, &FieldError{Field: "Parse", Msg: fmt.Sprintf("%q is not one of \"\", %s", c.Parse, ParseJSON)})
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Encoder turns records into messages. The "kubernetes" object of each

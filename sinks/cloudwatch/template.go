@@ -155,6 +155,59 @@ func parseField(s string) (part, error) {
 	return p, nil
 }
 
+// CheckLogGroup judges src, a log group that comes from a pod annotation:
+// a template as ParseTemplate takes it whose literal text is 1 to 512 of
+// the characters of log group names ([.-_/#A-Za-z0-9]). The fields it uses
+// are sanitized when rendered, as those of the configured template are;
+// literal text is refused rather than rewritten, since a person typed it.
+func CheckLogGroup(src string) error {
+	return checkOverride(src, "log group names", func(lit string) string {
+		for i := 0; i < len(lit); i++ {
+			if !groupByte[lit[i]] {
+				return "hold only letters, digits and . - _ / #"
+			}
+		}
+		return ""
+	})
+}
+
+// CheckLogStream judges src, a log stream that comes from a pod
+// annotation: a template as ParseTemplate takes it whose literal text is
+// valid UTF-8 without ':' or '*', 1 to 512 bytes.
+func CheckLogStream(src string) error {
+	return checkOverride(src, "log stream names", func(lit string) string {
+		if !utf8.ValidString(lit) {
+			return "must be valid UTF-8"
+		}
+		if strings.ContainsAny(lit, ":*") {
+			return "cannot contain : or *"
+		}
+		return ""
+	})
+}
+
+// checkOverride parses src and checks its literal text with lit.
+func checkOverride(src, what string, lit func(string) string) error {
+	t, err := ParseTemplate(src)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, p := range t.parts {
+		if p.field != fieldNone {
+			continue
+		}
+		n += len(p.lit)
+		if why := lit(p.lit); why != "" {
+			return fmt.Errorf("%w %q: %s %s", ErrTemplate, src, what, why)
+		}
+	}
+	if n > MaxNameLen {
+		return fmt.Errorf("%w %q: %s are at most %d bytes", ErrTemplate, src, what, MaxNameLen)
+	}
+	return nil
+}
+
 // String returns the template's source.
 func (t *Template) String() string { return t.src }
 

@@ -66,3 +66,34 @@ func TestSanitize(t *testing.T) {
 		}
 	}
 }
+
+// Pod annotations name destinations by the same templates as the config,
+// with their literal text held to CloudWatch's naming rules.
+func TestCheckOverrides(t *testing.T) {
+	long := strings.Repeat("g", 513)
+	for _, tc := range []struct {
+		check func(string) error
+		src   string
+		ok    bool
+	}{
+		{CheckLogGroup, "/team/app#1", true},
+		{CheckLogGroup, "/team/{kubernetes.namespace_name}/{kubernetes.labels.app|none}", true},
+		{CheckLogGroup, "bad group", false},
+		{CheckLogGroup, "/team/{nope}", false},
+		{CheckLogGroup, long, false},
+		{CheckLogGroup, "", false},
+		{CheckLogStream, "web {kubernetes.pod_name}", true},
+		{CheckLogStream, "web {x}", false},
+		{CheckLogStream, "a:b", false},
+		{CheckLogStream, "\xff", false},
+		{CheckLogStream, "", false},
+	} {
+		err := tc.check(tc.src)
+		if (err == nil) != tc.ok {
+			t.Errorf("check(%q) = %v; want ok %v", tc.src, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrTemplate) {
+			t.Errorf("check(%q) = %v; want it to wrap ErrTemplate", tc.src, err)
+		}
+	}
+}
