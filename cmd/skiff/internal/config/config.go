@@ -15,6 +15,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -321,6 +322,11 @@ func (c *Config) Validate() []*FieldError {
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "auto", "json", "text")
 	oneOf("output", c.Output, OutputCloudWatch, OutputStdout, OutputFile)
+	if l := c.HTTP.Listen; l != "" && l != "off" {
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
+			bad("http.listen", "%q is not host:port, \"\" or off", l)
+		}
+	}
 
 	// Zero means "the default" to the components; in the file these keys
 	// are never 0.
