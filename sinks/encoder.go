@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -342,32 +341,16 @@ func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) *kubeEn
 }
 
 func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []byte {
-	var f tailer.FileMeta
-	if file != nil {
-		f = *file
-	}
-	name, ns, uid, host := f.Pod, f.Namespace, f.PodUID, e.cfg.Host
-	dockerID := f.ContainerID
-	var c tailer.ContainerMeta
-	if pod != nil {
-		name, ns, uid = pod.Name, pod.Namespace, pod.UID
-		if pod.Host != "" {
-			host = pod.Host
-		}
-		c = pod.Containers[f.Container]
-		if dockerID == "" {
-			dockerID = stripScheme(c.ContainerID)
-		}
-	}
+	k := KubernetesOf(file, pod, e.cfg.Host)
 	b := []byte(`,"kubernetes":{`)
-	b = appendField(b, "pod_name", name, true)
-	b = appendField(b, "namespace_name", ns, false)
-	b = appendField(b, "pod_id", uid, false)
-	b = appendField(b, "host", host, false)
-	b = appendField(b, "container_name", f.Container, false)
-	b = appendField(b, "docker_id", dockerID, false)
-	b = appendField(b, "container_hash", stripScheme(c.ImageID), false)
-	b = appendField(b, "container_image", c.Image, false)
+	b = appendField(b, "pod_name", k.PodName, true)
+	b = appendField(b, "namespace_name", k.NamespaceName, false)
+	b = appendField(b, "pod_id", k.PodID, false)
+	b = appendField(b, "host", k.Host, false)
+	b = appendField(b, "container_name", k.ContainerName, false)
+	b = appendField(b, "docker_id", k.DockerID, false)
+	b = appendField(b, "container_hash", k.ContainerHash, false)
+	b = appendField(b, "container_image", k.ContainerImage, false)
 	if pod != nil && e.cfg.Labels && len(pod.Labels) > 0 {
 		b = appendMap(b, "labels", pod.Labels)
 	}
@@ -417,12 +400,4 @@ func appendMap(b []byte, key string, m map[string]string) []byte {
 		b, _ = AppendJSONString(b, []byte(m[k]))
 	}
 	return append(b, '}')
-}
-
-// stripScheme removes a runtime prefix such as "containerd://".
-func stripScheme(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		return s[i+3:]
-	}
-	return s
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -250,44 +251,41 @@ func (p part) value(rec *tailer.Record, e env) string {
 	if f == nil {
 		f = &tailer.FileMeta{}
 	}
-	pick := func(fromPod func(*tailer.PodMeta) string, fromFile string) string {
-		if pod != nil {
-			if v := fromPod(pod); v != "" {
-				return v
-			}
+	// kube is the kubernetes.* view the JSON shape writes too.
+	kube := func() sinks.Kubernetes { return sinks.KubernetesOf(rec.File, pod, e.host) }
+	fromPod := func(v func(*tailer.PodMeta) string) string {
+		if pod == nil {
+			return ""
 		}
-		return fromFile
+		return v(pod)
 	}
 	switch p.field {
 	case fieldCluster:
 		return e.cluster
-	case fieldHost:
-		return pick(func(p *tailer.PodMeta) string { return p.Host }, e.host)
 	case fieldStream:
 		return rec.Stream.String()
+	case fieldHost:
+		return kube().Host
 	case fieldNamespace:
-		return pick(func(p *tailer.PodMeta) string { return p.Namespace }, f.Namespace)
+		return kube().NamespaceName
 	case fieldPod:
-		return pick(func(p *tailer.PodMeta) string { return p.Name }, f.Pod)
+		return kube().PodName
 	case fieldContainer:
-		return f.Container
+		return kube().ContainerName
 	case fieldPodID:
-		return pick(func(p *tailer.PodMeta) string { return p.UID }, f.PodUID)
+		return kube().PodID
 	case fieldDockerID:
-		if f.ContainerID != "" {
-			return f.ContainerID
-		}
-		return pick(func(p *tailer.PodMeta) string { return stripScheme(p.Containers[f.Container].ContainerID) }, "")
+		return kube().DockerID
 	case fieldImage:
-		return pick(func(p *tailer.PodMeta) string { return p.Containers[f.Container].Image }, "")
+		return kube().ContainerImage
 	case fieldOwnerKind:
-		return pick(func(p *tailer.PodMeta) string { return p.OwnerKind }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.OwnerKind })
 	case fieldOwnerName:
-		return pick(func(p *tailer.PodMeta) string { return p.OwnerName }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.OwnerName })
 	case fieldLabel:
-		return pick(func(p *tailer.PodMeta) string { return p.Labels[key] }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.Labels[key] })
 	case fieldAnnotation:
-		return pick(func(p *tailer.PodMeta) string { return p.Annotations[key] }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.Annotations[key] })
 	case fieldFileNamespace:
 		return f.Namespace
 	case fieldFilePod:
@@ -305,13 +303,6 @@ func (p part) value(rec *tailer.Record, e env) string {
 		return strconv.Itoa(f.Restart)
 	}
 	return ""
-}
-
-func stripScheme(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		return s[i+3:]
-	}
-	return s
 }
 
 // groupByte[c] is true for the bytes a log group name may hold.
