@@ -28,6 +28,7 @@ const usage = `skiff ships container logs to CloudWatch Logs, and never loses a 
 Usage:
   skiff run [--config FILE] [flags]   run the agent (skiff run --help for flags)
   skiff validate [--config FILE]      check a configuration: exit 0, or print every error
+  skiff config [--config FILE]        print the effective configuration and a pod's log group and stream
   skiff tail [-f] PATH...             decode log files and print records as JSON lines
   skiff demo [--duration 8s]          a simulated node shipping to a local CloudWatch
   skiff example-config                print the commented example configuration
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCommand(ctx, args, getenv, stdout, stderr)
 	case "validate":
 		return validateCommand(args, getenv, stdout, stderr)
+	case "config":
+		return configCommand(args, getenv, stdout, stderr)
 	case "tail":
 		return tailCommand(ctx, args, getenv, stdout, stderr)
 	case "demo":

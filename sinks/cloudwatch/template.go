@@ -365,3 +365,29 @@ func SanitizeStream(name []byte) string {
 	}
 	return s
 }
+
+// Destination returns the log group and log stream that cfg's templates
+// (or the pod's log group and log stream annotations, when set and valid)
+// name for rec, sanitized as the sink sends them.
+func Destination(cfg Config, rec *tailer.Record) (group, stream string, err error) {
+	cfg.setDefaults()
+	groupSrc, streamSrc := cfg.LogGroup, cfg.LogStream
+	if p := rec.Pod; p != nil {
+		if v := p.Controls.LogGroup; v != "" && CheckLogGroup(v) == nil {
+			groupSrc = v
+		}
+		if v := p.Controls.LogStream; v != "" && CheckLogStream(v) == nil {
+			streamSrc = v
+		}
+	}
+	g, err := ParseTemplate(groupSrc)
+	if err != nil {
+		return "", "", fmt.Errorf("log group: %w", err)
+	}
+	st, err := ParseTemplate(streamSrc)
+	if err != nil {
+		return "", "", fmt.Errorf("log stream: %w", err)
+	}
+	e := env{cluster: cfg.Cluster, host: cfg.Host}
+	return SanitizeGroup(g.appendRender(nil, rec, e)), SanitizeStream(st.appendRender(nil, rec, e)), nil
+}
