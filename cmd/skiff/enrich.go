@@ -29,7 +29,7 @@ func newEnricher(cfg config.Config, newClient func(string) (kubernetes.Interface
 	}
 	client, err := newClient(cfg.Kubernetes.Kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, fmt.Errorf("enrich: %w", err)
 	}
 	ec := cfg.EnrichConfig()
 	ec.Logger, ec.Registerer = log, reg
