@@ -61,6 +61,13 @@ type Config struct {
 	// ExcludeSelf drops the records of pods labelled
 	// app.kubernetes.io/name=skiff. DefaultConfig sets it to true.
 	ExcludeSelf bool
+	// CheckLogGroup and CheckLogStream judge the values of the log group
+	// and log stream annotations (AnnotationLogGroup, AnnotationLogStream)
+	// by the rules of the sink that uses them, which own those rules; nil
+	// (default) passes values through unjudged. A value they refuse is
+	// ignored, logged and counted in skiff_enrich_invalid_annotations_total
+	// with reason "destination".
+	CheckLogGroup, CheckLogStream func(value string) error
 	// Logger receives state changes of the watch and invalid annotations;
 	// nil discards.
 	Logger *slog.Logger
@@ -80,26 +87,43 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports a missing node name, a negative grace or resync period,
-// or a malformed key pattern.
+// FieldError is one invalid field of a Config.
+type FieldError struct {
+	// Field is the name of the Config field, such as "DeletedPodGrace".
+	Field string
+	// Msg says what is wrong with its value.
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Validate reports every invalid field, each a *FieldError, joined: a
+// missing node name, a negative grace or resync period, a malformed key
+// pattern.
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
 	if c.NodeName == "" {
-		errs = append(errs, errors.New("node_name: required to watch this node's pods (set it from the downward API's spec.nodeName)"))
+		bad("NodeName", "required to watch this node's pods (set it from the downward API's spec.nodeName)")
 	}
 	if c.DeletedPodGrace < 0 {
-		errs = append(errs, fmt.Errorf("deleted_pod_grace %v: must not be negative", c.DeletedPodGrace))
+		bad("DeletedPodGrace", "%v: must not be negative", c.DeletedPodGrace)
 	}
 	if c.ResyncPeriod < 0 {
-		errs = append(errs, fmt.Errorf("resync_period %v: must not be negative", c.ResyncPeriod))
+		bad("ResyncPeriod", "%v: must not be negative", c.ResyncPeriod)
 	}
-	for name, list := range map[string][]string{
-		"include_labels": c.IncludeLabels, "exclude_labels": c.ExcludeLabels,
-		"include_annotations": c.IncludeAnnotations, "exclude_annotations": c.ExcludeAnnotations,
+	for _, l := range []struct {
+		field string
+		list  []string
+	}{
+		{"IncludeLabels", c.IncludeLabels}, {"ExcludeLabels", c.ExcludeLabels},
+		{"IncludeAnnotations", c.IncludeAnnotations}, {"ExcludeAnnotations", c.ExcludeAnnotations},
 	} {
-		for _, p := range list {
+		for _, p := range l.list {
 			if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
-				errs = append(errs, fmt.Errorf("%s: pattern %q: want a key, or a prefix followed by *", name, p))
+				bad(l.field, "pattern %q: want a key, or a prefix followed by *", p)
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package enrich
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -13,20 +12,26 @@ import (
 // has a Fluent Bit equivalent, accepted so pods need no change when they
 // move from Fluent Bit; the skiff.io key wins when both are set.
 const (
-	AnnotationExclude   = "skiff.io/exclude"   // "true": drop the pod's logs
-	AnnotationParser    = "skiff.io/parser"    // "json": merge JSON lines
-	AnnotationLogGroup  = "skiff.io/log-group" // CloudWatch log group override
-	AnnotationLogStream = "skiff.io/log-stream"
+	AnnotationExclude   = "skiff.io/exclude"    // "true": drop the pod's logs
+	AnnotationParser    = "skiff.io/parser"     // "json": merge JSON lines
+	AnnotationLogGroup  = "skiff.io/log-group"  // log group (template) override
+	AnnotationLogStream = "skiff.io/log-stream" // log stream (template) override
 
 	FluentBitExclude = "fluentbit.io/exclude"
 	FluentBitParser  = "fluentbit.io/parser"
 )
 
-// Limits of CloudWatch Logs names.
-const maxNameLen = 512
+// Reasons an annotation control is ignored (label "reason" of
+// skiff_enrich_invalid_annotations_total).
+const (
+	reasonValue       = "value"       // not one of the values the control takes
+	reasonDestination = "destination" // refused by the sink's naming rules
+)
 
 // controls reads the pod's annotation controls. Values that cannot be used
-// are ignored and reported through b.invalid.
+// are ignored and reported through b.invalid. The log group and log stream
+// values are judged by b.checkGroup and b.checkStream, the rules of the
+// sink that uses them, or passed through when those are nil.
 func (b *builder) controls(pod *corev1.Pod) tailer.Controls {
 	var c tailer.Controls
 	ann := pod.Annotations
@@ -39,36 +44,40 @@ func (b *builder) controls(pod *corev1.Pod) tailer.Controls {
 			c.Exclude = true
 		case "false", "":
 		default:
-			b.reject(pod, key, v, `want "true" or "false"`)
+			b.reject(pod, key, v, reasonValue, `want "true" or "false"`)
 		}
 	}
 	if key, v, ok := first(ann, AnnotationParser, FluentBitParser); ok {
 		if p := strings.ToLower(strings.TrimSpace(v)); p == "json" {
 			c.Parser = p
 		} else {
-			b.reject(pod, key, v, `the only parser is "json"`)
+			b.reject(pod, key, v, reasonValue, `the only parser is "json"`)
 		}
 	}
-	if v, ok := ann[AnnotationLogGroup]; ok {
-		if why := checkGroupName(v); why != "" {
-			b.reject(pod, AnnotationLogGroup, v, why)
-		} else {
-			c.LogGroup = v
-		}
-	}
-	if v, ok := ann[AnnotationLogStream]; ok {
-		if why := checkStreamName(v); why != "" {
-			b.reject(pod, AnnotationLogStream, v, why)
-		} else {
-			c.LogStream = v
-		}
-	}
+	c.LogGroup = b.destination(pod, AnnotationLogGroup, b.checkGroup)
+	c.LogStream = b.destination(pod, AnnotationLogStream, b.checkStream)
 	return c
 }
 
-func (b *builder) reject(pod *corev1.Pod, key, value, why string) {
+// destination returns the value of the annotation key when check accepts
+// it (or is nil), else "" after reporting it.
+func (b *builder) destination(pod *corev1.Pod, key string, check func(string) error) string {
+	v, ok := pod.Annotations[key]
+	if !ok {
+		return ""
+	}
+	if check != nil {
+		if err := check(v); err != nil {
+			b.reject(pod, key, v, reasonDestination, err.Error())
+			return ""
+		}
+	}
+	return v
+}
+
+func (b *builder) reject(pod *corev1.Pod, key, value, reason, why string) {
 	if b.invalid != nil {
-		b.invalid(pod, key, value, why)
+		b.invalid(pod, key, value, reason, why)
 	}
 }
 
@@ -80,36 +89,4 @@ func first(ann map[string]string, keys ...string) (string, string, bool) {
 		}
 	}
 	return "", "", false
-}
-
-// checkGroupName returns why name is not a valid CloudWatch Logs group
-// name (1 to 512 of [.-_/#A-Za-z0-9]), or "".
-func checkGroupName(name string) string {
-	if name == "" || len(name) > maxNameLen {
-		return "log group names are 1 to 512 characters"
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '.' || c == '-' || c == '_' || c == '/' || c == '#'
-		if !ok {
-			return "log group names hold only letters, digits and . - _ / #"
-		}
-	}
-	return ""
-}
-
-// checkStreamName returns why name is not a valid CloudWatch Logs stream
-// name (1 to 512 characters of valid UTF-8, no ':' or '*'), or "".
-func checkStreamName(name string) string {
-	if name == "" || utf8.RuneCountInString(name) > maxNameLen {
-		return "log stream names are 1 to 512 characters"
-	}
-	if !utf8.ValidString(name) {
-		return "log stream names must be valid UTF-8"
-	}
-	if strings.ContainsAny(name, ":*") {
-		return "log stream names cannot contain : or *"
-	}
-	return ""
 }

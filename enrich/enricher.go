@@ -48,7 +48,7 @@ const maxInvalidSeen = 4096
 // that forwards records to next. It contacts no server until Run.
 func New(cfg Config, client kubernetes.Interface, next tailer.Consumer) (*Enricher, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("enrich config: %w", err)
+		return nil, fmt.Errorf("enrich: %w", err)
 	}
 	if client == nil || next == nil {
 		return nil, errors.New("enrich: client and next consumer are required")
@@ -72,6 +72,8 @@ func New(cfg Config, client kubernetes.Interface, next tailer.Consumer) (*Enrich
 		labelKeys:   keyFilter{include: cfg.IncludeLabels, exclude: cfg.ExcludeLabels},
 		annKeys:     keyFilter{include: cfg.IncludeAnnotations, exclude: cfg.ExcludeAnnotations},
 		excludeSelf: cfg.ExcludeSelf,
+		checkGroup:  cfg.CheckLogGroup,
+		checkStream: cfg.CheckLogStream,
 		invalid:     e.invalidAnnotation,
 	}
 	e.podWatch = newWatchState("pods", e.log, m)
@@ -294,7 +296,7 @@ func (e *Enricher) podDeleted(obj any) {
 
 // invalidAnnotation counts and logs an ignored annotation control once per
 // pod and value.
-func (e *Enricher) invalidAnnotation(pod *corev1.Pod, key, value, why string) {
+func (e *Enricher) invalidAnnotation(pod *corev1.Pod, key, value, reason, why string) {
 	id := string(pod.UID) + "\x00" + key + "\x00" + value
 	e.invalidMu.Lock()
 	_, seen := e.invalidSeen[id]
@@ -308,7 +310,7 @@ func (e *Enricher) invalidAnnotation(pod *corev1.Pod, key, value, why string) {
 	if seen {
 		return
 	}
-	e.m.invalid.WithLabelValues(key).Inc()
+	e.m.invalid.WithLabelValues(key, reason).Inc()
 	e.log.Warn("ignoring invalid pod annotation", "namespace", pod.Namespace, "pod", pod.Name,
 		"annotation", key, "value", value, "reason", why)
 }

@@ -127,6 +127,7 @@ func TestInformerLifecycle(t *testing.T) {
 func TestInformerAnnotationControls(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MetadataWait = -1
+	cfg.CheckLogGroup = refuseSpaces
 	r := startRig(t, cfg, nil,
 		testPod("a", "quiet", "u-ex", nil, map[string]string{"fluentbit.io/exclude": "true"}),
 		testPod("a", "json", "u-json", nil, map[string]string{"skiff.io/parser": "json", "skiff.io/log-group": "not valid!"}),
@@ -155,7 +156,7 @@ func TestInformerAnnotationControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, r.e, "the update is cached", func() bool { return r.e.Pod("u-json").Labels["x"] == "1" })
-	if got := counter(t, r.e.m.invalid.WithLabelValues(AnnotationLogGroup)); got != 1 {
+	if got := counter(t, r.e.m.invalid.WithLabelValues(AnnotationLogGroup, reasonDestination)); got != 1 {
 		t.Errorf("invalid log-group count = %v; want 1", got)
 	}
 	if n := strings.Count(r.log.String(), "ignoring invalid pod annotation"); n != 1 {

@@ -64,8 +64,8 @@ func newMetrics(reg prometheus.Registerer, s *store) (*metrics, error) {
 		}),
 		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_enrich_invalid_annotations_total",
-			Help: "Annotation controls ignored because their value is invalid, once per pod and value.",
-		}, []string{"annotation"}),
+			Help: "Annotation controls ignored because their value is invalid, once per pod and value, by annotation and reason (value: not a value the control takes; destination: refused by the sink's naming rules).",
+		}, []string{"annotation", "reason"}),
 		watchRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_enrich_watch_restarts_total",
 			Help: "Times a list-and-watch ended and was started again, by resource.",

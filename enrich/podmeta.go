@@ -39,8 +39,12 @@ type builder struct {
 	labels, annotations bool
 	labelKeys, annKeys  keyFilter
 	excludeSelf         bool
-	// invalid is told about an annotation control whose value is ignored.
-	invalid func(pod *corev1.Pod, key, value, why string)
+	// checkGroup and checkStream judge the log group and log stream
+	// annotations; nil passes them through.
+	checkGroup, checkStream func(string) error
+	// invalid is told about an annotation control whose value is ignored,
+	// with a reason (reasonValue, reasonDestination) and why.
+	invalid func(pod *corev1.Pod, key, value, reason, why string)
 }
 
 // transform is the informer's transform: it replaces a Pod by a podObject.

@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"errors"
 	"maps"
 	"strings"
 	"testing"
@@ -48,8 +49,16 @@ func TestOwner(t *testing.T) {
 	}
 }
 
+// refuseSpaces stands in for a sink's naming rules: it refuses values with
+// a space.
+func refuseSpaces(v string) error {
+	if strings.Contains(v, " ") {
+		return errors.New("no spaces")
+	}
+	return nil
+}
+
 func TestControls(t *testing.T) {
-	long := strings.Repeat("g", 513)
 	tests := []struct {
 		ann     map[string]string
 		want    tailer.Controls
@@ -59,18 +68,19 @@ func TestControls(t *testing.T) {
 		{map[string]string{"skiff.io/exclude": "true"}, tailer.Controls{Exclude: true}, nil},
 		{map[string]string{"fluentbit.io/exclude": "True"}, tailer.Controls{Exclude: true}, nil},
 		{map[string]string{"skiff.io/exclude": "false", "fluentbit.io/exclude": "true"}, tailer.Controls{}, nil},
-		{map[string]string{"skiff.io/exclude": "yes"}, tailer.Controls{}, []string{"skiff.io/exclude"}},
+		{map[string]string{"skiff.io/exclude": "yes"}, tailer.Controls{}, []string{"skiff.io/exclude/value"}},
 		{map[string]string{"fluentbit.io/parser": "json"}, tailer.Controls{Parser: "json"}, nil},
 		{map[string]string{"skiff.io/parser": "JSON"}, tailer.Controls{Parser: "json"}, nil},
-		{map[string]string{"fluentbit.io/parser": "apache2"}, tailer.Controls{}, []string{"fluentbit.io/parser"}},
-		{map[string]string{"skiff.io/log-group": "/team/app#1", "skiff.io/log-stream": "web {x}"}, tailer.Controls{LogGroup: "/team/app#1", LogStream: "web {x}"}, nil},
-		{map[string]string{"skiff.io/log-group": "bad group", "skiff.io/log-stream": "a:b"}, tailer.Controls{}, []string{"skiff.io/log-group", "skiff.io/log-stream"}},
-		{map[string]string{"skiff.io/log-group": long, "skiff.io/log-stream": ""}, tailer.Controls{}, []string{"skiff.io/log-group", "skiff.io/log-stream"}},
-		{map[string]string{"skiff.io/log-stream": "\xff"}, tailer.Controls{}, []string{"skiff.io/log-stream"}},
+		{map[string]string{"fluentbit.io/parser": "apache2"}, tailer.Controls{}, []string{"fluentbit.io/parser/value"}},
+		{map[string]string{"skiff.io/log-group": "/team/{kubernetes.namespace_name}", "skiff.io/log-stream": "web-{x}"},
+			tailer.Controls{LogGroup: "/team/{kubernetes.namespace_name}", LogStream: "web-{x}"}, nil},
+		{map[string]string{"skiff.io/log-group": "bad group", "skiff.io/log-stream": "a b"}, tailer.Controls{},
+			[]string{"skiff.io/log-group/destination", "skiff.io/log-stream/destination"}},
 	}
 	for _, tt := range tests {
 		var invalid []string
-		b := &builder{invalid: func(_ *corev1.Pod, key, _, _ string) { invalid = append(invalid, key) }}
+		b := &builder{checkGroup: refuseSpaces, checkStream: refuseSpaces,
+			invalid: func(_ *corev1.Pod, key, _, reason, _ string) { invalid = append(invalid, key+"/"+reason) }}
 		got := b.controls(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: tt.ann}})
 		if got != tt.want {
 			t.Errorf("controls(%v) = %+v; want %+v", tt.ann, got, tt.want)
@@ -78,6 +88,15 @@ func TestControls(t *testing.T) {
 		if strings.Join(invalid, ",") != strings.Join(tt.invalid, ",") {
 			t.Errorf("controls(%v) reported invalid %v; want %v", tt.ann, invalid, tt.invalid)
 		}
+	}
+}
+
+// Without a sink's rules, destination annotations pass through as they are.
+func TestControlsPassThrough(t *testing.T) {
+	ann := map[string]string{"skiff.io/log-group": "bad group", "skiff.io/log-stream": "web {x}"}
+	got := (&builder{}).controls(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: ann}})
+	if want := (tailer.Controls{LogGroup: "bad group", LogStream: "web {x}"}); got != want {
+		t.Errorf("controls(%v) = %+v; want %+v", ann, got, want)
 	}
 }
 
@@ -122,9 +141,22 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// fieldsOf returns the Field of every *FieldError in err.
+func fieldsOf(err error) []string {
+	var out []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, fieldsOf(e)...)
+		}
+	} else if fe, ok := err.(*FieldError); ok {
+		out = append(out, fe.Field)
+	}
+	return out
+}
+
 func TestConfigValidate(t *testing.T) {
-	if err := (Config{}).Validate(); err == nil || !strings.Contains(err.Error(), "node_name") {
-		t.Errorf("empty config: %v; want a node_name error", err)
+	if got := fieldsOf((Config{}).Validate()); strings.Join(got, ",") != "NodeName" {
+		t.Errorf("empty config: fields %v; want [NodeName]", got)
 	}
 	c := DefaultConfig()
 	c.NodeName = "n"
@@ -133,8 +165,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	c.ExcludeLabels = []string{"a*b*"}
 	c.DeletedPodGrace = -1
-	err := c.Validate()
-	if err == nil || !strings.Contains(err.Error(), "exclude_labels") || !strings.Contains(err.Error(), "deleted_pod_grace") {
-		t.Errorf("bad pattern and grace: %v", err)
+	if got := fieldsOf(c.Validate()); strings.Join(got, ",") != "DeletedPodGrace,ExcludeLabels" {
+		t.Errorf("bad pattern and grace: fields %v; want [DeletedPodGrace ExcludeLabels]", got)
 	}
 }

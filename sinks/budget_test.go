@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
+
+	"github.com/skiff-agent/skiff/tailer"
 )
 
 func TestBudgetBlocksAndServesInOrder(t *testing.T) {
@@ -98,4 +101,29 @@ func TestAcksCoalesce(t *testing.T) {
 	}
 	s.Ack(1)
 	split.check(t)
+}
+
+func recordPos(a tailer.Acker) tailer.Position { return tailer.Position{Acker: a} }
+
+// countAcker counts acknowledgements and reports any beyond want.
+type countAcker struct {
+	t     *testing.T
+	name  string
+	want  atomic.Int64
+	got   atomic.Int64
+	calls atomic.Int64
+}
+
+func (a *countAcker) Ack(n int) {
+	a.calls.Add(1)
+	if got := a.got.Add(int64(n)); got > a.want.Load() {
+		a.t.Errorf("acker %s: %d acknowledgements, want at most %d", a.name, got, a.want.Load())
+	}
+}
+
+func (a *countAcker) check(t *testing.T) {
+	t.Helper()
+	if got, want := a.got.Load(), a.want.Load(); got != want {
+		t.Errorf("acker %s: %d acknowledgements, want %d", a.name, got, want)
+	}
 }

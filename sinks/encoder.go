@@ -3,9 +3,9 @@ package sinks
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,19 +42,21 @@ type EncoderConfig struct {
 	Host string
 }
 
-// Validate reports a format or parser the Encoder does not know.
+// Validate reports a format or parser the Encoder does not know, each a
+// *FieldError, joined.
 func (c EncoderConfig) Validate() error {
+	var errs []error
 	switch c.Format {
 	case "", FormatJSON, FormatRaw:
 	default:
-		return fmt.Errorf("format %q: want %q or %q", c.Format, FormatJSON, FormatRaw)
+		errs = append(errs, &FieldError{Field: "Format", Msg: fmt.Sprintf("%q is not one of %s, %s", c.Format, FormatJSON, FormatRaw)})
 	}
 	switch c.Parse {
 	case "", ParseJSON:
 	default:
-		return fmt.Errorf("parse %q: want \"\" or %q", c.Parse, ParseJSON)
+		errs = append(errs, &FieldError{Field: "Parse", Msg: fmt.Sprintf("%q is not one of \"\", %s", c.Parse, ParseJSON)})
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Encoder turns records into messages. The "kubernetes" object of each
@@ -339,32 +341,16 @@ func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) *kubeEn
 }
 
 func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []byte {
-	var f tailer.FileMeta
-	if file != nil {
-		f = *file
-	}
-	name, ns, uid, host := f.Pod, f.Namespace, f.PodUID, e.cfg.Host
-	dockerID := f.ContainerID
-	var c tailer.ContainerMeta
-	if pod != nil {
-		name, ns, uid = pod.Name, pod.Namespace, pod.UID
-		if pod.Host != "" {
-			host = pod.Host
-		}
-		c = pod.Containers[f.Container]
-		if dockerID == "" {
-			dockerID = stripScheme(c.ContainerID)
-		}
-	}
+	k := KubernetesOf(file, pod, e.cfg.Host)
 	b := []byte(`,"kubernetes":{`)
-	b = appendField(b, "pod_name", name, true)
-	b = appendField(b, "namespace_name", ns, false)
-	b = appendField(b, "pod_id", uid, false)
-	b = appendField(b, "host", host, false)
-	b = appendField(b, "container_name", f.Container, false)
-	b = appendField(b, "docker_id", dockerID, false)
-	b = appendField(b, "container_hash", stripScheme(c.ImageID), false)
-	b = appendField(b, "container_image", c.Image, false)
+	b = appendField(b, "pod_name", k.PodName, true)
+	b = appendField(b, "namespace_name", k.NamespaceName, false)
+	b = appendField(b, "pod_id", k.PodID, false)
+	b = appendField(b, "host", k.Host, false)
+	b = appendField(b, "container_name", k.ContainerName, false)
+	b = appendField(b, "docker_id", k.DockerID, false)
+	b = appendField(b, "container_hash", k.ContainerHash, false)
+	b = appendField(b, "container_image", k.ContainerImage, false)
 	if pod != nil && e.cfg.Labels && len(pod.Labels) > 0 {
 		b = appendMap(b, "labels", pod.Labels)
 	}
@@ -414,12 +400,4 @@ func appendMap(b []byte, key string, m map[string]string) []byte {
 		b, _ = AppendJSONString(b, []byte(m[k]))
 	}
 	return append(b, '}')
-}
-
-// stripScheme removes a runtime prefix such as "containerd://".
-func stripScheme(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		return s[i+3:]
-	}
-	return s
 }

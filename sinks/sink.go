@@ -1,8 +1,8 @@
 // Package sinks defines what every destination of records guarantees, and
 // holds what sinks share: the byte Budget, the Encoder of the Fluent Bit
 // kubernetes-filter JSON shape, acknowledgement bookkeeping (Acks), the
-// Lines sink that the stdout and file sinks are built on, the shared
-// metrics, and RunConformance, the suite every sink passes.
+// Lines sink that the stdout and file sinks are built on, and the shared
+// metrics. The suite every sink passes is package sinktest.
 //
 // # Guarantees
 //

@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -41,7 +42,9 @@ const (
 const (
 	minReadBudget = 4 << 10
 	maxReadBudget = 64 << 20
-	minLineBytes  = 16
+	// minLineBytes is the smallest MaxLineBytes; the largest is
+	// DefaultMaxLineBytes.
+	minLineBytes = 1 << 10
 )
 
 // Config says what to tail and how. Its zero value, given to New, means
@@ -130,37 +133,66 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first invalid field. Zero values are valid: they
-// mean the defaults.
+// FieldError is one invalid field of a Config. It wraps ErrConfig.
+type FieldError struct {
+	// Field is the name of the Config field, such as "ReadBudget".
+	Field string
+	// Msg says what is wrong with its value.
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap returns ErrConfig.
+func (e *FieldError) Unwrap() error { return ErrConfig }
+
+// Validate reports every invalid field, each a *FieldError, joined. Zero
+// values are valid: they mean the defaults.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	for _, p := range append(append([]string(nil), c.Include...), c.Exclude...) {
-		if p == "" {
-			return fmt.Errorf("%w: empty glob pattern", ErrConfig)
-		}
-		if _, err := filepath.Match(p, ""); err != nil {
-			return fmt.Errorf("%w: pattern %q: %w", ErrConfig, p, err)
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, g := range []struct {
+		field    string
+		patterns []string
+	}{{"Include", c.Include}, {"Exclude", c.Exclude}} {
+		for _, p := range g.patterns {
+			if p == "" {
+				bad(g.field, "empty glob pattern")
+			} else if _, err := filepath.Match(p, ""); err != nil {
+				bad(g.field, "%q: %v", p, err)
+			}
 		}
 	}
-	switch {
-	case c.ReadFrom != ReadFromBeginning && c.ReadFrom != ReadFromEnd:
-		return fmt.Errorf("%w: read_from %q: want %q or %q", ErrConfig, c.ReadFrom, ReadFromBeginning, ReadFromEnd)
-	case c.LongLines != LongLinesSplit && c.LongLines != LongLinesTruncate:
-		return fmt.Errorf("%w: long_lines %q: want %q or %q", ErrConfig, c.LongLines, LongLinesSplit, LongLinesTruncate)
-	case c.CheckpointInterval < 0:
-		return fmt.Errorf("%w: checkpoint_interval %v is negative", ErrConfig, c.CheckpointInterval)
-	case c.RescanInterval < 0:
-		return fmt.Errorf("%w: rescan_interval %v is negative", ErrConfig, c.RescanInterval)
-	case c.MaxLineBytes < minLineBytes:
-		return fmt.Errorf("%w: max_line_bytes %d is below %d", ErrConfig, c.MaxLineBytes, minLineBytes)
-	case c.MaxOpenFiles < 1:
-		return fmt.Errorf("%w: max_open_files %d is below 1", ErrConfig, c.MaxOpenFiles)
-	case c.MaxDeletedBytes < 0:
-		return fmt.Errorf("%w: max_deleted_bytes %d is negative", ErrConfig, c.MaxDeletedBytes)
-	case c.MaxSpoolBytes < 0:
-		return fmt.Errorf("%w: max_spool_bytes %d is negative", ErrConfig, c.MaxSpoolBytes)
-	case c.ReadBudget < minReadBudget || c.ReadBudget > maxReadBudget:
-		return fmt.Errorf("%w: read_budget %d is outside [%d, %d]", ErrConfig, c.ReadBudget, minReadBudget, maxReadBudget)
+	if c.ReadFrom != ReadFromBeginning && c.ReadFrom != ReadFromEnd {
+		bad("ReadFrom", "%q is not one of %s, %s", c.ReadFrom, ReadFromBeginning, ReadFromEnd)
 	}
-	return nil
+	if c.LongLines != LongLinesSplit && c.LongLines != LongLinesTruncate {
+		bad("LongLines", "%q is not one of %s, %s", c.LongLines, LongLinesSplit, LongLinesTruncate)
+	}
+	if c.CheckpointInterval < 0 {
+		bad("CheckpointInterval", "%v is negative", c.CheckpointInterval)
+	}
+	if c.RescanInterval < 0 {
+		bad("RescanInterval", "%v is negative", c.RescanInterval)
+	}
+	if c.MaxLineBytes < minLineBytes || c.MaxLineBytes > DefaultMaxLineBytes {
+		bad("MaxLineBytes", "must be between %d and %d (CloudWatch's largest event), got %d",
+			minLineBytes, DefaultMaxLineBytes, c.MaxLineBytes)
+	}
+	if c.MaxOpenFiles < 1 {
+		bad("MaxOpenFiles", "must be at least 1, got %d", c.MaxOpenFiles)
+	}
+	if c.MaxDeletedBytes < 0 {
+		bad("MaxDeletedBytes", "must not be negative, got %d", c.MaxDeletedBytes)
+	}
+	if c.MaxSpoolBytes < 0 {
+		bad("MaxSpoolBytes", "must not be negative, got %d", c.MaxSpoolBytes)
+	}
+	if c.ReadBudget < minReadBudget || c.ReadBudget > maxReadBudget {
+		bad("ReadBudget", "must be between %d (4 KiB) and %d (64 MiB), got %d", minReadBudget, maxReadBudget, c.ReadBudget)
+	}
+	return errors.Join(errs...)
 }

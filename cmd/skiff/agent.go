@@ -64,23 +64,9 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 		aux = append(aux, en)
 		next = en
 	}
-	t := cfg.Tail
-	tl, err := tailer.New(tailer.Config{
-		Include:            t.Include,
-		Exclude:            t.Exclude,
-		ReadFrom:           t.ReadFrom,
-		StateDir:           t.StateDir,
-		CheckpointInterval: t.CheckpointInterval.Std(),
-		MaxLineBytes:       int(t.MaxLineBytes),
-		LongLines:          t.LongLines,
-		MaxOpenFiles:       t.MaxOpenFiles,
-		MaxDeletedBytes:    int64(t.MaxDeletedBytes),
-		MaxSpoolBytes:      int64(t.MaxSpoolBytes),
-		RescanInterval:     t.RescanInterval.Std(),
-		ReadBudget:         int(t.ReadBudget),
-		Logger:             d.log.With("component", "tailer"),
-		Registerer:         d.reg,
-	}, next)
+	tc := cfg.TailerConfig()
+	tc.Logger, tc.Registerer = d.log.With("component", "tailer"), d.reg
+	tl, err := tailer.New(tc, next)
 	if err != nil {
 		return nil, fmt.Errorf("tailer: %w", err)
 	}
@@ -98,86 +84,27 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 	return a, nil
 }
 
-func encoderConfig(cfg config.Config, format, parse string) sinks.EncoderConfig {
-	return sinks.EncoderConfig{
-		Format: format, Parse: parse, Host: cfg.NodeName,
-		Labels: cfg.Kubernetes.Labels, Annotations: cfg.Kubernetes.Annotations,
-	}
-}
-
+// newSink returns the sink of cfg.Output. Its errors name the sink.
 func newSink(ctx context.Context, cfg config.Config, d deps) (sinks.Sink, error) {
 	log := d.log.With(attrOutput, cfg.Output)
+	var s sinks.Sink
+	var err error
 	switch cfg.Output {
 	case config.OutputStdout:
-		s, err := stdout.New(d.stdout, stdout.Options{
-			Encoder:    encoderConfig(cfg, cfg.Stdout.Format, cfg.Stdout.Parse),
-			Logger:     log,
-			Registerer: d.reg,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("stdout: %w", err)
-		}
-		return s, nil
+		o := cfg.StdoutOptions()
+		o.Logger, o.Registerer = log, d.reg
+		s, err = stdout.New(d.stdout, o)
 	case config.OutputFile:
-		s, err := file.New(file.Config{
-			Path:       cfg.File.Path,
-			MaxBytes:   int64(cfg.File.MaxBytes),
-			MaxFiles:   cfg.File.MaxFiles,
-			Sync:       cfg.File.Sync,
-			Encoder:    encoderConfig(cfg, cfg.File.Format, cfg.File.Parse),
-			Logger:     log,
-			Registerer: d.reg,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("file: %w", err)
-		}
-		return s, nil
+		fc := cfg.FileConfig()
+		fc.Logger, fc.Registerer = log, d.reg
+		s, err = file.New(fc)
+	default:
+		cc := cfg.CloudWatchConfig()
+		cc.Logger, cc.Registerer = log, d.reg
+		s, err = cloudwatch.New(ctx, cc)
 	}
-	cw := cfg.CloudWatch
-	s, err := cloudwatch.New(ctx, cloudwatch.Config{
-		Region:           cw.Region,
-		Endpoint:         cw.Endpoint,
-		LogGroup:         cw.LogGroup,
-		LogStream:        cw.LogStream,
-		Cluster:          cfg.Cluster,
-		Host:             cfg.NodeName,
-		Format:           cw.Format,
-		Parse:            cw.Parse,
-		Labels:           cfg.Kubernetes.Labels,
-		Annotations:      cfg.Kubernetes.Annotations,
-		BufferBytes:      int64(cw.BufferBytes),
-		FlushInterval:    cw.FlushInterval.Std(),
-		MaxConcurrency:   cw.MaxConcurrency,
-		MaxRetryDuration: cw.MaxRetryDuration.Std(),
-		AutoCreateGroup:  cw.AutoCreateGroup,
-		RetentionDays:    cw.RetentionDays,
-		LogGroupClass:    cw.LogGroupClass,
-		KMSKeyID:         cw.KMSKeyID,
-		Tags:             cw.Tags,
-		RoleARN:          cw.RoleARN,
-		ExternalID:       cw.ExternalID,
-		Logger:           log,
-		Registerer:       d.reg,
-	})
 	if err != nil {
-		return nil, fmt.Errorf("cloudwatch: %w", err)
+		return nil, err
 	}
 	return s, nil
-}
-
-// checkComponents asks the components to check what only they know: the
-// sink's name templates.
-func checkComponents(cfg *config.Config) []*config.FieldError {
-	var errs []*config.FieldError
-	if cfg.Output == config.OutputCloudWatch {
-		for _, t := range []struct{ key, src string }{
-			{"cloudwatch.log_group", cfg.CloudWatch.LogGroup},
-			{"cloudwatch.log_stream", cfg.CloudWatch.LogStream},
-		} {
-			if _, err := cloudwatch.ParseTemplate(t.src); err != nil {
-				errs = append(errs, &config.FieldError{Key: t.key, Msg: err.Error()})
-			}
-		}
-	}
-	return errs
 }

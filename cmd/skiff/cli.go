@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
 )
@@ -29,6 +28,7 @@ const usage = `skiff ships container logs to CloudWatch Logs, and never loses a 
 Usage:
   skiff run [--config FILE] [flags]   run the agent (skiff run --help for flags)
   skiff validate [--config FILE]      check a configuration: exit 0, or print every error
+  skiff config [--config FILE]        print the effective configuration and a pod's log group and stream
   skiff tail [-f] PATH...             decode log files and print records as JSON lines
   skiff demo [--duration 8s]          a simulated node shipping to a local CloudWatch
   skiff example-config                print the commented example configuration
@@ -50,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCommand(ctx, args, getenv, stdout, stderr)
 	case "validate":
 		return validateCommand(args, getenv, stdout, stderr)
+	case "config":
+		return configCommand(args, getenv, stdout, stderr)
 	case "tail":
 		return tailCommand(ctx, args, getenv, stdout, stderr)
 	case "demo":
@@ -76,23 +78,25 @@ func parseExit(err error) int {
 	return exitUsage
 }
 
-// configFlags are the flags of run and validate: the config file, and the
-// few keys a person changes by hand. Each maps to one key.
+// configFlags are the flags of run, validate and config: the config file,
+// and the few keys a person changes by hand. Each sets one key, decoded and
+// checked as the file's values are.
 type configFlags struct {
 	path      string
 	overrides []*override
 }
 
+// override is the flag of one key. A list key takes a comma-separated
+// list, or the flag repeated.
 type override struct {
 	flag, key string
 	val       string
 	set       bool
-	list      bool
 }
 
 func (o *override) String() string { return o.val }
 func (o *override) Set(s string) error {
-	if o.list && o.set {
+	if o.set && o.key == "tail.include" {
 		o.val += "," + s
 	} else {
 		o.val = s
@@ -116,18 +120,18 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		{"include", "tail.include", "file `glob` to read (repeatable; replaces the configured list)"},
 		{"cluster", "cluster", "cluster `name` for {cluster}"},
 	} {
-		ov := &override{flag: o.flag, key: o.key, list: o.key == "tail.include"}
+		ov := &override{flag: o.flag, key: o.key}
 		cf.overrides = append(cf.overrides, ov)
 		fs.Var(ov, o.flag, o.usage)
 	}
 	return cf
 }
 
-// load reads the file (or none), applies the flags and validates.
-func (cf *configFlags) load(getenv func(string) string) (config.Config, error) {
+// load reads the file (or none), applies the flags and validates: every
+// problem of the file, the flags and the components' own rules, at once.
+func (cf *configFlags) load(getenv func(string) string) (cfg config.Config, err error) {
 	name, data := "(defaults)", []byte(nil)
 	if cf.path != "" {
-		var err error
 		if data, err = os.ReadFile(cf.path); err != nil {
 			return config.Config{}, fmt.Errorf("read config: %w", err)
 		}
@@ -138,36 +142,11 @@ func (cf *configFlags) load(getenv func(string) string) (config.Config, error) {
 		return cfg, err
 	}
 	for _, o := range cf.overrides {
-		if !o.set {
-			continue
-		}
-		src.SetFlag(o.key, o.flag)
-		switch o.key {
-		case "http.listen":
-			cfg.HTTP.Listen = o.val
-		case "log.level":
-			cfg.Log.Level = o.val
-		case "log.format":
-			cfg.Log.Format = o.val
-		case "output":
-			cfg.Output = o.val
-		case "cloudwatch.endpoint":
-			cfg.CloudWatch.Endpoint = o.val
-		case "cloudwatch.region":
-			cfg.CloudWatch.Region = o.val
-		case "cloudwatch.log_group":
-			cfg.CloudWatch.LogGroup = o.val
-		case "tail.state_dir":
-			cfg.Tail.StateDir = o.val
-		case "tail.include":
-			cfg.Tail.Include = strings.Split(o.val, ",")
-		case "cluster":
-			cfg.Cluster = o.val
+		if o.set {
+			src.Override(&cfg, o.key, o.flag, o.val)
 		}
 	}
-	errs := cfg.Validate()
-	errs = append(errs, checkComponents(&cfg)...)
-	return cfg, src.Check(errs)
+	return cfg, src.Check(cfg.Validate())
 }
 
 func validateCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {

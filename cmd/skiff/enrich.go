@@ -24,32 +24,14 @@ type enricher interface {
 // of next.
 func newEnricher(cfg config.Config, newClient func(string) (kubernetes.Interface, error), log *slog.Logger,
 	reg prometheus.Registerer, next tailer.Consumer) (enricher, error) {
-	k := cfg.Kubernetes
 	if newClient == nil {
 		newClient = enrich.NewClient
 	}
-	client, err := newClient(k.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	en, err := enrich.New(enrich.Config{
-		NodeName:           cfg.NodeName,
-		Kubeconfig:         k.Kubeconfig,
-		MetadataWait:       k.MetadataWait.Std(),
-		DeletedPodGrace:    k.DeletedPodGrace.Std(),
-		NamespaceMetadata:  k.NamespaceMetadata,
-		Labels:             k.Labels,
-		Annotations:        k.Annotations,
-		IncludeLabels:      k.IncludeLabels,
-		ExcludeLabels:      k.ExcludeLabels,
-		IncludeAnnotations: k.IncludeAnnotations,
-		ExcludeAnnotations: k.ExcludeAnnotations,
-		ExcludeSelf:        k.ExcludeSelf,
-		Logger:             log,
-		Registerer:         reg,
-	}, client, next)
+	client, err := newClient(cfg.Kubernetes.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("enrich: %w", err)
 	}
-	return en, nil
+	ec := cfg.EnrichConfig()
+	ec.Logger, ec.Registerer = log, reg
+	return enrich.New(ec, client, next)
 }

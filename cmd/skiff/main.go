@@ -6,6 +6,7 @@
 //
 //	skiff run --config FILE      run the agent
 //	skiff validate --config FILE check a configuration
+//	skiff config --config FILE   print the effective configuration
 //	skiff tail PATH...           decode log files, print records as JSON lines
 //	skiff demo                   a simulated node shipping to a local CloudWatch
 //	skiff version                print the version

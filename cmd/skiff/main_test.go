@@ -88,7 +88,7 @@ func TestValidateBinary(t *testing.T) {
 		{"duration", "shutdown_timeout: 25\n", nil,
 			`%s:1: shutdown_timeout: "25" is not a duration: add a unit, as in 25s or 25ms`},
 		{"size from env", "cloudwatch:\n  buffer_bytes: ${BUF}\n", nil,
-			`%s:2: cloudwatch.buffer_bytes: "lots" is not a size (examples: 65536, 512KiB, 64MiB, 1GiB) (expanded from "${BUF}")`},
+			`%s:2: cloudwatch.buffer_bytes: "lots" is not a size (examples: 65536, 512Ki, 64Mi, 64MiB, 64M, 1Gi) (expanded from "${BUF}")`},
 		{"choice", "output: kafka\n", nil,
 			`%s:1: output: "kafka" is not one of cloudwatch, stdout, file`},
 		{"bad template", "cloudwatch:\n  log_group: /aws/{cluster/app\n", nil,

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
+	"github.com/skiff-agent/skiff/sinks"
 )
 
 // runCommand is `skiff run`: the agent, until SIGTERM or SIGINT.
@@ -75,7 +76,7 @@ func memoryLimit(cfg config.Config, getenv func(string) string) (int64, bool) {
 	}
 	budget := int64(cfg.CloudWatch.BufferBytes)
 	if cfg.Output != config.OutputCloudWatch {
-		budget = 64 << 20 // the stdout and file sinks' default budget
+		budget = sinks.DefaultBufferBytes // the stdout and file sinks' budget
 	}
 	limit := budget + memOverhead
 	debug.SetMemoryLimit(limit)

@@ -1,9 +1,13 @@
 package cloudwatch
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -83,44 +87,66 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// retentionDays are the values PutRetentionPolicy accepts.
-var retentionDays = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
-	120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true,
-	2192: true, 2557: true, 2922: true, 3288: true, 3653: true}
+// RetentionDays are the values of Config.RetentionDays that
+// PutRetentionPolicy accepts, besides 0 (never expire).
+func RetentionDays() []int {
+	return []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+}
 
-// Validate reports every setting New would refuse: template syntax, format,
-// limits. The config loader calls it to report errors before starting.
+// Log group classes of Config.LogGroupClass.
+const (
+	ClassStandard         = "STANDARD"
+	ClassInfrequentAccess = "INFREQUENT_ACCESS"
+)
+
+// Validate reports every setting New would refuse, each a
+// *sinks.FieldError, joined: template syntax, format, endpoint, limits,
+// retention and class. It does not require a region: the SDK's chain may
+// supply one.
 func (c Config) Validate() error {
 	var errs []error
-	group, stream := c.LogGroup, c.LogStream
-	if group == "" {
-		group = DefaultLogGroup
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &sinks.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
-	if stream == "" {
-		stream = DefaultLogStream
+	for _, t := range []struct{ field, src, def string }{
+		{"LogGroup", c.LogGroup, DefaultLogGroup},
+		{"LogStream", c.LogStream, DefaultLogStream},
+	} {
+		src := cmp.Or(t.src, t.def)
+		if _, err := ParseTemplate(src); err != nil {
+			bad(t.field, "%v", err)
+		}
 	}
-	if _, err := ParseTemplate(group); err != nil {
-		errs = append(errs, fmt.Errorf("log_group: %w", err))
+	errs = append(errs, (sinks.EncoderConfig{Format: c.Format, Parse: c.Parse}).Validate())
+	if c.Endpoint != "" && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://") {
+		bad("Endpoint", "%q must be a URL starting with http:// or https://", c.Endpoint)
 	}
-	if _, err := ParseTemplate(stream); err != nil {
-		errs = append(errs, fmt.Errorf("log_stream: %w", err))
+	for _, n := range []struct {
+		field string
+		v     int64
+	}{
+		{"BufferBytes", c.BufferBytes}, {"FlushInterval", int64(c.FlushInterval)},
+		{"MaxConcurrency", int64(c.MaxConcurrency)}, {"MaxRetryDuration", int64(c.MaxRetryDuration)},
+		{"StreamIdle", int64(c.StreamIdle)}, {"RequestTimeout", int64(c.RequestTimeout)},
+	} {
+		if n.v < 0 {
+			bad(n.field, "must not be negative")
+		}
 	}
-	if err := (sinks.EncoderConfig{Format: c.Format, Parse: c.Parse}).Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.BufferBytes < 0 || c.FlushInterval < 0 || c.MaxConcurrency < 0 || c.MaxRetryDuration < 0 {
-		errs = append(errs, errors.New("buffer_bytes, flush_interval, max_concurrency and max_retry_duration must not be negative"))
-	}
-	if c.RetentionDays != 0 && !retentionDays[c.RetentionDays] {
-		errs = append(errs, fmt.Errorf("retention_days %d: not a value CloudWatch accepts (1, 3, 5, 7, 14, 30, … 3653)", c.RetentionDays))
+	if days := RetentionDays(); c.RetentionDays != 0 && !slices.Contains(days, c.RetentionDays) {
+		list := make([]string, len(days))
+		for i, d := range days {
+			list[i] = strconv.Itoa(d)
+		}
+		bad("RetentionDays", "%d is not a value CloudWatch accepts (%s)", c.RetentionDays, strings.Join(list, ", "))
 	}
 	switch c.LogGroupClass {
-	case "", "STANDARD", "INFREQUENT_ACCESS", "DELIVERY":
+	case "", ClassStandard, ClassInfrequentAccess:
 	default:
-		errs = append(errs, fmt.Errorf("log_group_class %q: want STANDARD or INFREQUENT_ACCESS", c.LogGroupClass))
+		bad("LogGroupClass", "%q is not one of %s, %s", c.LogGroupClass, ClassStandard, ClassInfrequentAccess)
 	}
 	if c.ExternalID != "" && c.RoleARN == "" {
-		errs = append(errs, errors.New("external_id is set without role_arn"))
+		bad("ExternalID", "needs a role to assume (role_arn)")
 	}
 	return errors.Join(errs...)
 }

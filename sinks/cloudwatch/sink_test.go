@@ -14,19 +14,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go"
 
-	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+	"github.com/skiff-agent/skiff/sinks/sinktest"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
 func TestConformance(t *testing.T) {
-	sinks.RunConformance(t, func(t *testing.T, budget int64) *sinks.Harness {
+	sinktest.Run(t, func(t *testing.T, budget int64) *sinktest.Harness {
 		srv, _ := startServer(t, cwlocal.Options{})
 		s, _ := newTestSink(t, srv, Config{
 			LogGroup: "/conformance", LogStream: "{kubernetes.namespace_name}", Format: "raw",
 			BufferBytes: budget, AutoCreateGroup: true,
 		})
-		return &sinks.Harness{Sink: s, Budget: s.Budget(), Delivered: func(*testing.T) []string {
+		return &sinktest.Harness{Sink: s, Budget: s.Budget(), Delivered: func(*testing.T) []string {
 			return messages(srv, "/conformance", "ns")
 		}}
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -155,6 +156,59 @@ func parseField(s string) (part, error) {
 	return p, nil
 }
 
+// CheckLogGroup judges src, a log group that comes from a pod annotation:
+// a template as ParseTemplate takes it whose literal text is 1 to 512 of
+// the characters of log group names ([.-_/#A-Za-z0-9]). The fields it uses
+// are sanitized when rendered, as those of the configured template are;
+// literal text is refused rather than rewritten, since a person typed it.
+func CheckLogGroup(src string) error {
+	return checkOverride(src, "log group names", func(lit string) string {
+		for i := 0; i < len(lit); i++ {
+			if !groupByte[lit[i]] {
+				return "hold only letters, digits and . - _ / #"
+			}
+		}
+		return ""
+	})
+}
+
+// CheckLogStream judges src, a log stream that comes from a pod
+// annotation: a template as ParseTemplate takes it whose literal text is
+// valid UTF-8 without ':' or '*', 1 to 512 bytes.
+func CheckLogStream(src string) error {
+	return checkOverride(src, "log stream names", func(lit string) string {
+		if !utf8.ValidString(lit) {
+			return "must be valid UTF-8"
+		}
+		if strings.ContainsAny(lit, ":*") {
+			return "cannot contain : or *"
+		}
+		return ""
+	})
+}
+
+// checkOverride parses src and checks its literal text with lit.
+func checkOverride(src, what string, lit func(string) string) error {
+	t, err := ParseTemplate(src)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, p := range t.parts {
+		if p.field != fieldNone {
+			continue
+		}
+		n += len(p.lit)
+		if why := lit(p.lit); why != "" {
+			return fmt.Errorf("%w %q: %s %s", ErrTemplate, src, what, why)
+		}
+	}
+	if n > MaxNameLen {
+		return fmt.Errorf("%w %q: %s are at most %d bytes", ErrTemplate, src, what, MaxNameLen)
+	}
+	return nil
+}
+
 // String returns the template's source.
 func (t *Template) String() string { return t.src }
 
@@ -197,44 +251,41 @@ func (p part) value(rec *tailer.Record, e env) string {
 	if f == nil {
 		f = &tailer.FileMeta{}
 	}
-	pick := func(fromPod func(*tailer.PodMeta) string, fromFile string) string {
-		if pod != nil {
-			if v := fromPod(pod); v != "" {
-				return v
-			}
+	// kube is the kubernetes.* view the JSON shape writes too.
+	kube := func() sinks.Kubernetes { return sinks.KubernetesOf(rec.File, pod, e.host) }
+	fromPod := func(v func(*tailer.PodMeta) string) string {
+		if pod == nil {
+			return ""
 		}
-		return fromFile
+		return v(pod)
 	}
 	switch p.field {
 	case fieldCluster:
 		return e.cluster
-	case fieldHost:
-		return pick(func(p *tailer.PodMeta) string { return p.Host }, e.host)
 	case fieldStream:
 		return rec.Stream.String()
+	case fieldHost:
+		return kube().Host
 	case fieldNamespace:
-		return pick(func(p *tailer.PodMeta) string { return p.Namespace }, f.Namespace)
+		return kube().NamespaceName
 	case fieldPod:
-		return pick(func(p *tailer.PodMeta) string { return p.Name }, f.Pod)
+		return kube().PodName
 	case fieldContainer:
-		return f.Container
+		return kube().ContainerName
 	case fieldPodID:
-		return pick(func(p *tailer.PodMeta) string { return p.UID }, f.PodUID)
+		return kube().PodID
 	case fieldDockerID:
-		if f.ContainerID != "" {
-			return f.ContainerID
-		}
-		return pick(func(p *tailer.PodMeta) string { return stripScheme(p.Containers[f.Container].ContainerID) }, "")
+		return kube().DockerID
 	case fieldImage:
-		return pick(func(p *tailer.PodMeta) string { return p.Containers[f.Container].Image }, "")
+		return kube().ContainerImage
 	case fieldOwnerKind:
-		return pick(func(p *tailer.PodMeta) string { return p.OwnerKind }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.OwnerKind })
 	case fieldOwnerName:
-		return pick(func(p *tailer.PodMeta) string { return p.OwnerName }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.OwnerName })
 	case fieldLabel:
-		return pick(func(p *tailer.PodMeta) string { return p.Labels[key] }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.Labels[key] })
 	case fieldAnnotation:
-		return pick(func(p *tailer.PodMeta) string { return p.Annotations[key] }, "")
+		return fromPod(func(p *tailer.PodMeta) string { return p.Annotations[key] })
 	case fieldFileNamespace:
 		return f.Namespace
 	case fieldFilePod:
@@ -252,13 +303,6 @@ func (p part) value(rec *tailer.Record, e env) string {
 		return strconv.Itoa(f.Restart)
 	}
 	return ""
-}
-
-func stripScheme(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		return s[i+3:]
-	}
-	return s
 }
 
 // groupByte[c] is true for the bytes a log group name may hold.
@@ -320,4 +364,30 @@ func SanitizeStream(name []byte) string {
 		return MissingValue
 	}
 	return s
+}
+
+// Destination returns the log group and log stream that cfg's templates
+// (or the pod's log group and log stream annotations, when set and valid)
+// name for rec, sanitized as the sink sends them.
+func Destination(cfg Config, rec *tailer.Record) (group, stream string, err error) {
+	cfg.setDefaults()
+	groupSrc, streamSrc := cfg.LogGroup, cfg.LogStream
+	if p := rec.Pod; p != nil {
+		if v := p.Controls.LogGroup; v != "" && CheckLogGroup(v) == nil {
+			groupSrc = v
+		}
+		if v := p.Controls.LogStream; v != "" && CheckLogStream(v) == nil {
+			streamSrc = v
+		}
+	}
+	g, err := ParseTemplate(groupSrc)
+	if err != nil {
+		return "", "", fmt.Errorf("log group: %w", err)
+	}
+	st, err := ParseTemplate(streamSrc)
+	if err != nil {
+		return "", "", fmt.Errorf("log stream: %w", err)
+	}
+	e := env{cluster: cfg.Cluster, host: cfg.Host}
+	return SanitizeGroup(g.appendRender(nil, rec, e)), SanitizeStream(st.appendRender(nil, rec, e)), nil
 }

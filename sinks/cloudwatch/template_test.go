@@ -1,10 +1,13 @@
 package cloudwatch
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -63,6 +66,70 @@ func TestSanitize(t *testing.T) {
 		}
 		if got := SanitizeStream([]byte(tt.in)); got != tt.stream {
 			t.Errorf("SanitizeStream(%q) = %q; want %q", tt.in, got, tt.stream)
+		}
+	}
+}
+
+// Pod annotations name destinations by the same templates as the config,
+// with their literal text held to CloudWatch's naming rules.
+func TestCheckOverrides(t *testing.T) {
+	long := strings.Repeat("g", 513)
+	for _, tc := range []struct {
+		check func(string) error
+		src   string
+		ok    bool
+	}{
+		{CheckLogGroup, "/team/app#1", true},
+		{CheckLogGroup, "/team/{kubernetes.namespace_name}/{kubernetes.labels.app|none}", true},
+		{CheckLogGroup, "bad group", false},
+		{CheckLogGroup, "/team/{nope}", false},
+		{CheckLogGroup, long, false},
+		{CheckLogGroup, "", false},
+		{CheckLogStream, "web {kubernetes.pod_name}", true},
+		{CheckLogStream, "web {x}", false},
+		{CheckLogStream, "a:b", false},
+		{CheckLogStream, "\xff", false},
+		{CheckLogStream, "", false},
+	} {
+		err := tc.check(tc.src)
+		if (err == nil) != tc.ok {
+			t.Errorf("check(%q) = %v; want ok %v", tc.src, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrTemplate) {
+			t.Errorf("check(%q) = %v; want it to wrap ErrTemplate", tc.src, err)
+		}
+	}
+}
+
+// Templates read the same kubernetes.* values as the JSON shape writes.
+func TestTemplateMatchesEncoder(t *testing.T) {
+	file := &tailer.FileMeta{Namespace: "fns", Pod: "fpod", PodUID: "fuid", Container: "app"}
+	pod := &tailer.PodMeta{Name: "web-1", Namespace: "shop", UID: "u", Containers: map[string]tailer.ContainerMeta{
+		"app": {ContainerID: "containerd://abc", Image: "nginx:1", ImageID: "docker.io/nginx@sha256:1"}}}
+	fields := []string{"pod_name", "namespace_name", "pod_id", "host", "container_name", "docker_id", "container_image"}
+	enc, err := sinks.NewEncoder(sinks.EncoderConfig{Host: "node-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*tailer.PodMeta{nil, pod} {
+		rec := &tailer.Record{File: file, Pod: p, Message: []byte("x")}
+		var msg struct{ Kubernetes map[string]string }
+		if err := json.Unmarshal(enc.Append(nil, rec), &msg); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fields {
+			src := "{kubernetes." + f + "|-}"
+			if f == "host" {
+				src = "{host|-}"
+			}
+			tmpl, err := ParseTemplate(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(tmpl.appendRender(nil, rec, env{host: "node-a"}))
+			if want := cmp.Or(msg.Kubernetes[f], "-"); got != want {
+				t.Errorf("pod %v: %s renders %q; the JSON shape has %q", p != nil, src, got, want)
+			}
 		}
 	}
 }

@@ -52,15 +52,25 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// Validate reports a configuration New would refuse.
+// Validate reports every setting New would refuse, each a
+// *sinks.FieldError, joined.
 func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, msg string) { errs = append(errs, &sinks.FieldError{Field: field, Msg: msg}) }
 	if c.Path == "" {
-		return errors.New("file sink: path is required")
+		bad("Path", "required")
 	}
-	if c.MaxBytes < 0 || c.MaxFiles < 0 {
-		return errors.New("file sink: max_bytes and max_files must not be negative")
+	if c.MaxBytes < 0 {
+		bad("MaxBytes", "must not be negative")
 	}
-	return c.Encoder.Validate()
+	if c.MaxFiles < 0 {
+		bad("MaxFiles", "must not be negative")
+	}
+	if c.BufferBytes < 0 {
+		bad("BufferBytes", "must not be negative")
+	}
+	errs = append(errs, sinks.Within("Encoder", c.Encoder.Validate()))
+	return errors.Join(errs...)
 }
 
 // Sink writes lines to a rotating file. It implements sinks.Sink.
@@ -72,7 +82,7 @@ type Sink struct {
 // New opens (appending to) cfg.Path and returns the sink.
 func New(cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("file sink: %w", err)
 	}
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = DefaultMaxBytes

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skiff-agent/skiff/sinks"
+	"github.com/skiff-agent/skiff/sinks/sinktest"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -39,7 +40,7 @@ func readLines(t *testing.T, path string, maxFiles int) []string {
 }
 
 func TestConformance(t *testing.T) {
-	sinks.RunConformance(t, func(t *testing.T, budget int64) *sinks.Harness {
+	sinktest.Run(t, func(t *testing.T, budget int64) *sinktest.Harness {
 		path := filepath.Join(t.TempDir(), "out.log")
 		s, err := New(Config{
 			Path: path, MaxBytes: 32 << 10, MaxFiles: 1000, Sync: true,
@@ -50,7 +51,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		return &sinks.Harness{Sink: s, Budget: s.Budget(), Delivered: func(t *testing.T) []string {
+		return &sinktest.Harness{Sink: s, Budget: s.Budget(), Delivered: func(t *testing.T) []string {
 			return readLines(t, path, 1000)
 		}}
 	})

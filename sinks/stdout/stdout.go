@@ -8,6 +8,8 @@
 package stdout
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -32,6 +34,17 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// Validate reports every setting New would refuse, each a
+// *sinks.FieldError, joined.
+func (o Options) Validate() error {
+	var errs []error
+	if o.BufferBytes < 0 {
+		errs = append(errs, &sinks.FieldError{Field: "BufferBytes", Msg: "must not be negative"})
+	}
+	errs = append(errs, sinks.Within("Encoder", o.Encoder.Validate()))
+	return errors.Join(errs...)
+}
+
 // Sink writes lines to an io.Writer. It implements sinks.Sink.
 type Sink struct {
 	*sinks.Lines
@@ -39,6 +52,9 @@ type Sink struct {
 
 // New returns a sink writing to w. Writes to w come from one goroutine.
 func New(w io.Writer, opts Options) (*Sink, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("stdout sink: %w", err)
+	}
 	l, err := sinks.NewLines(sinks.LinesConfig{
 		Output:        "stdout",
 		Encoder:       opts.Encoder,

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skiff-agent/skiff/sinks"
+	"github.com/skiff-agent/skiff/sinks/sinktest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the sink's writer and the test.
@@ -30,7 +31,7 @@ func (s *syncBuffer) lines() []string {
 }
 
 func TestConformance(t *testing.T) {
-	sinks.RunConformance(t, func(t *testing.T, budget int64) *sinks.Harness {
+	sinktest.Run(t, func(t *testing.T, budget int64) *sinktest.Harness {
 		var out syncBuffer
 		s, err := New(&out, Options{
 			Encoder:     sinks.EncoderConfig{Format: sinks.FormatRaw},
@@ -40,7 +41,7 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &sinks.Harness{Sink: s, Budget: s.Budget(), Delivered: func(*testing.T) []string {
+		return &sinktest.Harness{Sink: s, Budget: s.Budget(), Delivered: func(*testing.T) []string {
 			if out.b.Len() == 0 {
 				return nil
 			}

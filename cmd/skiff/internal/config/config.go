@@ -13,10 +13,19 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
+	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/skiff-agent/skiff/enrich"
+	"github.com/skiff-agent/skiff/sinks"
+	"github.com/skiff-agent/skiff/sinks/cloudwatch"
+	"github.com/skiff-agent/skiff/sinks/file"
+	"github.com/skiff-agent/skiff/tailer"
 )
 
 // Outputs that skiff can ship to.
@@ -219,62 +228,59 @@ type Stdout struct {
 	Parse string `yaml:"parse"`
 }
 
-// Default returns the configuration used for every key the file leaves out.
-// getenv supplies the environment-dependent defaults (nil means none).
+// Default returns the configuration used for every key the file leaves out:
+// each component's documented defaults, and those that depend on the
+// environment. getenv supplies the environment (nil means none).
 func Default(getenv func(string) string) Config {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	first := func(vals ...string) string {
-		for _, v := range vals {
-			if v != "" {
-				return v
-			}
-		}
-		return ""
-	}
 	return Config{
-		Cluster:         first(getenv("CLUSTER_NAME"), "default"),
-		NodeName:        first(getenv("NODE_NAME"), hostname()),
+		Cluster:         cmp.Or(getenv("CLUSTER_NAME"), DefaultCluster),
+		NodeName:        cmp.Or(getenv("NODE_NAME"), hostname()),
 		ShutdownTimeout: Duration(25 * time.Second),
 		HTTP:            HTTP{Listen: "127.0.0.1:2021"},
 		Log:             Log{Level: "info", Format: "auto"},
 		Tail: Tail{
-			Include:            []string{"/var/log/containers/*.log"},
-			ReadFrom:           "beginning",
+			Include:            []string{tailer.DefaultInclude},
+			ReadFrom:           tailer.ReadFromBeginning,
 			StateDir:           "/var/lib/skiff",
-			CheckpointInterval: Duration(time.Second),
-			MaxLineBytes:       1048550,
-			LongLines:          "split",
-			MaxOpenFiles:       1024,
-			MaxDeletedBytes:    1 << 30,
-			MaxSpoolBytes:      1 << 30,
-			RescanInterval:     Duration(time.Minute),
-			ReadBudget:         256 << 10,
+			CheckpointInterval: Duration(tailer.DefaultCheckpointInterval),
+			MaxLineBytes:       tailer.DefaultMaxLineBytes,
+			LongLines:          tailer.LongLinesSplit,
+			MaxOpenFiles:       tailer.DefaultMaxOpenFiles,
+			MaxDeletedBytes:    tailer.DefaultMaxDeletedBytes,
+			MaxSpoolBytes:      tailer.DefaultMaxSpoolBytes,
+			RescanInterval:     Duration(tailer.DefaultRescanInterval),
+			ReadBudget:         tailer.DefaultReadBudget,
 		},
 		Kubernetes: Kubernetes{
 			Enabled:         getenv("KUBERNETES_SERVICE_HOST") != "",
-			MetadataWait:    Duration(2 * time.Second),
-			DeletedPodGrace: Duration(5 * time.Minute),
+			MetadataWait:    Duration(enrich.DefaultMetadataWait),
+			DeletedPodGrace: Duration(enrich.DefaultDeletedPodGrace),
 			Labels:          true,
 			Annotations:     true,
 			ExcludeSelf:     true,
 		},
 		Output: OutputCloudWatch,
 		CloudWatch: CloudWatch{
-			Region:          first(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
-			LogGroup:        "/aws/containerinsights/{cluster}/application",
-			LogStream:       "{kubernetes.pod_name}_{kubernetes.namespace_name}_{kubernetes.container_name}",
-			Format:          "json",
-			BufferBytes:     64 << 20,
-			FlushInterval:   Duration(time.Second),
+			Region:          cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
+			LogGroup:        cloudwatch.DefaultLogGroup,
+			LogStream:       cloudwatch.DefaultLogStream,
+			Format:          sinks.FormatJSON,
+			BufferBytes:     sinks.DefaultBufferBytes,
+			FlushInterval:   Duration(cloudwatch.DefaultFlushInterval),
 			AutoCreateGroup: true,
-			LogGroupClass:   "STANDARD",
+			LogGroupClass:   cloudwatch.ClassStandard,
 		},
-		File:   File{Format: "json", MaxBytes: 100 << 20, MaxFiles: 5},
-		Stdout: Stdout{Format: "json"},
+		File:   File{Format: sinks.FormatJSON, MaxBytes: file.DefaultMaxBytes, MaxFiles: file.DefaultMaxFiles},
+		Stdout: Stdout{Format: sinks.FormatJSON},
 	}
 }
+
+// DefaultCluster is the cluster name when neither the file nor
+// $CLUSTER_NAME gives one.
+const DefaultCluster = "default"
 
 // FieldError is a problem with one key's value. Load turns it into an Error
 // that also names the file and line.
@@ -287,9 +293,19 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
 
-// Validate checks the values that decoding alone cannot: choices, ranges and
-// the keys one output requires. It returns every problem found, each a
-// *FieldError, joined.
+// Floors of the file that are above the components' own: a budget below
+// two full batches, or files rotated below 1 MiB, only make trouble on a
+// node.
+const (
+	minBufferBytes  = 2 << 20
+	minFileMaxBytes = 1 << 20
+)
+
+// Validate checks every section, whatever the output: the rules of the
+// file itself here (choices of skiff's own keys, the keys an output
+// requires, floors), and every component's own rules by calling its
+// Validate on the configuration built from the file (see build.go). It
+// returns every problem found, each a *FieldError.
 func (c *Config) Validate() []*FieldError {
 	var errs []*FieldError
 	bad := func(key, format string, args ...any) {
@@ -300,17 +316,42 @@ func (c *Config) Validate() []*FieldError {
 			bad(key, "%q is not one of %s", val, strings.Join(choices, ", "))
 		}
 	}
-	positive := func(key string, d Duration) {
-		if d <= 0 {
-			bad(key, "must be positive, got %s", d)
-		}
-	}
 	if c.Cluster == "" {
 		bad("cluster", "must not be empty")
 	}
-	positive("shutdown_timeout", c.ShutdownTimeout)
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "auto", "json", "text")
+	oneOf("output", c.Output, OutputCloudWatch, OutputStdout, OutputFile)
+	if l := c.HTTP.Listen; l != "" && l != "off" {
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
+			bad("http.listen", "%q is not host:port, \"\" or off", l)
+		}
+	}
+
+	// Zero means "the default" to the components; in the file these keys
+	// are never 0.
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"shutdown_timeout", c.ShutdownTimeout}, {"tail.checkpoint_interval", c.Tail.CheckpointInterval},
+		{"tail.rescan_interval", c.Tail.RescanInterval}, {"cloudwatch.flush_interval", c.CloudWatch.FlushInterval},
+	} {
+		if d.v <= 0 {
+			bad(d.key, "must be positive, got %s", d.v)
+		}
+	}
+	for _, n := range []struct {
+		key string
+		v   int64
+	}{
+		{"tail.max_line_bytes", int64(c.Tail.MaxLineBytes)}, {"tail.max_open_files", int64(c.Tail.MaxOpenFiles)},
+		{"tail.read_budget", int64(c.Tail.ReadBudget)}, {"file.max_files", int64(c.File.MaxFiles)},
+	} {
+		if n.v == 0 {
+			bad(n.key, "must not be 0")
+		}
+	}
 
 	t := &c.Tail
 	if len(t.Include) == 0 {
@@ -321,119 +362,30 @@ func (c *Config) Validate() []*FieldError {
 		globs []string
 	}{{"tail.include", t.Include}, {"tail.exclude", t.Exclude}} {
 		for _, g := range k.globs {
-			if err := checkGlob(g); err != nil {
-				bad(k.key, "%q: %v", g, err)
+			if g != "" && !filepath.IsAbs(g) {
+				bad(k.key, "%q: must be an absolute path", g)
 			}
 		}
 	}
-	oneOf("tail.read_from", t.ReadFrom, "beginning", "end")
-	positive("tail.checkpoint_interval", t.CheckpointInterval)
-	if t.MaxLineBytes < 1024 || t.MaxLineBytes > 1048550 {
-		bad("tail.max_line_bytes", "must be between 1KiB and 1048550 (CloudWatch's largest event), got %d", t.MaxLineBytes)
-	}
-	oneOf("tail.long_lines", t.LongLines, "split", "truncate")
-	if t.MaxOpenFiles < 1 {
-		bad("tail.max_open_files", "must be at least 1, got %d", t.MaxOpenFiles)
-	}
-	if t.MaxDeletedBytes < 0 {
-		bad("tail.max_deleted_bytes", "must not be negative")
-	}
-	if t.MaxSpoolBytes < 0 {
-		bad("tail.max_spool_bytes", "must not be negative")
-	}
-	positive("tail.rescan_interval", t.RescanInterval)
-	if t.ReadBudget < 4096 {
-		bad("tail.read_budget", "must be at least 4KiB, got %d", t.ReadBudget)
-	}
 
-	k := &c.Kubernetes
-	if k.MetadataWait < 0 {
-		bad("kubernetes.metadata_wait", "must not be negative")
-	}
-	if k.DeletedPodGrace < 0 {
-		bad("kubernetes.deleted_pod_grace", "must not be negative")
-	}
-	if k.Enabled && c.NodeName == "" {
-		bad("node_name", "must be set when kubernetes.enabled is true (the chart sets NODE_NAME from spec.nodeName)")
-	}
-
-	oneOf("output", c.Output, OutputCloudWatch, OutputStdout, OutputFile)
-	switch c.Output {
-	case OutputCloudWatch:
-		errs = append(errs, c.CloudWatch.validate()...)
-	case OutputFile:
-		if c.File.Path == "" {
-			bad("file.path", "must be set when output is file")
-		}
-		oneOf("file.format", c.File.Format, "json", "raw")
-		oneOf("file.parse", c.File.Parse, "", "json")
-		if c.File.MaxBytes < 1<<20 {
-			bad("file.max_bytes", "must be at least 1MiB, got %s", c.File.MaxBytes)
-		}
-		if c.File.MaxFiles < 1 {
-			bad("file.max_files", "must be at least 1, got %d", c.File.MaxFiles)
-		}
-	case OutputStdout:
-		oneOf("stdout.format", c.Stdout.Format, "json", "raw")
-		oneOf("stdout.parse", c.Stdout.Parse, "", "json")
-	}
-	return errs
-}
-
-func (cw *CloudWatch) validate() []*FieldError {
-	var errs []*FieldError
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, &FieldError{Key: "cloudwatch." + key, Msg: fmt.Sprintf(format, args...)})
-	}
-	if cw.Region == "" {
-		bad("region", "not set, and neither is AWS_REGION: set cloudwatch.region, AWS_REGION or --region")
-	}
-	if cw.Endpoint != "" && !strings.HasPrefix(cw.Endpoint, "http://") && !strings.HasPrefix(cw.Endpoint, "https://") {
-		bad("endpoint", "%q must be a URL starting with http:// or https://", cw.Endpoint)
+	cw := &c.CloudWatch
+	if c.Output == OutputCloudWatch && cw.Region == "" {
+		bad("cloudwatch.region", "not set, and neither is AWS_REGION: set cloudwatch.region, AWS_REGION or --region")
 	}
 	if cw.LogGroup == "" {
-		bad("log_group", "must not be empty")
+		bad("cloudwatch.log_group", "must not be empty")
 	}
 	if cw.LogStream == "" {
-		bad("log_stream", "must not be empty")
+		bad("cloudwatch.log_stream", "must not be empty")
 	}
-	if !slices.Contains([]string{"json", "raw"}, cw.Format) {
-		bad("format", "%q is not one of json, raw", cw.Format)
+	if cw.BufferBytes < minBufferBytes {
+		bad("cloudwatch.buffer_bytes", "must be at least %s (two full batches), got %s", Size(minBufferBytes), cw.BufferBytes)
 	}
-	if !slices.Contains([]string{"", "json"}, cw.Parse) {
-		bad("parse", "%q is not one of \"\", json", cw.Parse)
+	if c.Output == OutputFile && c.File.Path == "" {
+		bad("file.path", "must be set when output is file")
 	}
-	if cw.BufferBytes < 2<<20 {
-		bad("buffer_bytes", "must be at least 2MiB (two full batches), got %s", cw.BufferBytes)
+	if c.File.MaxBytes < minFileMaxBytes {
+		bad("file.max_bytes", "must be at least %s, got %s", Size(minFileMaxBytes), c.File.MaxBytes)
 	}
-	if cw.FlushInterval <= 0 {
-		bad("flush_interval", "must be positive, got %s", cw.FlushInterval)
-	}
-	if cw.MaxConcurrency < 0 {
-		bad("max_concurrency", "must not be negative")
-	}
-	if cw.MaxRetryDuration < 0 {
-		bad("max_retry_duration", "must not be negative")
-	}
-	if cw.RetentionDays != 0 && !slices.Contains(retentionDays, cw.RetentionDays) {
-		bad("retention_days", "%d is not a value CloudWatch accepts (%s)", cw.RetentionDays, joinInts(retentionDays))
-	}
-	if !slices.Contains([]string{"STANDARD", "INFREQUENT_ACCESS"}, cw.LogGroupClass) {
-		bad("log_group_class", "%q is not one of STANDARD, INFREQUENT_ACCESS", cw.LogGroupClass)
-	}
-	if cw.ExternalID != "" && cw.RoleARN == "" {
-		bad("external_id", "needs role_arn")
-	}
-	return errs
-}
-
-// retentionDays are the values PutRetentionPolicy accepts.
-var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = fmt.Sprint(n)
-	}
-	return strings.Join(s, ", ")
+	return append(errs, c.componentErrors()...)
 }

@@ -75,12 +75,14 @@ func TestParseSize(t *testing.T) {
 	for in, want := range map[string]Size{
 		"0": 0, "65536": 65536, "512KiB": 512 << 10, "64MiB": 64 << 20, "1GiB": 1 << 30,
 		"10MB": 10e6, "1 GiB": 1 << 30, "100B": 100,
+		"64M": 64e6, "64Mi": 64 << 20, "64 M": 64e6, "512k": 512e3, "512K": 512e3, "512Ki": 512 << 10,
+		"2Ti": 2 << 40, "1T": 1e12, "1kB": 1e3,
 	} {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "64 M", "-1", "1.5GiB", "GiB", "99999999999TiB"} {
+	for _, in := range []string{"", "64 X", "-1", "+1", "1.5GiB", "1.5Gi", "1e6", "GiB", "Mi", "64iB", "64MiBB", "64mi", "99999999999TiB"} {
 		if got, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) = %d; want an error", in, got)
 		}
@@ -115,8 +117,8 @@ func TestBadConfigs(t *testing.T) {
 			`f.yaml:1: shutdown_timeout: "-5s" is negative`},
 		{"zero duration", "shutdown_timeout: 0s\n",
 			`f.yaml:1: shutdown_timeout: must be positive, got 0s`},
-		{"bad size", "cloudwatch:\n  buffer_bytes: 64M\n",
-			`f.yaml:2: cloudwatch.buffer_bytes: "64M" is not a size (examples: 65536, 512KiB, 64MiB, 1GiB)`},
+		{"bad size", "cloudwatch:\n  buffer_bytes: 64X\n",
+			`f.yaml:2: cloudwatch.buffer_bytes: "64X" is not a size (examples: 65536, 512Ki, 64Mi, 64MiB, 64M, 1Gi)`},
 		{"size too small", "cloudwatch:\n  buffer_bytes: 1MiB\n",
 			`f.yaml:2: cloudwatch.buffer_bytes: must be at least 2MiB (two full batches), got 1MiB`},
 		{"bad bool", "http:\n  pprof: yes\n",
@@ -146,7 +148,21 @@ func TestBadConfigs(t *testing.T) {
 		{"retention", "cloudwatch:\n  retention_days: 10\n",
 			`f.yaml:2: cloudwatch.retention_days: 10 is not a value CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)`},
 		{"line too long", "tail:\n  max_line_bytes: 2MiB\n",
-			`f.yaml:2: tail.max_line_bytes: must be between 1KiB and 1048550 (CloudWatch's largest event), got 2097152`},
+			`f.yaml:2: tail.max_line_bytes: must be between 1024 and 1048550 (CloudWatch's largest event), got 2097152`},
+		{"read budget the tailer refuses", "tail:\n  read_budget: 128MiB\n",
+			`f.yaml:2: tail.read_budget: must be between 4096 (4 KiB) and 67108864 (64 MiB), got 134217728`},
+		{"an unknown output hides no other problem", "output: cloudwatc\ncloudwatch:\n  retention_days: 45\n",
+			"f.yaml:1: output: \"cloudwatc\" is not one of cloudwatch, stdout, file\n" +
+				"f.yaml:3: cloudwatch.retention_days: 45 is not a value CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"},
+		{"a section of another output is checked", "output: stdout\ncloudwatch:\n  log_group: \"/a/{nope}\"\n  log_group_class: COLD\n",
+			"f.yaml:3: cloudwatch.log_group: invalid template \"/a/{nope}\": unknown field {nope}\n" +
+				"f.yaml:4: cloudwatch.log_group_class: \"COLD\" is not one of STANDARD, INFREQUENT_ACCESS"},
+		{"cluster from an unset variable", "cluster: ${CLUSTER_NAME}\n",
+			`f.yaml:1: cluster: "${CLUSTER_NAME}" expanded to nothing: set the variable, or name a fallback as in ${VAR:-name}`},
+		{"bad format of the file output", "file:\n  format: xml\n",
+			`f.yaml:2: file.format: "xml" is not one of json, raw`},
+		{"kubernetes pattern", "kubernetes:\n  exclude_labels: [\"a*b*\"]\n",
+			`f.yaml:2: kubernetes.exclude_labels: pattern "a*b*": want a key, or a prefix followed by *`},
 		{"two problems", "tail:\n  long_lines: wrap\nlog:\n  level: verbose\n",
 			"f.yaml:2: tail.long_lines: \"wrap\" is not one of split, truncate\n" +
 				"f.yaml:4: log.level: \"verbose\" is not one of debug, info, warn, error"},
@@ -197,4 +213,25 @@ func TestFlagOrigin(t *testing.T) {
 func dump(t *testing.T, c Config) string {
 	t.Helper()
 	return fmt.Sprintf("%+v", c)
+}
+
+// Flags are decoded and checked as the file's values are, and located at
+// the flag.
+func TestOverride(t *testing.T) {
+	cfg, src, err := Parse("f.yaml", []byte("output: stdout\n"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Override(&cfg, "tail.include", "include", "/a/*.log,/b/*.log")
+	src.Override(&cfg, "log.level", "log-level", "loud")
+	src.Override(&cfg, "http.pprof", "pprof", "maybe")
+	if len(cfg.Tail.Include) != 2 || cfg.Tail.Include[1] != "/b/*.log" {
+		t.Errorf("tail.include = %q; want the two globs", cfg.Tail.Include)
+	}
+	err = src.Check(cfg.Validate())
+	want := "flag --pprof: http.pprof: \"maybe\" is not true or false\n" +
+		"flag --log-level: log.level: \"loud\" is not one of debug, info, warn, error"
+	if err == nil || err.Error() != want {
+		t.Errorf("Check =\n%v\nwant\n%s", err, want)
+	}
 }

@@ -64,6 +64,49 @@ func (s *Source) Where(key string) string {
 // SetFlag records that a flag set key.
 func (s *Source) SetFlag(key, flag string) { s.origins[key] = "flag --" + flag }
 
+// Override sets key of cfg to val as the flag --flag gave it, decoded as
+// the file's values are (a comma-separated val is a list for list keys),
+// and records the flag as the key's origin. A value that does not decode
+// is reported by Check, located at the flag.
+func (s *Source) Override(cfg *Config, key, flag, val string) {
+	s.SetFlag(key, flag)
+	d := &decoder{src: s, getenv: func(string) string { return "" }, where: "flag --" + flag}
+	v := reflect.ValueOf(cfg).Elem()
+	for _, name := range strings.Split(key, ".") {
+		f, ok := fieldByTag(v.Type(), name)
+		if !ok {
+			d.fail(nil, key, "no such key")
+			v = reflect.Value{}
+			break
+		}
+		v = v.Field(f)
+	}
+	if v.IsValid() {
+		n := &yaml.Node{Kind: yaml.ScalarNode, Value: val}
+		if v.Kind() == reflect.Slice {
+			n = &yaml.Node{Kind: yaml.SequenceNode}
+			for _, item := range strings.Split(val, ",") {
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: item})
+			}
+		}
+		d.value(n, v, key)
+	}
+	s.decodeErrs = append(s.decodeErrs, d.errs...)
+}
+
+// fieldByTag returns the index of the field of t whose yaml tag is name.
+func fieldByTag(t reflect.Type, name string) (int, bool) {
+	if t.Kind() != reflect.Struct {
+		return 0, false
+	}
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("yaml") == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // Errorf returns an *Error for key.
 func (s *Source) Errorf(key, format string, args ...any) *Error {
 	return &Error{Where: s.Where(key), Key: key, Msg: fmt.Sprintf(format, args...)}
@@ -163,16 +206,25 @@ func syntaxError(name string, err error) error {
 type decoder struct {
 	src    *Source
 	getenv func(string) string
+	where  string // where the values come from when not the file: "flag --x"
 	errs   []*Error
 }
 
-func (d *decoder) fail(n *yaml.Node, key, format string, args ...any) {
-	d.errs = append(d.errs, &Error{
-		Where: fmt.Sprintf("%s:%d", d.src.name, n.Line),
-		Key:   key,
-		Msg:   fmt.Sprintf(format, args...),
-	})
+func (d *decoder) at(n *yaml.Node) string {
+	if d.where != "" || n == nil {
+		return cmp.Or(d.where, d.src.name)
+	}
+	return fmt.Sprintf("%s:%d", d.src.name, n.Line)
 }
+
+func (d *decoder) fail(n *yaml.Node, key, format string, args ...any) {
+	d.errs = append(d.errs, &Error{Where: d.at(n), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// mustExpand are the keys whose default is no answer when the file asks
+// for a variable that is unset: the default cluster name would mix this
+// cluster's logs with every other cluster's that made the same mistake.
+var mustExpand = map[string]bool{"cluster": true}
 
 var (
 	durationType = reflect.TypeFor[Duration]()
@@ -286,6 +338,10 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, key string) {
 	}
 	from := ""
 	if s != n.Value {
+		if s == "" && mustExpand[key] {
+			d.fail(n, key, "%q expanded to nothing: set the variable, or name a fallback as in ${VAR:-name}", n.Value)
+			return
+		}
 		if s == "" {
 			return // an unset variable keeps the default
 		}

@@ -1,10 +1,8 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,8 +33,7 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(d), nil
 }
 
-// Size is a number of bytes written as "65536", "64KiB", "64MiB", "1GiB"
-// (powers of 1024) or "64KB", "64MB", "1GB" (powers of 1000).
+// Size is a number of bytes, written as ParseSize reads it.
 type Size int64
 
 // String formats s in the largest binary unit that divides it.
@@ -52,43 +49,45 @@ func (s Size) String() string {
 	return strconv.FormatInt(int64(s), 10)
 }
 
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{
-	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-	{"B", 1},
+// MarshalYAML writes s as String does.
+func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
+
+// MarshalYAML writes d as String does.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// sizeUnits are the multipliers of ParseSize, by prefix.
+var sizeUnits = map[string]int64{
+	"":  1,
+	"K": 1e3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+	"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40,
 }
 
-// ParseSize parses a byte count with an optional unit.
+// ParseSize parses a whole number of bytes with an optional unit, the way
+// Kubernetes quantities are written and the way people write bytes: K (or
+// k), M, G, T are powers of 1000 and Ki, Mi, Gi, Ti powers of 1024, each
+// with or without a trailing B; a bare B is bytes. So 64Mi, 64MiB and
+// 67108864 are the same size, and 64M and 64MB are 64,000,000. A space may
+// separate the number and the unit. Fractions and exponents are refused.
 func ParseSize(s string) (Size, error) {
-	num, mult := strings.TrimSpace(s), int64(1)
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(num, u.suffix) {
-			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
-			break
-		}
+	num := strings.TrimSpace(s)
+	end := len(num)
+	for end > 0 && (num[end-1] < '0' || num[end-1] > '9') {
+		end--
+	}
+	unit := strings.TrimSpace(num[end:])
+	num = strings.TrimSpace(num[:end])
+	mult, ok := sizeUnits[unit]
+	if u, isB := strings.CutSuffix(unit, "B"); !ok && isB {
+		mult, ok = sizeUnits[u]
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size (examples: 65536, 512KiB, 64MiB, 1GiB)", s)
+	if !ok || err != nil || n < 0 || strings.ContainsAny(num, "+-") {
+		return 0, fmt.Errorf("%q is not a size (examples: 65536, 512Ki, 64Mi, 64MiB, 64M, 1Gi)", s)
 	}
 	if n > (1<<62)/mult {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return Size(n * mult), nil
-}
-
-// checkGlob reports whether g is an absolute, well-formed glob.
-func checkGlob(g string) error {
-	if !filepath.IsAbs(g) {
-		return errors.New("must be an absolute path")
-	}
-	if _, err := filepath.Match(g, ""); err != nil {
-		return err
-	}
-	return nil
 }
 
 func hostname() string {

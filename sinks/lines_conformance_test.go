@@ -1,4 +1,4 @@
-package sinks
+package sinks_test
 
 import (
 	"bytes"
@@ -9,10 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/skiff-agent/skiff/tailer"
+	"github.com/skiff-agent/skiff/sinks"
+	"github.com/skiff-agent/skiff/sinks/sinktest"
 )
-
-func recordPos(a tailer.Acker) tailer.Position { return tailer.Position{Acker: a} }
 
 // flakyWriter fails every other write.
 type flakyWriter struct {
@@ -44,12 +43,12 @@ func (w *flakyWriter) lines() []string {
 // TestLinesConformance runs the suite on a Lines sink whose writes fail
 // half the time: retried blocks must neither be lost nor acknowledged twice.
 func TestLinesConformance(t *testing.T) {
-	RunConformance(t, func(t *testing.T, budget int64) *Harness {
+	sinktest.Run(t, func(t *testing.T, budget int64) *sinktest.Harness {
 		var w flakyWriter
-		l, err := NewLines(LinesConfig{Encoder: EncoderConfig{Format: FormatRaw}, BufferBytes: budget, Registerer: prometheus.NewRegistry()}, w.write)
+		l, err := sinks.NewLines(sinks.LinesConfig{Encoder: sinks.EncoderConfig{Format: sinks.FormatRaw}, BufferBytes: budget, Registerer: prometheus.NewRegistry()}, w.write)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &Harness{Sink: l, Budget: l.Budget(), Delivered: func(*testing.T) []string { return w.lines() }}
+		return &sinktest.Harness{Sink: l, Budget: l.Budget(), Delivered: func(*testing.T) []string { return w.lines() }}
 	})
 }

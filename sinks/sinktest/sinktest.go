@@ -1,4 +1,6 @@
-package sinks
+// Package sinktest is the conformance suite every sink passes: the Sink
+// contract of package sinks, checked against a real destination.
+package sinktest
 
 import (
 	"context"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -17,9 +20,9 @@ import (
 type Harness struct {
 	// Sink is the sink, configured with format raw (so that a delivered
 	// message is the record's line) and the byte budget asked for.
-	Sink Sink
+	Sink sinks.Sink
 	// Budget is the sink's byte budget.
-	Budget *Budget
+	Budget *sinks.Budget
 	// Delivered returns every message the destination holds, in any order.
 	Delivered func(t *testing.T) []string
 }
@@ -28,12 +31,12 @@ type Harness struct {
 // budget bytes, and its destination. It cleans up with t.Cleanup.
 type NewHarness func(t *testing.T, budget int64) *Harness
 
-// RunConformance checks the Sink contract: every record is acknowledged
+// Run checks the Sink contract: every record is acknowledged
 // exactly once and delivered, Write blocks while the budget is full and
 // holds no more than the budget, Flush returns only once everything is
 // acknowledged, Write and Flush honour their context, and concurrent
 // writers are safe. Run it under -race.
-func RunConformance(t *testing.T, newHarness NewHarness) {
+func Run(t *testing.T, newHarness NewHarness) {
 	t.Run("AcksExactlyOnce", func(t *testing.T) { testAcksExactlyOnce(t, newHarness) })
 	t.Run("Backpressure", func(t *testing.T) { testBackpressure(t, newHarness) })
 	t.Run("FlushWaits", func(t *testing.T) { testFlushWaits(t, newHarness) })
@@ -85,7 +88,7 @@ func record(id string, size int, a *countAcker) tailer.Record {
 }
 
 // run starts the sink's Run and returns a function that stops it and waits.
-func run(t *testing.T, s Sink) (stop func()) {
+func run(t *testing.T, s sinks.Sink) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -102,7 +105,7 @@ func run(t *testing.T, s Sink) (stop func()) {
 	return stop
 }
 
-func flush(t *testing.T, s Sink) {
+func flush(t *testing.T, s sinks.Sink) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -166,7 +169,7 @@ func testAcksExactlyOnce(t *testing.T, newHarness NewHarness) {
 }
 
 // waitBlocked waits until a writer is blocked on the budget.
-func waitBlocked(t *testing.T, b *Budget, done <-chan struct{}) {
+func waitBlocked(t *testing.T, b *sinks.Budget, done <-chan struct{}) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for b.Waiting() == 0 {
