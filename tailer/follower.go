@@ -151,7 +151,7 @@ func (f *follower) run(ctx context.Context) {
 			// Consumers return only ctx's error; if one does not, keep
 			// the batch and try again at the next poll.
 			if !failing {
-				f.t.log.Error("output refused records; retrying", append(f.logAttrs(), logError, err)...)
+				f.t.log.Warn("output refused records; offering them again at the next poll", append(f.logAttrs(), logError, err)...)
 			}
 			failing = true
 		} else {

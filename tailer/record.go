@@ -159,8 +159,12 @@ func (p Position) Ack() {
 // Consumer receives records from the tailer.
 type Consumer interface {
 	// Write takes a batch of records. It may block, and blocking is the
-	// backpressure that slows reading down; it returns early only with
-	// ctx's error. Records are valid only until Write returns.
+	// backpressure that slows reading down. It returns early with ctx's
+	// error, or with another error when it refuses the batch without
+	// taking any of it (its destination is paused): the file keeps the
+	// batch and offers it again at its next poll, so one stalled
+	// destination never holds a reading slot. Records are valid only until
+	// Write returns.
 	// Write is called from many goroutines at once.
 	Write(ctx context.Context, recs []Record) error
 }
