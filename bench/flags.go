@@ -73,7 +73,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		for _, s := range scenarios {
-			fmt.Fprintf(stderr, "  %-16s %s\n", s.name, s.doc)
+			fmt.Fprintf(stderr, "  %-20s %s\n", s.name, s.doc)
 		}
 		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()

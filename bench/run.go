@@ -337,16 +337,26 @@ func (r *runner) reap() {
 // restart stops the agent with sig and starts it again with the same
 // state; it records how long the stop took.
 func (r *runner) restart(sig syscall.Signal) error {
+	r.stop(sig)
+	return r.start()
+}
+
+// stop stops the agent with sig, noting how long it took and how it ended.
+func (r *runner) stop(sig syscall.Signal) {
 	took, err := r.stopAgent(sig)
 	name := "sigkill"
 	if sig == syscall.SIGTERM {
 		name = "sigterm"
 	}
-	r.note("restarts", r.extraValue("restarts")+1)
 	r.note(name+"_stop_s", max(r.extraValue(name+"_stop_s"), took.Seconds()))
 	if err != nil {
 		r.addNote(fmt.Sprintf("%v at %.1fs: %v", sig, time.Since(r.t0).Seconds(), err))
 	}
+}
+
+// start starts the agent again after a stop, with the same state.
+func (r *runner) start() error {
+	r.note("restarts", r.extraValue("restarts")+1)
 	return r.startAgent()
 }
 

@@ -28,6 +28,8 @@ var scenarios = []scenario{
 	{"partial-failure", "10,000 lines/s for 30 s, 30% ThrottlingException and 20% 503 at random: keeping up, drain, loss", runPartialFailure},
 	{"sigterm-outage", "5,000 lines/s, 20 s outage from 20 s, SIGTERM at 30 s and restart: exit, loss, duplicates", runSigtermOutage},
 	{"kill9", "10,000 lines/s, SIGKILL and restart twice: loss and duplicates", runKill9},
+	{"kill9-outage", "5,000 lines/s, 40 s outage from 10 s, SIGKILL at 25 s and 35 s while files rotate every 256 KiB and the oldest are deleted", runKill9Outage},
+	{"sigterm-long-outage", "5,000 lines/s, outage from 10 s to 70 s, SIGTERM at 30 s, restart at 64 s, files rotating every 256 KiB meanwhile", runSigtermLongOutage},
 	{"api-down", "1,000 lines/s with enrichment on and the API server unreachable: shipping must go on", runAPIDown},
 }
 
@@ -142,10 +144,7 @@ func runOutage(ctx context.Context, h *harness, ad Adapter) []Result {
 	sp.Duration = 40 * time.Second
 	sp.Sim.RotateBytes = 256 << 10
 	sp.DrainQuiet, sp.DrainMax = 15*time.Second, 120*time.Second
-	faults := func(f cwlocal.Faults) func(*runner) error {
-		return func(r *runner) error { r.srv.SetFaults(f); return nil }
-	}
-	sp.Actions = []action{{5 * time.Second, faults(cwlocal.Faults{Outage: true})}, {25 * time.Second, faults(cwlocal.Faults{})}}
+	sp.Actions = []action{faultsAt(5*time.Second, cwlocal.Faults{Outage: true}), faultsAt(25*time.Second, cwlocal.Faults{})}
 	return []Result{h.runOne(ctx, ad, sp)}
 }
 
@@ -207,6 +206,50 @@ func runKill9(ctx context.Context, h *harness, ad Adapter) []Result {
 	kill := func(r *runner) error { return r.restart(syscall.SIGKILL) }
 	sp.Actions = []action{{sp.Duration / 3, kill}, {2 * sp.Duration / 3, kill}}
 	sp.DrainQuiet = 10 * time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+// faultsAt sets the endpoint's faults.
+func faultsAt(at time.Duration, f cwlocal.Faults) action {
+	return action{at, func(r *runner) error { r.srv.SetFaults(f); return nil }}
+}
+
+// runKill9Outage: crashes in the middle of an outage while the kubelet
+// rotates and deletes files whose lines are not delivered yet; restarting
+// half a second after each kill.
+func runKill9Outage(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("kill9-outage", 5000)
+	sp.Label = "40 s outage, 2 kills"
+	sp.Duration = 60 * time.Second
+	sp.Sim.RotateBytes = 256 << 10
+	kill := func(r *runner) error { r.stop(syscall.SIGKILL); return nil }
+	sp.Actions = []action{
+		faultsAt(10*time.Second, cwlocal.Faults{Outage: true}),
+		{25 * time.Second, kill},
+		{25*time.Second + 500*time.Millisecond, (*runner).start},
+		{35 * time.Second, kill},
+		{35*time.Second + 500*time.Millisecond, (*runner).start},
+		faultsAt(50*time.Second, cwlocal.Faults{}),
+	}
+	sp.DrainQuiet, sp.DrainMax = 15*time.Second, 180*time.Second
+	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+// runSigtermLongOutage: SIGTERM in an outage that outlasts the shutdown
+// window; the agent stays down for a while as the kubelet rotates and
+// deletes, and the next start must find everything.
+func runSigtermLongOutage(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("sigterm-long-outage", 5000)
+	sp.Label = "60 s outage, down 30-64 s"
+	sp.Duration = 90 * time.Second
+	sp.Sim.RotateBytes = 256 << 10
+	sp.Actions = []action{
+		faultsAt(10*time.Second, cwlocal.Faults{Outage: true}),
+		{30 * time.Second, func(r *runner) error { r.stop(syscall.SIGTERM); return nil }},
+		{64 * time.Second, (*runner).start},
+		faultsAt(70*time.Second, cwlocal.Faults{}),
+	}
+	sp.DrainQuiet, sp.DrainMax = 15*time.Second, 180*time.Second
 	return []Result{h.runOne(ctx, ad, sp)}
 }
 
