@@ -79,6 +79,11 @@ func (t *Tailer) protect(f *follower, final bool) {
 	if deleted {
 		f.deleted.Store(true)
 	}
+	if final {
+		// No reader runs any more: what the checkpoint records as held
+		// is what the file holds now.
+		f.size.Store(max(f.size.Load(), size))
+	}
 	acks := f.acks.Load()
 	wm := acks.watermark()
 	f.mu.Lock()
@@ -138,6 +143,7 @@ func (t *Tailer) spoolEvicted(f *follower) {
 // deleted before the next start, what cannot be kept anywhere is counted as
 // skipped and said, and every file is closed. Then call Checkpoint.
 func (t *Tailer) Close() error {
+	t.scan(registerOnly) // the files that appeared since the last look
 	fs := t.followers(func(*follower) bool { return true })
 	// Rotated and deleted files first: they are the ones the kubelet
 	// deletes next.

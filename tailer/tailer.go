@@ -344,6 +344,31 @@ func (t *Tailer) Drain(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// watchInterval is how often Watch looks for new files.
+const watchInterval = 500 * time.Millisecond
+
+// Watch keeps finding files, without reading them, after Run returned and
+// until ctx is done: call it during the shutdown window, before Close. A
+// file that appears and is rotated away while skiff drains and flushes is
+// then known, so Close keeps its bytes (in the spool, or at least in the
+// checkpoint) for the next start instead of missing it.
+func (t *Tailer) Watch(ctx context.Context) error {
+	tick := time.NewTicker(watchInterval)
+	defer tick.Stop()
+	for {
+		t.scan(registerOnly)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// registerOnly is the start function of scans after Run: a file found is
+// opened and known, not read.
+func registerOnly(*follower) {}
+
 // Unacked returns the bytes read but not yet acknowledged, across every
 // known file. They are read again after a restart.
 func (t *Tailer) Unacked() int64 {

@@ -60,18 +60,24 @@ func TestKillTwiceDuringOutageWithRotation(t *testing.T) {
 }
 
 // TestSIGTERMDuringOutageRestartLater: SIGTERM in an outage exits at the
-// shutdown timeout; while skiff is down the writer goes on until every
-// rotated file it knew is deleted; the next start delivers everything.
+// shutdown timeout; files appear and are rotated away during the shutdown
+// window, when discovery has stopped; while skiff is down the writer goes
+// on until every rotated file it knew is deleted; the next start delivers
+// everything.
 func TestSIGTERMDuringOutageRestartLater(t *testing.T) {
 	const pods = 2
-	n := newNode(t, nodeOptions{pods: pods, rate: 1000, rotateBytes: 128 << 10, bufferBytes: "2MiB", timeout: "2s"})
+	n := newNode(t, nodeOptions{pods: pods, rate: 1000, rotateBytes: 128 << 10, bufferBytes: "2MiB", timeout: "8s"})
 	p := n.start()
 	n.write()
 	n.written(1000)
 	n.cw.SetFaults(cwlocal.Faults{Outage: true})
 	n.removedAtLeast(2 * pods)
+	rotated := n.sim.Stats().Rotations
 	if code := n.stopAgent(p, n.grace); code != exitFailed {
 		t.Fatalf("exit code %d after SIGTERM during an outage; want %d", code, exitFailed)
+	}
+	if n.sim.Stats().Rotations-rotated < 2*pods {
+		t.Fatalf("%d rotations during the shutdown window; want at least two per pod", n.sim.Stats().Rotations-rotated)
 	}
 	last := lastLogLine(p.stderr.String())
 	if !strings.Contains(last, `"in_spool":`) || strings.Contains(last, `"in_spool":0`) {

@@ -20,6 +20,9 @@ type input interface {
 	Run(ctx context.Context) error
 	// Drain reads every open file to its current end, after Run returned.
 	Drain(ctx context.Context) error
+	// Watch, after Run returned and until ctx is done, finds the files
+	// that appear without reading them, so that Close keeps them too.
+	Watch(ctx context.Context) error
 	// Close, after the flush, keeps what is still not acknowledged where
 	// the next start finds it and closes the files.
 	Close() error
@@ -87,6 +90,15 @@ func (p *pipeline) run(ctx context.Context) error {
 		inErr = named("tailer", inErr)
 	}
 
+	// Files keep appearing and rotating away while the open ones drain
+	// and flush: they are found, for Close to keep.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		_ = p.in.Watch(watchCtx)
+	}()
+
 	failed := gctx.Err() != nil // a component returned an error
 	var flushErr error
 	if !failed {
@@ -115,6 +127,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 	stopComps()
 	compErr := g.Wait()
+	stopWatch()
+	<-watched
 	inCloseErr := named("close input", p.in.Close())
 	ckErr := p.in.Checkpoint()
 	if ckErr != nil {

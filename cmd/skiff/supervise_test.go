@@ -46,6 +46,11 @@ func (f *fakeInput) Drain(ctx context.Context) error {
 	}
 	return nil
 }
+func (f *fakeInput) Watch(ctx context.Context) error {
+	<-ctx.Done()
+	f.ev.add("in.watched")
+	return nil
+}
 func (f *fakeInput) Checkpoint() error { f.ev.add("in.checkpoint"); return nil }
 func (f *fakeInput) Close() error      { f.ev.add("in.close"); return nil }
 func (f *fakeInput) Pending() tailer.Pending {
@@ -103,7 +108,7 @@ func TestShutdownOrder(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("run = %v", err)
 		}
-		if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.close in.checkpoint"; got != want {
+		if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.watched in.close in.checkpoint"; got != want {
 			t.Errorf("calls = %s; want %s", got, want)
 		}
 		if !strings.Contains(lastLine(logs), "unacked_bytes=0") {
@@ -127,7 +132,7 @@ func TestShutdownTimeout(t *testing.T) {
 		if d := time.Since(start); d != 25*time.Second {
 			t.Errorf("shutdown took %s; want the 25s timeout", d)
 		}
-		if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.close in.checkpoint"; got != want {
+		if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.watched in.close in.checkpoint"; got != want {
 			t.Errorf("calls = %s; want %s", got, want)
 		}
 		last := lastLine(logs)
@@ -153,7 +158,7 @@ func TestSecondSignal(t *testing.T) {
 		if d := time.Since(start); d != 3*time.Second {
 			t.Errorf("shutdown took %s; want 3s", d)
 		}
-		if got, want := ev.String(), "in.run in.stop in.drain sink.stop in.close in.checkpoint"; got != want {
+		if got, want := ev.String(), "in.run in.stop in.drain sink.stop in.watched in.close in.checkpoint"; got != want {
 			t.Errorf("calls = %s; want %s", got, want)
 		}
 		if last := lastLine(logs); !strings.Contains(last, "a second signal arrived") || !strings.Contains(last, "unacked_bytes=7") {
@@ -171,7 +176,7 @@ func TestComponentFailure(t *testing.T) {
 		if !errors.Is(err, boom) || errors.Is(err, errIncomplete) {
 			t.Fatalf("run = %v; want boom", err)
 		}
-		if got, want := ev.String(), "in.run in.stop in.close in.checkpoint"; got != want {
+		if got, want := ev.String(), "in.run in.stop in.watched in.close in.checkpoint"; got != want {
 			t.Errorf("calls = %s; want %s", got, want)
 		}
 	})
@@ -199,7 +204,7 @@ func TestSinkClosedAfterCheckpoint(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel()
 				err := p.run(ctx)
-				if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.close in.checkpoint sink.close"; got != want {
+				if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.watched in.close in.checkpoint sink.close"; got != want {
 					t.Errorf("calls = %s; want %s", got, want)
 				}
 				if tc.closeErr == nil && err != nil {
