@@ -169,17 +169,22 @@ func (t *Tailer) loadCheckpoint() {
 	if errors.Is(err, os.ErrNotExist) {
 		return
 	}
+	// Without a trustworthy checkpoint, what was delivered is unknown:
+	// every file is read from its beginning whatever read_from says, so
+	// lines may come twice but none is skipped.
 	if err != nil {
 		t.m.ckptErrors.WithLabelValues(ckptRead).Inc()
-		t.log.Error("cannot read the checkpoint; starting from read_from", logPath, path, logError, err)
+		t.ckptBroken = true
+		t.log.Error("cannot read the checkpoint; reading every file from its beginning", logPath, path, logError, err)
 		return
 	}
 	entries, err := decodeCheckpoint(data)
 	if err != nil {
 		t.m.ckptErrors.WithLabelValues(ckptCorrupt).Inc()
+		t.ckptBroken = true
 		aside := path + ".corrupt"
 		_ = os.WriteFile(aside, data, 0o600)
-		t.log.Error("checkpoint file is corrupt; starting from read_from, a copy is kept",
+		t.log.Error("checkpoint file is corrupt; reading every file from its beginning, a copy is kept",
 			logPath, path, "copy", aside, logError, err)
 		return
 	}

@@ -335,7 +335,7 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 		} else {
 			t.log.Info("checkpoint is for an older file with the same inode; reading from the start", logPath, nf.path)
 		}
-	} else if firstScan && t.cfg.ReadFrom == ReadFromEnd && !t.resumed {
+	} else if firstScan && t.cfg.ReadFrom == ReadFromEnd && !t.resumed && !t.ckptBroken {
 		start = nf.size
 	}
 	fp, _ := readFingerprint(file, int(min(nf.size, fingerprintBytes)))

@@ -60,6 +60,7 @@ type Tailer struct {
 	watcher    *fsnotify.Watcher
 	started    bool      // the first scan happened
 	resumed    bool      // a checkpoint was loaded
+	ckptBroken bool      // a checkpoint exists but could not be trusted
 	ckptTime   time.Time // when the loaded checkpoint was written
 	rescan     chan struct{}
 
