@@ -74,6 +74,9 @@ type follower struct {
 	opened time.Time
 	wake   chan struct{}
 
+	// isCopy: a truncation found the file as the copy of old content (set
+	// before the follower starts, under the Tailer's mu).
+	isCopy bool
 	// fromSpool: the file is a spool entry left by an earlier run; it never
 	// grows, and its entry is removed once everything in it is acknowledged.
 	fromSpool bool

@@ -260,6 +260,7 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 			continue
 		}
 		c := newFollower(t, file, id, f.meta, f.off, fp)
+		c.isCopy = true
 		old := f.acks.Load()
 		old.handOver(c.notify)
 		c.acks.Store(old)
@@ -280,8 +281,8 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 func (t *Tailer) catchCopies(target string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.startFn != nil {
-		t.catchRotated(target, t.startFn)
+	if start := t.startFn; start != nil {
+		t.catchRotated(target, func(c *follower) { c.isCopy = true; start(c) })
 	}
 }
 

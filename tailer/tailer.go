@@ -70,7 +70,10 @@ type Tailer struct {
 	spool     *spool          // nil without a StateDir
 	spoolWake chan struct{}   // wakes the spooler
 	loaded    []*spoolFile    // spool entries of an earlier run, until the first scan
-	startFn   func(*follower) // starts a follower's goroutine; set by Run, under mu
+	// startFn starts a follower's goroutine while Run runs; after it, it
+	// only registers the follower (Drain reads the copies, Close keeps the
+	// rest). Set under mu.
+	startFn func(*follower)
 	// pendingLost is what Close could keep nowhere.
 	pendingLost atomic.Int64
 }
@@ -165,6 +168,11 @@ func (t *Tailer) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer func() {
+		t.mu.Lock()
+		t.startFn = registerOnly
+		t.mu.Unlock()
+	}()
 	start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
 	t.mu.Lock()
 	t.startFn = start
@@ -327,22 +335,28 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 // ctx; rotated and deleted files are finished, live files keep their
 // unfinished last line for the next start. The files stay open for Close.
 func (t *Tailer) Drain(ctx context.Context) error {
-	t.mu.Lock()
-	fs := make([]*follower, 0, len(t.byID))
-	for _, f := range t.byID {
-		fs = append(fs, f)
-	}
-	t.mu.Unlock()
+	// The open files first; then the copies that truncations found while
+	// they drained, which hold the rest of the old content. Files that
+	// merely appeared meanwhile are not read: Close keeps them.
+	drained := make(map[*follower]bool)
+	first := true
 	var errs []error
-	for _, f := range fs {
-		if err := f.drain(ctx, false); err != nil {
-			errs = append(errs, fmt.Errorf("drain %s: %w", f.meta.Path, err))
-			if ctx.Err() != nil {
-				break
+	for {
+		fs := t.followers(func(f *follower) bool { return !drained[f] && (first || f.isCopy) })
+		first = false
+		if len(fs) == 0 {
+			return errors.Join(errs...)
+		}
+		for _, f := range fs {
+			drained[f] = true
+			if err := f.drain(ctx, false); err != nil {
+				errs = append(errs, fmt.Errorf("drain %s: %w", f.meta.Path, err))
+				if ctx.Err() != nil {
+					return errors.Join(errs...)
+				}
 			}
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // watchInterval is how often Watch looks for new files.
