@@ -67,9 +67,9 @@ type Tailer struct {
 	ckptMu   sync.Mutex
 	lastCkpt []byte
 
-	spool     *spool          // nil without a StateDir
-	spoolWake chan struct{}   // wakes the spooler
-	loaded    []*spoolFile    // spool entries of an earlier run, until the first scan
+	spool     *spool        // nil without a StateDir
+	spoolWake chan struct{} // wakes the spooler
+	loaded    []*spoolFile  // spool entries of an earlier run, until the first scan
 	// startFn starts a follower's goroutine while Run runs; after it, it
 	// only registers the follower (Drain reads the copies, Close keeps the
 	// rest). Set under mu.
