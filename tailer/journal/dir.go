@@ -36,7 +36,7 @@ func (r *Reader) wantSubdir(name string) bool {
 // scan lists the directories, opens the journal files not known yet and
 // notes the ones that are gone.
 func (r *Reader) scan() {
-	r.needScan = false
+	r.needScan, r.unwritten = false, false
 	r.gen++
 	initial := !r.scanned
 	for _, d := range r.cfg.Dirs {
@@ -171,7 +171,8 @@ func (r *Reader) consider(path string, initial bool) {
 	if err != nil {
 		fd.Close()
 		if errors.Is(err, errShortHeader) || errors.Is(err, errUnwritten) {
-			return // being created: look again at the next scan
+			r.unwritten = true // being created: look again at the next scan
+			return
 		}
 		r.loss(Loss{Reason: LossUnreadable, Path: path, Err: err})
 		skip()

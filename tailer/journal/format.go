@@ -145,14 +145,19 @@ type Header struct {
 	TailEntryBootID   ID128
 	// SeqnumID is shared by every file of one journald instance: seqnums
 	// are comparable between files with the same SeqnumID.
-	SeqnumID         ID128
-	HeaderSize       uint64
-	ArenaSize        uint64
-	TailObjectOffset uint64
-	NObjects         uint64
-	NEntries         uint64
-	TailEntrySeqnum  uint64
-	HeadEntrySeqnum  uint64
+	SeqnumID   ID128
+	HeaderSize uint64
+	ArenaSize  uint64
+	// The hash tables' payloads (not used by this package).
+	DataHashTableOffset  uint64
+	DataHashTableSize    uint64
+	FieldHashTableOffset uint64
+	FieldHashTableSize   uint64
+	TailObjectOffset     uint64
+	NObjects             uint64
+	NEntries             uint64
+	TailEntrySeqnum      uint64
+	HeadEntrySeqnum      uint64
 	// EntryArrayOffset is the first array of the chain listing every entry.
 	EntryArrayOffset   uint64
 	HeadEntryRealtime  uint64
@@ -199,6 +204,10 @@ func parseHeader(b []byte) (Header, error) {
 	copy(h.SeqnumID[:], b[72:88])
 	h.HeaderSize = le.Uint64(b[88:])
 	h.ArenaSize = le.Uint64(b[96:])
+	h.DataHashTableOffset = le.Uint64(b[104:])
+	h.DataHashTableSize = le.Uint64(b[112:])
+	h.FieldHashTableOffset = le.Uint64(b[120:])
+	h.FieldHashTableSize = le.Uint64(b[128:])
 	h.TailObjectOffset = le.Uint64(b[136:])
 	h.NObjects = le.Uint64(b[144:])
 	h.NEntries = le.Uint64(b[152:])

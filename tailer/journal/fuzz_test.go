@@ -1,10 +1,7 @@
 package journal
 
 import (
-	"bytes"
-	"compress/gzip"
 	"io"
-	"os"
 	"testing"
 )
 
@@ -17,9 +14,7 @@ func FuzzFile(f *testing.F) {
 		}
 	}
 	// The start of a real file from systemd: its header and hash tables.
-	if b := gunzipBytes(f, "testdata/zstd.journal.gz"); len(b) > 0 {
-		f.Add(b[:4096])
-	}
+	f.Add(sampleBytes(f, "zstd")[:4096])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fuzzRead(t, b)
 	})
@@ -77,20 +72,4 @@ func FuzzCursor(f *testing.F) {
 			t.Fatalf("ParseCursor(%q) = %v; printed %q, parsed again %v, %v", s, c, c.String(), d, err)
 		}
 	})
-}
-
-func gunzipBytes(t testing.TB, path string) []byte {
-	in, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

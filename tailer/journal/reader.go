@@ -55,13 +55,14 @@ type Reader struct {
 	prevSeq ID128
 	hasPrev bool
 
-	scanned  bool   // the first scan is done
-	needScan bool   // scan before reading next
-	gen      uint64 // scan generation
-	watcher  *fsnotify.Watcher
-	watched  map[string]bool
-	warned   map[string]bool
-	batch    []*Entry
+	scanned   bool   // the first scan is done
+	needScan  bool   // scan before reading next
+	unwritten bool   // a file's header was not written yet at the last scan
+	gen       uint64 // scan generation
+	watcher   *fsnotify.Watcher
+	watched   map[string]bool
+	warned    map[string]bool
+	batch     []*Entry
 }
 
 // source is one journal file the Reader knows.
@@ -402,9 +403,10 @@ func (r *Reader) Run(ctx context.Context, c Consumer) error {
 }
 
 // event notes what an fsnotify event means: a file created, renamed or
-// removed calls for a scan; a write only wakes the loop up.
+// removed calls for a scan; a write only wakes the loop up, unless a file
+// was found without its header, which the write may be.
 func (r *Reader) event(ev fsnotify.Event) {
-	if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) {
+	if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) || r.unwritten {
 		r.needScan = true
 	}
 }

@@ -269,14 +269,6 @@ func TestReaderResume(t *testing.T) {
 	}
 }
 
-func sampleBytes(t *testing.T, name string) []byte {
-	b, err := os.ReadFile(sampleFile(t, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestReaderReadFromEnd delivers only what is written after the start.
 func TestReaderReadFromEnd(t *testing.T) {
 	root := t.TempDir()

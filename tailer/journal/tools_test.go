@@ -8,9 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -136,10 +136,14 @@ const (
 // sshd on the authpriv facility, cron; every
 // seventh message longer than the compression threshold, every eleventh
 // with a binary field. Realtimes start at base and step by 1ms.
-func nodeExport(n int, base uint64) []byte {
+func nodeExport(n int, base uint64) []byte { return nodeExportRange(0, n, base) }
+
+// nodeExportRange is nodeExport for the entries numbered first to
+// first+n-1.
+func nodeExportRange(first, n int, base uint64) []byte {
 	var b exportBuilder
-	for i := range n {
-		rt := base + uint64(i)*1000
+	for i := first; i < first+n; i++ {
+		rt := base + uint64(i-first)*1000
 		mono := 5_000_000 + uint64(i)*1000
 		msg := fmt.Sprintf("I1105 10:%02d:%02d.%06d 1234 kubelet.go:%d] entry %d", i/60%60, i%60, i, 100+i%50, i)
 		if i%7 == 3 {
@@ -176,7 +180,7 @@ func nodeExport(n int, base uint64) []byte {
 			fields = append(fields, "BINARY_FIELD", fmt.Sprintf("line one\nline two\x00\x01\x02 %d", i))
 		}
 		boot := testBoot
-		if i >= n/2 && n > 10 {
+		if i-first >= n/2 && n > 10 {
 			boot, mono = testBoot2, 1_000_000+uint64(i)*1000
 		}
 		b.entry(rt, mono, boot, fields...)
@@ -208,15 +212,21 @@ func readAllFile(t testing.TB, path string) []*Entry {
 	}
 }
 
-// gunzipTo writes the gzipped testdata file src to dst.
-func gunzipTo(t testing.TB, src, dst string) {
+// samples holds the unpacked testdata samples, unpacked once.
+var samplesCache sync.Map
+
+// sampleBytes returns the bytes of testdata/<name>.journal.gz, unpacked.
+// The caller must not modify them.
+func sampleBytes(t testing.TB, name string) []byte {
 	t.Helper()
-	in, err := os.Open(src)
+	if b, ok := samplesCache.Load(name); ok {
+		return b.([]byte)
+	}
+	in, err := os.ReadFile("testdata/" + name + ".journal.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
-	zr, err := gzip.NewReader(in)
+	zr, err := gzip.NewReader(bytes.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,12 +234,8 @@ func gunzipTo(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	samplesCache.Store(name, b)
+	return b
 }
 
 // countCompressed walks the objects of a journal file and counts its DATA
@@ -240,6 +246,10 @@ func countCompressed(t testing.TB, path string) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return countCompressedBytes(t, b)
+}
+
+func countCompressedBytes(t testing.TB, b []byte) map[string]int {
 	h, err := parseHeader(b)
 	if err != nil {
 		t.Fatal(err)
