@@ -158,14 +158,6 @@ func seqnums(es []*Entry) []uint64 {
 	return out
 }
 
-func messages(es []*Entry) []string {
-	var out []string
-	for _, e := range es {
-		out = append(out, string(e.Message()))
-	}
-	return out
-}
-
 // synthSeq returns a file of the sequence "seq" holding seqnums from
 // first to last, one entry per millisecond of realtime.
 func synthSeq(fileID string, first, last uint64, state State) []byte {

@@ -82,22 +82,32 @@ func (f *File) readFull(b []byte, off uint64) error {
 // dataCache keeps the payloads of DATA objects shared by several entries
 // (unit, hostname, boot ID...), so that they are read and decompressed
 // once. Payloads never change once written, so the cache stays valid as
-// the file grows. When the slab is full it starts over.
+// the file grows. It is direct-mapped by offset; when its slab is full it
+// starts over.
 type dataCache struct {
-	idx  map[uint64]cacheSpan
-	slab []byte
+	slots []cacheSlot
+	slab  []byte
 }
 
-type cacheSpan struct{ start, end int }
+type cacheSlot struct {
+	off        uint64 // 0: empty
+	start, end int
+}
 
 const (
+	cacheSlots   = 1024
 	cacheSlab    = 256 << 10
 	cacheMaxItem = 4 << 10
 )
 
+func slotOf(off uint64) int { return int(off>>3) & (cacheSlots - 1) }
+
 func (c *dataCache) get(off uint64) ([]byte, bool) {
-	s, ok := c.idx[off]
-	if !ok {
+	if c.slots == nil {
+		return nil, false
+	}
+	s := &c.slots[slotOf(off)]
+	if s.off != off {
 		return nil, false
 	}
 	return c.slab[s.start:s.end], true
@@ -107,15 +117,15 @@ func (c *dataCache) put(off uint64, b []byte) {
 	if len(b) > cacheMaxItem {
 		return
 	}
-	if c.idx == nil {
-		c.idx = make(map[uint64]cacheSpan, 256)
+	if c.slots == nil {
+		c.slots = make([]cacheSlot, cacheSlots)
 		c.slab = make([]byte, 0, cacheSlab)
 	}
 	if len(c.slab)+len(b) > cap(c.slab) {
-		clear(c.idx)
+		clear(c.slots)
 		c.slab = c.slab[:0]
 	}
 	start := len(c.slab)
 	c.slab = append(c.slab, b...)
-	c.idx[off] = cacheSpan{start, len(c.slab)}
+	c.slots[slotOf(off)] = cacheSlot{off: off, start: start, end: len(c.slab)}
 }
