@@ -122,10 +122,10 @@ type LossReason uint8
 
 // Loss reasons.
 const (
-	// LossGap: entries of one sequence are in no file the reader can read:
-	// between two entries read, or between Config.After and the first
-	// entry read. They were vacuumed (deleted) before they were read, or
-	// sat in a file that could not be read.
+	// LossGap: entries numbered by a machine's journald are in no file
+	// the reader can read: between two entries read, or between
+	// Config.After and the first entry read. They were vacuumed (deleted)
+	// before they were read, or sat in a file that could not be read.
 	LossGap LossReason = iota + 1
 	// LossCorrupt: entries in a malformed part of a file.
 	LossCorrupt
@@ -133,9 +133,9 @@ const (
 	// an unsupported feature, an I/O error); Entries is 0 when its header
 	// could not be read.
 	LossUnreadable
-	// LossCursor: no file holds Config.After's sequence any more; how many
-	// entries were lost between it and the oldest entry present is
-	// unknown, and Entries is 0.
+	// LossCursor: no file holds Config.After's sequence any more; reading
+	// resumed by time, and how many entries were lost between the cursor
+	// and the oldest entry present is unknown (maybe none); Entries is 0.
 	LossCursor
 )
 

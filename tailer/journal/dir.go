@@ -194,6 +194,9 @@ func (r *Reader) consider(path string, initial bool) {
 func (r *Reader) start(s *source, initial bool) {
 	h := s.f.hdr
 	if a := r.cfg.After; !a.IsZero() {
+		if _, ok := r.last[s.counter()]; !ok && s.seqID == a.SeqnumID {
+			r.last[s.counter()] = a.Seqnum // gaps after the cursor are counted
+		}
 		if h.State == StateArchived && h.NEntries > 0 {
 			covered := s.seqID == a.SeqnumID && h.TailEntrySeqnum <= a.Seqnum ||
 				s.seqID != a.SeqnumID && h.TailEntryRealtime <= a.Realtime
@@ -208,8 +211,8 @@ func (r *Reader) start(s *source, initial bool) {
 			r.fileError(s, err)
 		}
 		if s.f != nil && s.f.haveLast {
-			if last, ok := r.last[s.seqID]; !ok || s.f.lastSeq > last {
-				r.last[s.seqID] = s.f.lastSeq
+			if last, ok := r.last[s.counter()]; !ok || s.f.lastSeq > last {
+				r.last[s.counter()] = s.f.lastSeq
 			}
 		}
 		if s.done {

@@ -44,10 +44,12 @@
 // open (vacuumed) is read to its end too, from the open descriptor.
 //
 // Loss is never silent: every entry the Reader cannot deliver is reported
-// through Config.OnLoss, with a reason and a count. Entries vacuumed
-// before they were read, while the reader was stopped or before it reached
-// them, show as a gap in the seqnums of their sequence and are counted as
-// LossGap: resuming from a cursor whose file was deleted reports how many
+// through Config.OnLoss, with a reason and a count. journald numbers every
+// entry it writes from one counter, whichever file (system or user
+// journal) it goes to, so in the merged order a machine's seqnums follow
+// one another: entries vacuumed before they were read, while the reader
+// was stopped or before it reached them, show as a jump and are counted as
+// LossGap. Resuming from a cursor whose file was deleted reports how many
 // entries lay between the cursor and the oldest entry left.
 //
 // Corruption: every offset and size read from a file is checked against
@@ -83,13 +85,20 @@
 //     which costs reading entries that do not match.
 //   - Payload hashes are not checked against the data, so a payload
 //     corrupted in place, but still well-formed, is delivered as it is.
-//   - Entries of a file deleted before the Reader opened it are lost; the
-//     count of LossGap covers only sequences the Reader has seen. When no
-//     file holds Config.After's sequence any more (the journal was wiped),
-//     the number of lost entries is unknown (LossCursor).
-//   - Seqnum gaps are counted as lost. journald skips a number rarely (an
-//     entry it failed to write), so LossGap can count a few entries that
-//     never existed.
+//   - Entries of a file deleted before the Reader opened it are lost, and
+//     counted only when an entry of the same machine follows them. When no
+//     file holds Config.After's sequence any more (the journal was wiped,
+//     or the cursor was in a user journal or in /run's files, since
+//     deleted), reading resumes by time and the number of lost entries is
+//     unknown: LossCursor, which may be no loss at all.
+//   - Seqnum jumps are counted as lost. journald skips a number rarely (an
+//     entry it failed to write), and numbers the copies it makes when it
+//     flushes /run's files to /var anew, so LossGap can count entries that
+//     were never lost when a Reader reads only one of the two directories
+//     across a flush.
+//   - Files of one machine written by different journald instances (such
+//     as systemd-journal-remote's output) are numbered by counters of their
+//     own: a Reader over them can take a jump between two for a loss.
 //   - A corrupt file's lost entries are estimated from its header.
 //   - Across sequences, resuming compares wall-clock time with the cursor's
 //     and ordering falls back to it: a clock stepped backwards can reorder

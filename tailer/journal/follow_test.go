@@ -204,13 +204,9 @@ func TestDirtyFile(t *testing.T) {
 	for i := range 5 {
 		s.entry(uint64(1000+i), uint64(i), ID128{1}, fmt.Sprintf("MESSAGE=%d", i))
 	}
+	// One more entry appended, not linked: its writer died.
+	s.unlinkedEntry(2000, 10, ID128{1}, "MESSAGE=unlinked")
 	b := s.bytes(StateOnline)
-	// One more entry appended after the arrays, not linked.
-	s.buf = b
-	s.entries = nil
-	s.entry(2000, 10, ID128{1}, "MESSAGE=unlinked")
-	b = s.buf
-	binary.LittleEndian.PutUint64(b[96:], uint64(len(b)-headerMaxRead)) // the arena grows first
 	for name, want := range map[string]int{"system.journal": 5, "system@0-1-2.journal~": 6} {
 		root := t.TempDir()
 		writeFile(t, filepath.Join(root, name), b)

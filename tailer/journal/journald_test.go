@@ -245,3 +245,107 @@ func TestJournaldFilterAndCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestJournaldUserJournal follows a system journal and a user journal
+// that journald fills in turns: one sequence across two files. The entries
+// come out in seqnum order, as journalctl shows them, and no gap is taken
+// for entries that were only in the other file.
+func TestJournaldUserJournal(t *testing.T) {
+	j := startJournald(t)
+	helper := userHelper(t)
+	var ls losses
+	cfg := j.config()
+	cfg.OnLoss = ls.add
+	cfg.PollInterval = time.Hour
+	r := newTestReader(t, cfg)
+	c := newCollector()
+	runReader(t, r, c)
+	for round := range 6 {
+		first := round * 40
+		j.sendN(first, 20)
+		helper(first+20, 20) // as uid 1000: user-1000.journal
+	}
+	want := j.export()
+	got := c.waitFor(t, len(want))
+	for i, e := range got {
+		compareEntry(t, i, e, &want[i])
+	}
+	if l := ls.get(); len(l) != 0 {
+		t.Errorf("losses %v", l)
+	}
+	files, _ := filepath.Glob(filepath.Join(DefaultPersistentDir, "*."+j.ns, "user-1000.journal"))
+	files2, _ := filepath.Glob(filepath.Join(DefaultVolatileDir, "*."+j.ns, "user-1000.journal"))
+	if len(files)+len(files2) != 1 {
+		t.Errorf("no user journal written")
+	}
+
+	// Resuming after an entry of either file gives the rest, as
+	// journalctl --after-cursor does, and loses nothing.
+	for _, i := range []int{30, 75, 130} {
+		cfg.After = got[i].Cursor()
+		ls = losses{}
+		cfg.OnLoss = ls.add
+		rest := readAll(t, newTestReader(t, cfg))
+		after := journalctlExport(t, "--namespace="+j.ns, "--after-cursor="+cfg.After.String())
+		if len(rest) != len(after) || len(rest) != len(got)-i-1 {
+			t.Fatalf("after entry %d: %d entries; journalctl gives %d, %d follow it", i, len(rest), len(after), len(got)-i-1)
+		}
+		for k, e := range rest {
+			compareEntry(t, k, e, &after[k])
+		}
+		if l := ls.get(); len(l) != 0 {
+			t.Errorf("after entry %d: losses %v", i, l)
+		}
+	}
+}
+
+// userHelper returns a function sending test entries as uid 1000, from a
+// copy of the test binary run as TestJournaldHelper.
+func userHelper(t *testing.T) func(first, n int) {
+	dir, err := os.MkdirTemp("", "skiff-journal-helper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "helper")
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ns := fmt.Sprintf("skifftest%d", os.Getpid())
+	return func(first, n int) {
+		cmd := exec.Command(bin, "-test.run=^TestJournaldHelper$")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "SKIFF_JOURNAL_HELPER="+fmt.Sprintf("%s %d %d", ns, first, n))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("helper as uid 1000: %v\n%s", err, out)
+		}
+	}
+}
+
+// TestJournaldHelper sends test entries when run by userHelper.
+func TestJournaldHelper(t *testing.T) {
+	arg := os.Getenv("SKIFF_JOURNAL_HELPER")
+	if arg == "" {
+		t.Skip("run by TestJournaldUserJournal as another user")
+	}
+	var ns string
+	var first, n int
+	if _, err := fmt.Sscan(arg, &ns, &first, &n); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: "/run/systemd/journal." + ns + "/socket", Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	j := &journald{t: t, ns: ns, conn: conn}
+	j.sendN(first, n)
+}

@@ -50,7 +50,7 @@ type Reader struct {
 	byIno   map[fileKey]*source  // open and finished files by inode
 	byFile  map[ID128]*source    // the same by file ID
 	skipped map[fileKey]skipMark // paths not read, until they change
-	last    map[ID128]uint64     // per sequence, the highest seqnum consumed
+	last    map[ID128]uint64     // per counter (machine), the highest seqnum consumed
 	prev    entryKey             // the last entry consumed, to drop a copy of it
 	prevSeq ID128
 	hasPrev bool
@@ -82,6 +82,16 @@ type source struct {
 	broken       error  // the first corruption met
 }
 
+// counter names the seqnum counter that numbers the file's entries: its
+// machine's. The header is read again as the file grows: journald writes
+// the machine ID after the rest of a new file's header.
+func (s *source) counter() ID128 {
+	if id := s.f.hdr.MachineID; !id.IsZero() {
+		return id
+	}
+	return s.seqID
+}
+
 // skipMark remembers a path that was not read.
 type skipMark struct {
 	size  int64
@@ -109,9 +119,6 @@ func NewReader(cfg Config) (*Reader, error) {
 		skipped: make(map[fileKey]skipMark),
 		last:    make(map[ID128]uint64),
 		warned:  make(map[string]bool),
-	}
-	if !cfg.After.IsZero() {
-		r.last[cfg.After.SeqnumID] = cfg.After.Seqnum
 	}
 	return r, nil
 }
@@ -194,17 +201,17 @@ func (r *Reader) pick() (*source, entryKey) {
 		if best == nil {
 			return nil, entryKey{}
 		}
-		last, ok := r.last[best.seqID]
+		last, ok := r.last[best.counter()]
 		if !ok || bk.seqnum <= last+1 || rechecked {
 			return best, *bk
 		}
 		// A gap. The missing entries may have been appended to another
-		// file of the sequence (a user journal) after it was looked at:
+		// file of the machine (a user journal) after it was looked at:
 		// look again before believing it.
 		rechecked = true
 		woke := false
 		for _, s := range r.sources {
-			if s != best && s.seqID == best.seqID && s.idle && !s.done {
+			if s != best && !s.done && s.idle && s.counter() == best.counter() {
 				s.idle, woke = false, true
 			}
 		}
@@ -266,14 +273,20 @@ func (r *Reader) afterCursor(s *source, k *entryKey) bool {
 }
 
 // consumed accounts for the entry k of s, read whole or not: seqnum gaps
-// are losses. It reports whether the entry is to be delivered: read whole,
+// are losses.
+//
+// Seqnums are counted per machine, not per sequence: journald numbers
+// every entry it writes from one counter, whichever file it goes to, while
+// before systemd 254 each user journal had a seqnum ID of its own. In the
+// merged order, the entries of one machine's files follow the counter, so
+// a jump past the next number is entries that are in no file. It reports whether the entry is to be delivered: read whole,
 // and not a copy of the previous entry from another sequence (journald's
 // flush from /run to /var copies entries).
 func (r *Reader) consumed(s *source, k entryKey, whole bool) bool {
 	copied := r.hasPrev && r.prevSeq != s.seqID && k.boot == r.prev.boot &&
 		k.monotonic == r.prev.monotonic && k.realtime == r.prev.realtime && k.xor == r.prev.xor
 	r.prev, r.prevSeq, r.hasPrev = k, s.seqID, true
-	last, ok := r.last[s.seqID]
+	last, ok := r.last[s.counter()]
 	if ok && k.seqnum > last+1 {
 		reason := LossGap
 		if s.broken != nil && k.seqnum <= s.f.hdr.TailEntrySeqnum {
@@ -282,7 +295,7 @@ func (r *Reader) consumed(s *source, k entryKey, whole bool) bool {
 		r.loss(Loss{Reason: reason, Path: s.path, SeqnumID: s.seqID, Entries: k.seqnum - last - 1})
 	}
 	if !ok || k.seqnum > last {
-		r.last[s.seqID] = k.seqnum
+		r.last[s.counter()] = k.seqnum
 	}
 	if !whole {
 		r.loss(Loss{Reason: LossCorrupt, Path: s.path, SeqnumID: s.seqID, Entries: 1, Err: s.broken})
@@ -304,8 +317,8 @@ func (r *Reader) fileError(s *source, err error) {
 		return
 	}
 	var lost uint64
-	if h := s.f.hdr; h.TailEntrySeqnum > r.last[s.seqID] && s.f.haveLast {
-		lost = h.TailEntrySeqnum - max(r.last[s.seqID], s.f.lastSeq)
+	if h := s.f.hdr; h.TailEntrySeqnum > r.last[s.counter()] && s.f.haveLast {
+		lost = h.TailEntrySeqnum - max(r.last[s.counter()], s.f.lastSeq)
 	}
 	r.loss(Loss{Reason: LossUnreadable, Path: s.path, SeqnumID: s.seqID, Entries: lost, Err: err})
 	r.finish(s)
@@ -320,10 +333,10 @@ func (r *Reader) atEnd(s *source) {
 		return
 	}
 	if s.broken != nil {
-		from := max(r.last[s.seqID], f.lastSeq, f.hdr.HeadEntrySeqnum-min(f.hdr.HeadEntrySeqnum, 1))
+		from := max(r.last[s.counter()], f.lastSeq, f.hdr.HeadEntrySeqnum-min(f.hdr.HeadEntrySeqnum, 1))
 		if tail := f.hdr.TailEntrySeqnum; tail > from {
 			r.loss(Loss{Reason: LossCorrupt, Path: s.path, SeqnumID: s.seqID, Entries: tail - from, Err: s.broken})
-			r.last[s.seqID] = tail
+			r.last[s.counter()] = tail
 		}
 	}
 	r.finish(s)
@@ -392,6 +405,7 @@ func (r *Reader) Run(ctx context.Context, c Consumer) error {
 		case <-ctx.Done():
 		case ev := <-events:
 			r.event(ev)
+			r.drain(events)
 		case err := <-errs:
 			r.log.Warn("fsnotify", logError, err)
 			r.needScan = true
@@ -408,6 +422,19 @@ func (r *Reader) Run(ctx context.Context, c Consumer) error {
 func (r *Reader) event(ev fsnotify.Event) {
 	if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) || r.unwritten {
 		r.needScan = true
+	}
+}
+
+// drain takes the events already queued, so that a burst of writes costs
+// one read.
+func (r *Reader) drain(events <-chan fsnotify.Event) {
+	for range cap(events) {
+		select {
+		case ev := <-events:
+			r.event(ev)
+		default:
+			return
+		}
 	}
 }
 

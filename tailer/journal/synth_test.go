@@ -22,7 +22,11 @@ type synth struct {
 	entries  []uint64
 	seqnum   uint64
 	data     map[string]uint64
-	arrCap   uint64 // capacity of the first entry array; doubles
+	arrCap   uint64 // capacity of the next entry array; doubles
+	arrFirst uint64 // the chain's first array
+	arrOff   uint64 // its last array
+	arrN     uint64 // entries in the last array
+	arrSize  uint64 // capacity of the last array
 	fileID   ID128
 	seqID    ID128
 	head     uint64 // first seqnum
@@ -92,8 +96,43 @@ func compressFor(flag uint8, p []byte) []byte {
 	panic("compression")
 }
 
-// entry appends an entry with the given "FIELD=value" payloads.
+// entry appends an entry with the given "FIELD=value" payloads and links
+// it into the entry array chain, as journald does: an array is appended
+// when the last one is full.
 func (s *synth) entry(realtime, monotonic uint64, boot ID128, payloads ...string) uint64 {
+	off := s.unlinkedEntry(realtime, monotonic, boot, payloads...)
+	s.link(off)
+	return off
+}
+
+func (s *synth) link(off uint64) {
+	le := binary.LittleEndian
+	isz := uint64(8)
+	if s.compact {
+		isz = 4
+	}
+	if s.arrOff == 0 || s.arrN == s.arrSize {
+		a := s.object(objectEntryArray, 0, make([]byte, 8+s.arrCap*isz))
+		if s.arrOff == 0 {
+			s.arrFirst = a
+		} else {
+			le.PutUint64(s.buf[s.arrOff+16:], a)
+		}
+		s.arrOff, s.arrN, s.arrSize = a, 0, s.arrCap
+		s.arrCap *= 2
+	}
+	at := s.arrOff + entryArrayObjectSize + s.arrN*isz
+	if s.compact {
+		le.PutUint32(s.buf[at:], uint32(off))
+	} else {
+		le.PutUint64(s.buf[at:], off)
+	}
+	s.arrN++
+	s.entries = append(s.entries, off)
+}
+
+// unlinkedEntry appends an entry without linking it.
+func (s *synth) unlinkedEntry(realtime, monotonic uint64, boot ID128, payloads ...string) uint64 {
 	offs := make([]uint64, len(payloads))
 	for i, p := range payloads {
 		offs[i] = s.dataObject(p)
@@ -118,39 +157,12 @@ func (s *synth) entry(realtime, monotonic uint64, boot ID128, payloads ...string
 			body = le.AppendUint64(body, 0)
 		}
 	}
-	off := s.object(objectEntry, 0, body)
-	s.entries = append(s.entries, off)
-	return off
+	return s.object(objectEntry, 0, body)
 }
 
-// bytes writes the entry array chain and the header, and returns the file.
+// bytes writes the header and returns a copy of the file.
 func (s *synth) bytes(state State) []byte {
 	le := binary.LittleEndian
-	var first, prev uint64
-	isz := 8
-	if s.compact {
-		isz = 4
-	}
-	var lastArr, lastN uint64
-	for i, c := 0, s.arrCap; i < len(s.entries); i, c = i+int(c), c*2 {
-		body := make([]byte, 8+int(c)*isz)
-		n := 0
-		for j := 0; j < int(c) && i+j < len(s.entries); j++ {
-			if s.compact {
-				le.PutUint32(body[8+j*4:], uint32(s.entries[i+j]))
-			} else {
-				le.PutUint64(body[8+j*8:], s.entries[i+j])
-			}
-			n++
-		}
-		off := s.object(objectEntryArray, 0, body)
-		if prev == 0 {
-			first = off
-		} else {
-			le.PutUint64(s.buf[prev+16:], off)
-		}
-		prev, lastArr, lastN = off, off, uint64(n)
-	}
 	h := s.buf[:headerMaxRead]
 	copy(h, signature)
 	var incompat uint32
@@ -171,7 +183,7 @@ func (s *synth) bytes(state State) []byte {
 	copy(h[72:88], s.seqID[:])
 	le.PutUint64(h[88:], headerMaxRead)
 	le.PutUint64(h[96:], uint64(len(s.buf))-headerMaxRead)
-	le.PutUint64(h[136:], prev)
+	le.PutUint64(h[136:], uint64(len(s.buf))) // not exact; unused by the reader
 	le.PutUint64(h[152:], uint64(len(s.entries)))
 	if len(s.entries) > 0 {
 		le.PutUint64(h[160:], s.seqnum)
@@ -179,9 +191,9 @@ func (s *synth) bytes(state State) []byte {
 		le.PutUint64(h[184:], s.headRT)
 		le.PutUint64(h[192:], s.tailRT)
 	}
-	le.PutUint64(h[176:], first)
-	le.PutUint32(h[256:], uint32(lastArr))
-	le.PutUint32(h[260:], uint32(lastN))
+	le.PutUint64(h[176:], s.arrFirst)
+	le.PutUint32(h[256:], uint32(s.arrOff))
+	le.PutUint32(h[260:], uint32(s.arrN))
 	return bytes.Clone(s.buf)
 }
 
