@@ -507,6 +507,9 @@ func (f *File) itemAt(i uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f.items == nil {
+		f.items = make([]uint64, 0, chunk)
+	}
 	f.items, f.itemsBase = f.items[:0], i
 	for j := uint64(0); j < n; j++ {
 		if isz == 4 {

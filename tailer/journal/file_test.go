@@ -404,3 +404,29 @@ func TestAppendWithTools(t *testing.T) {
 		t.Errorf("read %d entries across the append; journalctl shows %d, and they differ", len(got), len(want))
 	}
 }
+
+// TestNextAllocations checks that reading an entry allocates nothing once
+// the buffers have grown, compressed fields included.
+func TestNextAllocations(t *testing.T) {
+	for _, name := range []string{"plain", "zstd", "lz4"} {
+		f, err := OpenFile(sampleFile(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var e Entry
+		for range 12 {
+			if err := f.Next(&e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		avg := testing.AllocsPerRun(20, func() {
+			if err := f.Next(&e); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if avg != 0 {
+			t.Errorf("%s: %.2f allocations per entry", name, avg)
+		}
+	}
+}

@@ -32,13 +32,18 @@ const (
 	objectCompressedMask = objectCompressedXZ | objectCompressedLZ4 | objectCompressedZSTD
 )
 
-// Header incompatible flags.
+// Header incompatible flags: a reader must understand every one set.
 const (
-	IncompatibleCompressedXZ   = 1 << 0
-	IncompatibleCompressedLZ4  = 1 << 1
-	IncompatibleKeyedHash      = 1 << 2
+	// IncompatibleCompressedXZ: some DATA objects are XZ-compressed.
+	IncompatibleCompressedXZ = 1 << 0
+	// IncompatibleCompressedLZ4: some DATA objects are LZ4-compressed.
+	IncompatibleCompressedLZ4 = 1 << 1
+	// IncompatibleKeyedHash: hashes are siphash24 keyed by the file ID.
+	IncompatibleKeyedHash = 1 << 2
+	// IncompatibleCompressedZSTD: some DATA objects are ZSTD-compressed.
 	IncompatibleCompressedZSTD = 1 << 3
-	IncompatibleCompact        = 1 << 4
+	// IncompatibleCompact: 32-bit offsets in entries and entry arrays.
+	IncompatibleCompact = 1 << 4
 
 	// incompatibleSupported is every incompatible flag this package reads.
 	incompatibleSupported = IncompatibleCompressedXZ | IncompatibleCompressedLZ4 |
@@ -47,8 +52,11 @@ const (
 
 // Header compatible flags. Unknown ones are ignored, as the format asks.
 const (
-	CompatibleSealed           = 1 << 0
-	CompatibleTailEntryBootID  = 1 << 1
+	// CompatibleSealed: the file holds Forward Secure Sealing tags.
+	CompatibleSealed = 1 << 0
+	// CompatibleTailEntryBootID: TailEntryBootID is the last entry's.
+	CompatibleTailEntryBootID = 1 << 1
+	// CompatibleSealedContinuous: sealing continues from the previous file.
 	CompatibleSealedContinuous = 1 << 2
 )
 
@@ -100,8 +108,8 @@ const (
 // Limits that keep a corrupt or hostile file from costing unbounded memory
 // or time.
 const (
-	// MaxDataSize is the largest DATA payload read, compressed or not.
-	// journald itself stores no field larger than 64 MiB by default.
+	// MaxDataSize is the largest DATA payload read, compressed or not; an
+	// entry with a larger field is skipped as corrupt.
 	MaxDataSize = 64 << 20
 	// MaxEntryItems is the largest number of fields in one entry.
 	MaxEntryItems = 1 << 16
@@ -137,14 +145,16 @@ func ParseID128(s string) (ID128, error) {
 
 // Header is a journal file's header.
 type Header struct {
+	// CompatibleFlags and IncompatibleFlags are the Compatible* and
+	// Incompatible* bits.
 	CompatibleFlags   uint32
 	IncompatibleFlags uint32
 	State             State
 	FileID            ID128
 	MachineID         ID128
 	TailEntryBootID   ID128
-	// SeqnumID is shared by every file of one journald instance: seqnums
-	// are comparable between files with the same SeqnumID.
+	// SeqnumID names the sequence the file's seqnums count in; a file
+	// rotated from another keeps its SeqnumID.
 	SeqnumID   ID128
 	HeaderSize uint64
 	ArenaSize  uint64

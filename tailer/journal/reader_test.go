@@ -424,3 +424,26 @@ func TestRunRefusedBatch(t *testing.T) {
 		t.Errorf("seqnums %v", got)
 	}
 }
+
+// TestReadAllocations checks that the Reader adds no allocation per entry
+// to the File's (TestNextAllocations).
+func TestReadAllocations(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "a.journal"), sampleBytes(t, "plain"))
+	cfg := Config{Dirs: []string{root}, Filter: Filter{{Fields: []string{"_SYSTEMD_UNIT=kubelet.service"}}}}
+	batch := []*Entry{new(Entry)}
+	r0 := newTestReader(t, cfg)
+	for r0.Read(batch) > 0 { // the entry grows to the largest
+	}
+	r := newTestReader(t, cfg)
+	for range 3 {
+		r.Read(batch)
+	}
+	if avg := testing.AllocsPerRun(8, func() {
+		if r.Read(batch) != 1 {
+			t.Fatal("no entry")
+		}
+	}); avg != 0 {
+		t.Errorf("%.2f allocations per Read", avg)
+	}
+}
