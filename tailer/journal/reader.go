@@ -272,16 +272,17 @@ func (r *Reader) afterCursor(s *source, k *entryKey) bool {
 	return before(&ak, a.SeqnumID, k, s.seqID)
 }
 
-// consumed accounts for the entry k of s, read whole or not: seqnum gaps
-// are losses.
+// consumed accounts for the entry k of s, read whole or not, and reports
+// whether it is to be delivered: read whole, and not a copy of the
+// previous entry from another sequence (journald's flush from /run to /var
+// copies entries).
 //
-// Seqnums are counted per machine, not per sequence: journald numbers
-// every entry it writes from one counter, whichever file it goes to, while
-// before systemd 254 each user journal had a seqnum ID of its own. In the
-// merged order, the entries of one machine's files follow the counter, so
-// a jump past the next number is entries that are in no file. It reports whether the entry is to be delivered: read whole,
-// and not a copy of the previous entry from another sequence (journald's
-// flush from /run to /var copies entries).
+// A seqnum jump is a loss. Seqnums are followed per machine, not per
+// sequence: journald numbers every entry it writes from one counter,
+// whichever file it goes to, while before systemd 254 each user journal
+// had a seqnum ID of its own. In the merged order the entries of one
+// machine's files follow the counter, so a jump past the next number is
+// entries that are in no file.
 func (r *Reader) consumed(s *source, k entryKey, whole bool) bool {
 	copied := r.hasPrev && r.prevSeq != s.seqID && k.boot == r.prev.boot &&
 		k.monotonic == r.prev.monotonic && k.realtime == r.prev.realtime && k.xor == r.prev.xor
