@@ -96,6 +96,9 @@
 //     flushes /run's files to /var anew, so LossGap can count entries that
 //     were never lost when a Reader reads only one of the two directories
 //     across a flush.
+//   - An entry journald copies from /run to /var at its flush is seen
+//     twice by a Reader following both directories across the flush (once
+//     from each, not in a row), and delivered twice: at least once.
 //   - Files of one machine written by different journald instances (such
 //     as systemd-journal-remote's output) are numbered by counters of their
 //     own: a Reader over them can take a jump between two for a loss.
