@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -308,6 +309,12 @@ func (t *Tailer) attached(f *follower) bool {
 // t.mu.
 func (t *Tailer) open(nf found, firstScan bool) *follower {
 	file, err := os.Open(nf.target)
+	if errors.Is(err, os.ErrNotExist) {
+		// Renamed or deleted since the glob, which is no reason to count
+		// its bytes as unreadable: a rotated file is found next to its old
+		// name by the scan its successor causes.
+		return nil
+	}
 	if err != nil {
 		if _, known := t.unreadable[nf.id]; !known {
 			// Logged once per file; retried at every scan and when its
