@@ -358,10 +358,10 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 }
 
 // resumeRotated looks, at a start from a checkpoint, for rotated files
-// (<name>.<suffix> next to a followed or checkpointed file) that still hold
-// unread bytes: a checkpointed one resumes at its offset; an unknown one
-// modified after the checkpoint was written is read from its start. Both
-// are drained and closed. Callers hold t.mu.
+// (<name>.<suffix> next to a followed, checkpointed or spooled file) that
+// still hold unread bytes: a checkpointed one resumes at its offset; an
+// unknown one modified after the checkpoint was written is read from its
+// start. Both are drained and closed. Callers hold t.mu.
 func (t *Tailer) resumeRotated(start func(*follower)) {
 	if !t.resumed {
 		return
@@ -369,6 +369,11 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 	targets := make(map[string]bool)
 	for _, e := range t.saved {
 		targets[e.Target] = true
+	}
+	// A deleted live file in the spool may have left rotated files, which
+	// the checkpoint may not know yet.
+	for _, sf := range t.loaded {
+		targets[sf.meta.Target] = true
 	}
 	for _, f := range t.byID {
 		targets[f.meta.Target] = true

@@ -322,3 +322,56 @@ func TestSpoolResumeWithOlderCheckpoint(t *testing.T) {
 		t.Errorf("skipped %s bytes = %v; want 0, the bytes are in the spool", skipGone, got)
 	}
 }
+
+// TestRotatedNextToSpooledFile: the live file was deleted, and copied to
+// the spool, after its predecessor was rotated, and the agent crashed
+// before a checkpoint named either. The restart finds the rotated file next
+// to the spooled file's path.
+func TestRotatedNextToSpooledFile(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	live := filepath.Join(dir, "0.log")
+	appendFile(t, live, criLines(seq("r", 0, 5)))
+	if err := os.Rename(live, live+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, criLines(seq("l", 0, 5)))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}
+	first, err := New(cfg, newCollector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := readFingerprint(file, int(fi.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.spool.save(nil, file, idOf(fi), fp, parseMeta(live, live), 0, fi.Size(), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(live); err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint of the first start, when neither file existed.
+	data, err := encodeCheckpoint(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	c := newCollector()
+	startTailer(t, cfg, c)
+	c.waitFor(t, "the rotated and the spooled lines", func() bool { return c.count() >= 10 })
+	if got := c.all()[live+".1"]; !slices.Equal(got, seq("r", 0, 5)) {
+		t.Errorf("rotated file gave %q; want %q", got, seq("r", 0, 5))
+	}
+}
