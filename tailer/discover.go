@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -308,6 +309,12 @@ func (t *Tailer) attached(f *follower) bool {
 // t.mu.
 func (t *Tailer) open(nf found, firstScan bool) *follower {
 	file, err := os.Open(nf.target)
+	if errors.Is(err, os.ErrNotExist) {
+		// Renamed or deleted since the glob, which is no reason to count
+		// its bytes as unreadable: a rotated file is found next to its old
+		// name by the scan its successor causes.
+		return nil
+	}
 	if err != nil {
 		if _, known := t.unreadable[nf.id]; !known {
 			// Logged once per file; retried at every scan and when its
@@ -351,10 +358,10 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 }
 
 // resumeRotated looks, at a start from a checkpoint, for rotated files
-// (<name>.<suffix> next to a followed or checkpointed file) that still hold
-// unread bytes: a checkpointed one resumes at its offset; an unknown one
-// modified after the checkpoint was written is read from its start. Both
-// are drained and closed. Callers hold t.mu.
+// (<name>.<suffix> next to a followed, checkpointed or spooled file) that
+// still hold unread bytes: a checkpointed one resumes at its offset; an
+// unknown one modified after the checkpoint was written is read from its
+// start. Both are drained and closed. Callers hold t.mu.
 func (t *Tailer) resumeRotated(start func(*follower)) {
 	if !t.resumed {
 		return
@@ -362,6 +369,11 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 	targets := make(map[string]bool)
 	for _, e := range t.saved {
 		targets[e.Target] = true
+	}
+	// A deleted live file in the spool may have left rotated files, which
+	// the checkpoint may not know yet.
+	for _, sf := range t.loaded {
+		targets[sf.meta.Target] = true
 	}
 	for _, f := range t.byID {
 		targets[f.meta.Target] = true

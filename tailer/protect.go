@@ -320,7 +320,17 @@ func (t *Tailer) resumeSpools(start func(*follower)) {
 		id := idOf(fi)
 		from := sf.meta.Base
 		for _, key := range []fileID{id, sf.meta.origID()} {
-			if e, ok := t.saved[key]; ok && e.fingerprint() == fp {
+			e, ok := t.saved[key]
+			if !ok {
+				continue
+			}
+			same := e.fingerprint() == fp
+			if !same && key == sf.meta.origID() && e.FingerprintBytes < fp.N {
+				// The original's entry was written while it was shorter
+				// than when it was copied: its first bytes are the copy's.
+				same, _ = e.fingerprint().matches(file)
+			}
+			if same {
 				from = max(from, e.Offset)
 				delete(t.saved, key)
 			}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // writer appends numbered lines to a file, up to 20,000, until stopped, and
@@ -258,5 +259,120 @@ func TestCancelledWriteIsSentAgain(t *testing.T) {
 		if !seen[l] {
 			t.Errorf("%s never delivered", l)
 		}
+	}
+}
+
+// TestSpoolResumeWithOlderCheckpoint: the checkpoint was written while the
+// file was shorter than when it was deleted and copied to the spool, so its
+// fingerprint covers fewer bytes than the copy's. The restart still resumes
+// the copy at the checkpointed offset and does not count the file as gone.
+func TestSpoolResumeWithOlderCheckpoint(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	lineLen := int64(len(criLine(seq("s", 0, 1)[0])))
+	appendFile(t, path, criLines(seq("s", 0, 2)))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}
+	first, err := New(cfg, newCollector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	short, err := readFingerprint(file, int(2*lineLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, criLines(seq("s", 2, 10)))
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := readFingerprint(file, int(fi.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The earlier run: one line acknowledged and checkpointed while the
+	// file held two; the file deleted and copied whole to the spool.
+	meta := parseMeta(path, path)
+	e := newEntry(idOf(fi), short, meta, lineLen, time.Now())
+	e.Size = 2 * lineLen
+	data, err := encodeCheckpoint([]ckptEntry{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.spool.save(nil, file, idOf(fi), long, meta, 0, fi.Size(), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+
+	c := newCollector()
+	tl, _ := startTailer(t, cfg, c)
+	c.waitFor(t, "the spooled lines", func() bool { return c.count() >= 9 })
+	if got := c.all()[path]; !slices.Equal(got, seq("s", 1, 10)) {
+		t.Errorf("got %q; want the lines after the checkpoint, %q", got, seq("s", 1, 10))
+	}
+	if got := testCounter(tl.m.skipped.WithLabelValues(skipGone)); got != 0 {
+		t.Errorf("skipped %s bytes = %v; want 0, the bytes are in the spool", skipGone, got)
+	}
+}
+
+// TestRotatedNextToSpooledFile: the live file was deleted, and copied to
+// the spool, after its predecessor was rotated, and the agent crashed
+// before a checkpoint named either. The restart finds the rotated file next
+// to the spooled file's path.
+func TestRotatedNextToSpooledFile(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	live := filepath.Join(dir, "0.log")
+	appendFile(t, live, criLines(seq("r", 0, 5)))
+	if err := os.Rename(live, live+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, criLines(seq("l", 0, 5)))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}
+	first, err := New(cfg, newCollector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := readFingerprint(file, int(fi.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.spool.save(nil, file, idOf(fi), fp, parseMeta(live, live), 0, fi.Size(), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(live); err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint of the first start, when neither file existed.
+	data, err := encodeCheckpoint(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	c := newCollector()
+	startTailer(t, cfg, c)
+	c.waitFor(t, "the rotated and the spooled lines", func() bool { return c.count() >= 10 })
+	if got := c.all()[live+".1"]; !slices.Equal(got, seq("r", 0, 5)) {
+		t.Errorf("rotated file gave %q; want %q", got, seq("r", 0, 5))
 	}
 }

@@ -138,3 +138,34 @@ func TestRotationWhileConsumerBlocked(t *testing.T) {
 		t.Errorf("rotations counted %v; want at least 1", got)
 	}
 }
+
+// TestRenamedBeforeOpen: a file the glob found and the kubelet renamed
+// before it could be opened is not unreadable, and its bytes are not
+// counted as skipped: it is read next to its old name.
+func TestRenamedBeforeOpen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	appendFile(t, path, criLines(seq("r", 0, 10)))
+	tl, err := New(Config{Include: []string{filepath.Join(dir, "*.log")}}, newCollector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nf := found{path: path, target: path, id: idOf(fi), size: fi.Size()}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	tl.mu.Lock()
+	f := tl.open(nf, false)
+	tl.mu.Unlock()
+	if f != nil {
+		t.Fatal("opened a file that is gone")
+	}
+	tl.scan(func(*follower) {})
+	if got := testCounter(tl.m.skipped.WithLabelValues(skipUnreadable)); got != 0 {
+		t.Errorf("skipped unreadable bytes = %v; want 0", got)
+	}
+}
