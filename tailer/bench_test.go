@@ -87,7 +87,7 @@ func benchReadPath(b *testing.B, data []byte) {
 	b.ReportAllocs()
 	defer reportCPU(b, int64(len(data)))()
 	for b.Loop() {
-		f := newFollower(tl, file, fileID{}, &FileMeta{Path: path}, 0, fingerprint{})
+		f := newFollower(tl.deps, file, fileID{}, &FileMeta{Path: path}, 0, fingerprint{})
 		for {
 			n, err := f.round(ctx, false)
 			if err != nil {

@@ -1,11 +1,9 @@
 package tailer
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -20,12 +18,6 @@ import (
 const (
 	checkpointName    = "checkpoint.json"
 	checkpointVersion = 1
-	// checkpointRetention is how long the entry of a file that is gone (or
-	// was finished) is kept.
-	checkpointRetention = 10 * time.Minute
-	// seenRetention is how long the identity of a file once opened is
-	// remembered, so that a rotated file is never read twice.
-	seenRetention = 24 * time.Hour
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -155,129 +147,6 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-// loadCheckpoint reads the checkpoint file into t.saved. A missing file is
-// a first start; a corrupt one is reported, kept aside for inspection, and
-// the tailer starts as on a first start.
-func (t *Tailer) loadCheckpoint() {
-	if t.cfg.StateDir == "" {
-		return
-	}
-	path := filepath.Join(t.cfg.StateDir, checkpointName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return
-	}
-	// Without a trustworthy checkpoint, what was delivered is unknown:
-	// every file is read from its beginning whatever read_from says, so
-	// lines may come twice but none is skipped.
-	if err != nil {
-		t.m.ckptErrors.WithLabelValues(ckptRead).Inc()
-		t.ckptBroken = true
-		t.log.Error("cannot read the checkpoint; reading every file from its beginning", logPath, path, logError, err)
-		return
-	}
-	entries, err := decodeCheckpoint(data)
-	if err != nil {
-		t.m.ckptErrors.WithLabelValues(ckptCorrupt).Inc()
-		t.ckptBroken = true
-		aside := path + ".corrupt"
-		_ = os.WriteFile(aside, data, 0o600)
-		t.log.Error("checkpoint file is corrupt; reading every file from its beginning, a copy is kept",
-			logPath, path, "copy", aside, logError, err)
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.resumed = true
-	if fi, err := os.Stat(path); err == nil {
-		t.ckptTime = fi.ModTime()
-	}
-	for _, e := range entries {
-		t.saved[e.id()] = e
-	}
-}
-
-// Checkpoint persists the acknowledged offset of every known file now. It
-// is called every CheckpointInterval by Run, and once more at shutdown
-// after the output has flushed. Without a StateDir it does nothing.
-func (t *Tailer) Checkpoint() error {
-	if t.cfg.StateDir == "" {
-		return nil
-	}
-	entries := t.entries(time.Now())
-	data, err := encodeCheckpoint(entries)
-	if err != nil {
-		return fmt.Errorf("encode checkpoint: %w", err)
-	}
-	t.ckptMu.Lock()
-	defer t.ckptMu.Unlock()
-	if bytes.Equal(data, t.lastCkpt) {
-		return nil
-	}
-	if err := os.MkdirAll(t.cfg.StateDir, 0o700); err != nil {
-		t.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
-		return fmt.Errorf("create %s: %w", t.cfg.StateDir, err)
-	}
-	if err := writeFileAtomic(filepath.Join(t.cfg.StateDir, checkpointName), data); err != nil {
-		t.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
-		return err
-	}
-	t.m.ckptWrites.Inc()
-	t.lastCkpt = data
-	return nil
-}
-
-// entries lists every file's acknowledged offset: open files, finished
-// files and loaded entries not yet matched, minus the expired ones.
-func (t *Tailer) entries(now time.Time) []ckptEntry {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.expire(now)
-	var out []ckptEntry
-	for _, f := range t.byID {
-		e := newEntry(f.id, f.fingerprint(), f.meta, f.acks.Load().watermark(), now)
-		e.Size = max(f.size.Load(), e.Offset)
-		f.mu.Lock()
-		if f.spooled != nil {
-			e.Spool = f.spooled.name
-		} else if f.spoolLost && f.deleted.Load() {
-			e.Unsafe = skipSpoolFull
-		}
-		f.mu.Unlock()
-		out = append(out, e)
-	}
-	for id, c := range t.closed {
-		e := newEntry(id, c.fp, c.meta, c.acks.watermark(), c.at)
-		e.Size, e.Spool, e.Unsafe = max(c.size, e.Offset), c.spool, c.unsafe
-		out = append(out, e)
-	}
-	for _, e := range t.saved {
-		out = append(out, e)
-	}
-	sortEntries(out)
-	return out
-}
-
-// expire drops entries of files finished or unseen for longer than the
-// retention. Callers hold t.mu.
-func (t *Tailer) expire(now time.Time) {
-	for id, c := range t.closed {
-		if now.Sub(c.at) > checkpointRetention && c.acks.idle() {
-			delete(t.closed, id)
-		}
-	}
-	for id, e := range t.saved {
-		if now.Sub(e.Seen) > checkpointRetention {
-			delete(t.saved, id)
-		}
-	}
-	for id, sf := range t.seen {
-		if now.Sub(sf.at) > seenRetention && t.byID[id] == nil {
-			delete(t.seen, id)
-		}
-	}
 }
 
 func sortEntries(es []ckptEntry) {

@@ -285,12 +285,12 @@ func (t *Tailer) scan(start func(*follower)) {
 		t.started = true
 		t.resumeRotated(start)
 		t.resumeSpools(start)
-		if t.resumed {
+		if t.resumed() {
 			t.countGone()
 		}
 	}
 	t.enforceDeleted()
-	t.expire(now)
+	t.ckpts.expire(now, t.isOpen)
 }
 
 // attached reports whether some path still leads to f. Callers hold t.mu.
@@ -335,85 +335,24 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 	}
 	nf.id, nf.size = idOf(fi), fi.Size()
 	start := int64(0)
-	if e, ok := t.saved[nf.id]; ok {
-		delete(t.saved, nf.id)
+	if e, ok := t.ckpts.take(nf.id); ok {
 		if same, _ := e.fingerprint().matches(file); same && e.Offset <= nf.size {
 			start = e.Offset
 		} else {
 			t.log.Info("checkpoint is for an older file with the same inode; reading from the start", logPath, nf.path)
 		}
-	} else if firstScan && t.cfg.ReadFrom == ReadFromEnd && !t.resumed && !t.ckptBroken {
+	} else if firstScan && t.cfg.ReadFrom == ReadFromEnd && !t.resumed() && !t.ckpts.broken() {
 		start = nf.size
 	}
 	fp, _ := readFingerprint(file, int(min(nf.size, fingerprintBytes)))
-	f := newFollower(t, file, nf.id, parseMeta(nf.path, nf.target), start, fp)
+	f := newFollower(t.deps, file, nf.id, parseMeta(nf.path, nf.target), start, fp)
 	f.size.Store(max(nf.size, start))
 	t.byID[nf.id] = f
 	t.byTarget[nf.target] = f
-	t.seen[nf.id] = seenFile{fp: fp, at: time.Now()}
-	delete(t.closed, nf.id) // an earlier file with the same inode is gone
+	t.ckpts.opened(nf.id, fp) // an earlier file with the same inode is gone
 	t.m.filesOpened.Inc()
 	t.log.Debug("following file", logPath, nf.path, logTarget, nf.target, logOffset, start)
 	return f
-}
-
-// resumeRotated looks, at a start from a checkpoint, for rotated files
-// (<name>.<suffix> next to a followed, checkpointed or spooled file) that
-// still hold unread bytes: a checkpointed one resumes at its offset; an
-// unknown one modified after the checkpoint was written is read from its
-// start. Both are drained and closed. Callers hold t.mu.
-func (t *Tailer) resumeRotated(start func(*follower)) {
-	if !t.resumed {
-		return
-	}
-	targets := make(map[string]bool)
-	for _, e := range t.saved {
-		targets[e.Target] = true
-	}
-	// A deleted live file in the spool may have left rotated files, which
-	// the checkpoint may not know yet.
-	for _, sf := range t.loaded {
-		targets[sf.meta.Target] = true
-	}
-	for _, f := range t.byID {
-		targets[f.meta.Target] = true
-	}
-	for target := range targets {
-		dir, base := filepath.Split(target)
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, de := range entries {
-			name := de.Name()
-			if !strings.HasPrefix(name, base+".") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp") {
-				continue
-			}
-			full := filepath.Join(dir, name)
-			fi, err := os.Stat(full)
-			if err != nil || !fi.Mode().IsRegular() || t.byID[idOf(fi)] != nil {
-				continue
-			}
-			id := idOf(fi)
-			e, known := t.saved[id]
-			if known && !sameContent(full, e.fingerprint()) {
-				known = false // the inode now holds another file
-			}
-			switch {
-			case known && fi.Size() > e.Offset:
-			case !known && fi.ModTime().After(t.ckptTime.Add(-mtimeSlack)):
-			default:
-				continue
-			}
-			f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
-			if f == nil {
-				continue
-			}
-			t.log.Info("resuming a rotated file", append(f.logAttrs(), logOffset, f.off)...)
-			f.detachedSince(fi.ModTime())
-			start(f)
-		}
-	}
 }
 
 // catchRotated looks for files that were rotated in and out of a path
@@ -437,7 +376,7 @@ func (t *Tailer) catchRotated(target string, start func(*follower)) {
 			continue
 		}
 		id := idOf(fi)
-		if t.byID[id] != nil || t.wasSeen(id, full) {
+		if t.byID[id] != nil || t.ckpts.wasSeen(id, full) {
 			continue
 		}
 		f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
@@ -460,14 +399,6 @@ func sameContent(path string, fp fingerprint) bool {
 	defer file.Close()
 	same, _ := fp.matches(file)
 	return same
-}
-
-// wasSeen reports whether the file at path, with inode id, was opened
-// before: same inode and same first bytes (inodes are reused quickly).
-// Callers hold t.mu.
-func (t *Tailer) wasSeen(id fileID, path string) bool {
-	sf, ok := t.seen[id]
-	return ok && sameContent(path, sf.fp)
 }
 
 // enforceDeleted keeps the unread bytes of deleted files under

@@ -1,9 +1,7 @@
 package tailer
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -37,18 +35,39 @@ const (
 	logSpool  = "spool"
 )
 
-// roundBuf holds what one read round needs: the bytes read and the records
-// that point into them. It returns to a pool once the consumer is done.
-type roundBuf struct {
-	data  []byte
-	recs  []Record
-	arena []byte
+// followerDeps is what a follower is given by the tailer: settings, where
+// records go, the parts shared by every follower, and the few things it
+// tells the tailer. One value serves every follower of a Tailer.
+type followerDeps struct {
+	maxLine  int  // Config.MaxLineBytes
+	truncate bool // Config.LongLines is LongLinesTruncate
+	log      *slog.Logger
+	m        *metrics
+	gate     *fairGate // turns to read
+	out      Consumer
+	bufs     sync.Pool // *roundBuf
+	spool    *spool    // nil without a StateDir
+
+	// retire takes a finished file out of discovery and closes it, keeping
+	// its checkpoint entry, unless a path led back to it meanwhile (and
+	// force is false). It reports whether the file was closed. It takes
+	// Tailer.mu: callers hold no lock.
+	retire func(f *follower, force bool) bool
+	// wakeSpooler asks for the unacknowledged bytes of detached files to be
+	// protected now. It does not block.
+	wakeSpooler func()
+	// truncated is called by f's goroutine when f's file was truncated
+	// under its read offset; fp is the old content's fingerprint. It
+	// follows the copy copytruncate made of the old content, which takes
+	// over f's acknowledgements, and any copy nobody read, and returns the
+	// path of the copy that took over.
+	truncated func(f *follower, fp fingerprint) (copyPath string, ok bool)
 }
 
 // follower reads one file. Its goroutine, started by Run, is the only one
 // touching the read state (off, asm); Drain uses it after Run returned.
 type follower struct {
-	t    *Tailer
+	d    *followerDeps
 	meta *FileMeta
 	file *os.File
 	id   fileID
@@ -90,15 +109,15 @@ type follower struct {
 	unsentChunk *ackChunk
 }
 
-func newFollower(t *Tailer, file *os.File, id fileID, meta *FileMeta, start int64, fp fingerprint) *follower {
+func newFollower(d *followerDeps, file *os.File, id fileID, meta *FileMeta, start int64, fp fingerprint) *follower {
 	f := &follower{
-		t:      t,
+		d:      d,
 		meta:   meta,
 		file:   file,
 		id:     id,
 		fp:     fp,
 		off:    start,
-		asm:    newAssembler(meta, t.cfg.MaxLineBytes, t.cfg.LongLines == LongLinesTruncate),
+		asm:    newAssembler(meta, d.maxLine, d.truncate),
 		wake:   make(chan struct{}, 1),
 		opened: time.Now(),
 	}
@@ -154,7 +173,7 @@ func (f *follower) run(ctx context.Context) {
 			// Consumers return only ctx's error; if one does not, keep
 			// the batch and try again at the next poll.
 			if !failing {
-				f.t.log.Warn("output refused records; offering them again at the next poll", append(f.logAttrs(), logError, err)...)
+				f.d.log.Warn("output refused records; offering them again at the next poll", append(f.logAttrs(), logError, err)...)
 			}
 			failing = true
 		} else {
@@ -181,14 +200,14 @@ func (f *follower) run(ctx context.Context) {
 // growing for closeQuiet, after shipping its last unfinished line, or a
 // file a bound made us give up. It reports whether the follower is done.
 func (f *follower) finishIfDone(ctx context.Context) bool {
-	t := f.t
+	d := f.d
 	if reason, ok := f.skip.Load().(string); ok && reason != "" {
 		skipped := f.unread()
-		t.m.skipped.WithLabelValues(reason).Add(float64(skipped))
-		t.log.Warn("giving up on a file; its unread bytes are skipped",
+		d.m.skipped.WithLabelValues(reason).Add(float64(skipped))
+		d.log.Warn("giving up on a file; its unread bytes are skipped",
 			append(f.logAttrs(), logReason, reason, logBytes, skipped)...)
 		f.acks.Load().chunk(0, max(f.size.Load(), f.lastSafe))
-		return t.retire(f, true)
+		return d.retire(f, true)
 	}
 	if !f.detached.Load() {
 		return false
@@ -217,10 +236,10 @@ func (f *follower) finishIfDone(ctx context.Context) bool {
 	// record, since until then the file is the only durable copy. An
 	// acknowledgement of the last chunk wakes the follower.
 	if !f.acks.Load().idle() {
-		t.wakeSpooler()
+		d.wakeSpooler()
 		return false
 	}
-	return t.retire(f, false)
+	return d.retire(f, false)
 }
 
 // catchUp checks the file for truncation and reads it to its end, one
@@ -256,13 +275,13 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 	}
 	for !idle && !f.skipping() && !(bounded && f.off >= size) {
 		if gated {
-			if err := f.t.gate.acquire(ctx); err != nil {
+			if err := f.d.gate.acquire(ctx); err != nil {
 				return err
 			}
 		}
 		n, err := f.round(ctx, false)
 		if gated {
-			f.t.gate.release()
+			f.d.gate.release()
 		}
 		if err != nil {
 			return err
@@ -293,26 +312,23 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 		truncated = !same
 	}
 	if truncated {
-		f.t.m.filesTruncated.Inc()
+		f.d.m.filesTruncated.Inc()
 		if err := f.flush(ctx); err != nil {
 			return err
 		}
 		// copytruncate: the rest of the old content is in the copy next
 		// to the file. Whoever reads it takes over the acknowledgements of
 		// the old content; without a copy, what was not read is skipped.
-		copyPath, ok := f.t.followCopy(f, fp)
-		// Copies of contents this follower never saw (truncated more than
-		// once while it could not read) are read whole.
-		f.t.catchCopies(f.meta.Target)
+		copyPath, ok := f.d.truncated(f, fp)
 		if ok {
-			f.t.log.Info("file truncated; reading the rest of the old content from its copy, and the file again from the start",
+			f.d.log.Info("file truncated; reading the rest of the old content from its copy, and the file again from the start",
 				append(f.logAttrs(), logOffset, f.off, "copy", copyPath)...)
 		} else if lost := f.size.Load() - f.off; lost > 0 {
-			f.t.m.skipped.WithLabelValues(skipTruncated).Add(float64(lost))
-			f.t.log.Warn("file truncated with unread bytes and no copy of it found; they are skipped",
+			f.d.m.skipped.WithLabelValues(skipTruncated).Add(float64(lost))
+			f.d.log.Warn("file truncated with unread bytes and no copy of it found; they are skipped",
 				append(f.logAttrs(), logOffset, f.off, logBytes, lost, logReason, skipTruncated)...)
 		} else {
-			f.t.log.Info("file truncated, reading it again from the start", append(f.logAttrs(), logOffset, f.off)...)
+			f.d.log.Info("file truncated, reading it again from the start", append(f.logAttrs(), logOffset, f.off)...)
 		}
 		f.off, f.lastSafe = 0, 0
 		f.readOff.Store(0)
@@ -331,142 +347,6 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 			f.mu.Unlock()
 		}
 	}
-	return nil
-}
-
-// round reads at most one read budget, decodes it and hands the records to
-// the consumer. It returns the bytes consumed. With final, an unterminated
-// last line is taken as complete (the file will not grow any more).
-func (f *follower) round(ctx context.Context, final bool) (int, error) {
-	rb := f.begin()
-	defer f.end(rb)
-	a := f.asm
-
-	n, err := f.file.ReadAt(rb.data, f.off)
-	if err != nil && err != io.EOF {
-		return 0, nil // retried at the next poll
-	}
-	if n > 0 {
-		// Truncated and rewritten while we read? Then these bytes belong
-		// to the new content at the wrong offset: drop them and let the
-		// next check start over at 0.
-		if same, err := f.fingerprint().matches(f.file); err == nil && !same {
-			f.notify()
-			return 0, nil
-		}
-	}
-	data := rb.data[:n]
-	pos := 0
-	for {
-		i := bytes.IndexByte(data[pos:], '\n')
-		if i < 0 {
-			break
-		}
-		end := pos + i
-		a.line(data[pos:end], f.off+int64(pos), f.off+int64(end)+1)
-		pos = end + 1
-	}
-	switch {
-	case pos == 0 && n == len(rb.data):
-		// No newline in a full buffer: a line longer than the buffer.
-		if a.long {
-			a.longMore(data)
-		} else {
-			a.longStart(data, f.off)
-		}
-		pos = n
-	case final && pos < n:
-		a.line(data[pos:], f.off+int64(pos), f.off+int64(n))
-		pos = n
-	}
-	f.off += int64(pos)
-	f.readOff.Store(f.off)
-	return pos, f.hand(ctx, pos, rb)
-}
-
-// flush ships every unfinished line as it is.
-func (f *follower) flush(ctx context.Context) error {
-	if !f.asm.pending() {
-		return nil
-	}
-	rb := f.begin()
-	defer f.end(rb)
-	a := f.asm
-	a.flush(f.off)
-	return f.hand(ctx, 0, rb)
-}
-
-// hand registers the round's records with the ack tracker and writes them
-// to the consumer; blocking there is the backpressure.
-func (f *follower) hand(ctx context.Context, read int, rb *roundBuf) error {
-	a := f.asm
-	f.t.m.add(a.stats, read)
-	a.stats = assembleStats{}
-	safe := a.safeOffset(f.off)
-	if len(a.recs) == 0 && safe <= f.lastSafe {
-		return nil
-	}
-	f.lastSafe = max(safe, f.lastSafe)
-	c := f.acks.Load().chunk(len(a.recs), f.lastSafe)
-	if len(a.recs) == 0 {
-		return nil
-	}
-	for i := range a.recs {
-		a.recs[i].Pos.Acker = c
-	}
-	if err := f.t.out.Write(ctx, a.recs); err != nil {
-		// The consumer may have taken part of the batch. Keep it to send
-		// again (resend) rather than leave a hole that only the next start
-		// would fill by reading everything after it again.
-		f.unsent, f.unsentChunk = rb, c
-		return err
-	}
-	return nil
-}
-
-// begin takes a round buffer for the assembler's records.
-func (f *follower) begin() *roundBuf {
-	rb := f.t.bufs.Get().(*roundBuf)
-	a := f.asm
-	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
-	a.startRound(time.Now())
-	return rb
-}
-
-// end gives the round buffer back, unless its records are kept to be sent
-// again.
-func (f *follower) end(rb *roundBuf) {
-	a := f.asm
-	if f.unsent == rb {
-		rb.recs, rb.arena = a.recs, a.arena
-	} else {
-		clear(a.recs)
-		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
-		f.t.bufs.Put(rb)
-	}
-	a.recs, a.arena = nil, nil
-}
-
-// resend writes the batch a cancelled Write left behind, under a fresh ack
-// chunk in the old one's place: records the consumer had taken come twice,
-// none is missing.
-func (f *follower) resend(ctx context.Context) error {
-	rb := f.unsent
-	if rb == nil {
-		return nil
-	}
-	c := f.acks.Load().replace(f.unsentChunk, len(rb.recs))
-	for i := range rb.recs {
-		rb.recs[i].Pos.Acker = c
-	}
-	if err := f.t.out.Write(ctx, rb.recs); err != nil {
-		f.unsentChunk = c
-		return err
-	}
-	f.unsent, f.unsentChunk = nil, nil
-	clear(rb.recs)
-	rb.recs, rb.arena = rb.recs[:0], rb.arena[:0]
-	f.t.bufs.Put(rb)
 	return nil
 }
 
@@ -497,6 +377,47 @@ func (f *follower) settled() bool {
 	}
 	acks := f.acks.Load()
 	return acks.idle() && acks.watermark() >= size
+}
+
+// close closes the file and returns what is kept of it for its checkpoint
+// entry; live says a path still led to it. A spool copy is removed when
+// everything in the file was acknowledged. Callers hold Tailer.mu.
+func (f *follower) close(live bool) closedFile {
+	fp := f.fingerprint()
+	acks := f.acks.Load()
+	f.mu.Lock()
+	sf, lost := f.spooled, f.spoolLost
+	if f.settled() {
+		// Everything in the file was acknowledged: the spool copy is not
+		// needed.
+		f.d.spool.remove(sf)
+		f.spooled, sf = nil, nil
+	}
+	f.mu.Unlock()
+	c := closedFile{fp: fp, meta: f.meta, acks: acks, at: time.Now(), size: f.size.Load(), live: live}
+	if sf != nil {
+		c.spool = sf.name
+	}
+	if lost && f.deleted.Load() {
+		c.unsafe = skipSpoolFull
+	}
+	f.closed.Store(true)
+	f.file.Close()
+	return c
+}
+
+// entry returns the file's checkpoint entry.
+func (f *follower) entry(now time.Time) ckptEntry {
+	e := newEntry(f.id, f.fingerprint(), f.meta, f.acks.Load().watermark(), now)
+	e.Size = max(f.size.Load(), e.Offset)
+	f.mu.Lock()
+	if f.spooled != nil {
+		e.Spool = f.spooled.name
+	} else if f.spoolLost && f.deleted.Load() {
+		e.Unsafe = skipSpoolFull
+	}
+	f.mu.Unlock()
+	return e
 }
 
 // unread returns the bytes after the read offset, as last seen.

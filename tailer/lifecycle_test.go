@@ -127,9 +127,9 @@ func TestFairness(t *testing.T) {
 	tl, _ := startTailer(t, Config{Include: []string{filepath.Join(dir, "*.log")}}, c)
 	// Every follower is either blocked in Write or queued for its turn.
 	eventually(t, "every file queued", func() bool {
-		tl.gate.mu.Lock()
-		defer tl.gate.mu.Unlock()
-		return tl.gate.free == 0 && len(tl.gate.waiters) == 5-tl.gate.slots
+		tl.deps.gate.mu.Lock()
+		defer tl.deps.gate.mu.Unlock()
+		return tl.deps.gate.free == 0 && len(tl.deps.gate.waiters) == 5-tl.deps.gate.slots
 	})
 	release()
 	c.waitFor(t, "the quiet file", func() bool { return len(c.all()[quiet]) == 10 })

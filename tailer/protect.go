@@ -44,7 +44,7 @@ func (t *Tailer) spooler(ctx context.Context) {
 		case <-tick.C:
 		}
 		for _, f := range t.followers(func(f *follower) bool { return f.detached.Load() || f.deleted.Load() }) {
-			t.protect(f, false)
+			f.protect(false)
 		}
 	}
 }
@@ -62,12 +62,13 @@ func (t *Tailer) followers(keep func(*follower) bool) []*follower {
 	return out
 }
 
-// protect copies f's unacknowledged bytes to the spool when they are at
-// risk: the file is deleted, was rotated away spoolDelay ago, or the agent
+// protect copies the file's unacknowledged bytes to the spool when they are
+// at risk: the file is deleted, was rotated away spoolDelay ago, or the agent
 // is stopping (final). A deleted file may make room by giving up the oldest
 // spooled bytes; a copy of a file still on disk never does.
-func (t *Tailer) protect(f *follower, final bool) {
-	if t.spool == nil || f.fromSpool || f.closed.Load() {
+func (f *follower) protect(final bool) {
+	sp := f.d.spool
+	if sp == nil || f.fromSpool || f.closed.Load() {
 		return
 	}
 	fi, err := f.file.Stat()
@@ -106,18 +107,17 @@ func (t *Tailer) protect(f *follower, final bool) {
 			fp = nfp
 		}
 	}
-	onEvict := func() { t.spoolEvicted(f) }
-	next, err := t.spool.save(sf, f.file, f.id, fp, f.meta, wm, size, deleted, onEvict)
+	next, err := sp.save(sf, f.file, f.id, fp, f.meta, wm, size, deleted, f.spoolEvicted)
 	if err != nil {
 		if !deleted {
 			return // still on disk: the restart reads it there
 		}
 		// Nowhere else to keep them: they live as long as the descriptor.
-		t.spool.remove(sf)
+		sp.remove(sf)
 		f.mu.Lock()
 		f.spooled, f.spoolLost = nil, true
 		f.mu.Unlock()
-		t.log.Warn("cannot spool a deleted file; its unacknowledged bytes are lost if skiff stops before they are delivered",
+		f.d.log.Warn("cannot spool a deleted file; its unacknowledged bytes are lost if skiff stops before they are delivered",
 			append(f.logAttrs(), logBytes, size-wm, logReason, skipSpoolFull, logError, err)...)
 		return
 	}
@@ -125,16 +125,17 @@ func (t *Tailer) protect(f *follower, final bool) {
 	f.spooled = next
 	f.mu.Unlock()
 	if f.closed.Load() && f.settled() {
-		t.spool.remove(next) // retired meanwhile, with everything acknowledged
+		sp.remove(next) // retired meanwhile, with everything acknowledged
 	}
 }
 
-// spoolEvicted is called when the spool gave up f's entry to make room.
-func (t *Tailer) spoolEvicted(f *follower) {
+// spoolEvicted is called when the spool gave up the file's entry to make
+// room.
+func (f *follower) spoolEvicted() {
 	f.mu.Lock()
 	f.spooled, f.spoolLost = nil, true
 	f.mu.Unlock()
-	t.log.Warn("spool full: gave up the oldest spooled bytes; they are lost if skiff stops before they are delivered",
+	f.d.log.Warn("spool full: gave up the oldest spooled bytes; they are lost if skiff stops before they are delivered",
 		append(f.logAttrs(), logBytes, f.size.Load()-f.acks.Load().watermark(), logReason, skipSpoolFull)...)
 }
 
@@ -149,12 +150,12 @@ func (t *Tailer) Close() error {
 	// deletes next.
 	for _, f := range fs {
 		if f.detached.Load() || f.deleted.Load() {
-			t.protect(f, true)
+			f.protect(true)
 		}
 	}
 	for _, f := range fs {
 		if !f.detached.Load() && !f.deleted.Load() {
-			t.protect(f, true)
+			f.protect(true)
 		}
 	}
 	for _, f := range fs {
@@ -201,25 +202,36 @@ func (t *Tailer) Pending() Pending {
 	p := Pending{Spooled: t.spool.bytes(), Lost: t.pendingLost.Load()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	add := func(n int64, live, spooled bool) {
-		switch {
-		case n <= 0 || spooled:
-		case live:
-			p.Live += n
-		default:
-			p.Rotated += n
-		}
-	}
 	for _, f := range t.byID {
 		f.mu.Lock()
 		spooled := f.spooled != nil
 		f.mu.Unlock()
-		add(f.size.Load()-f.acks.Load().watermark(), !f.detached.Load() && !f.deleted.Load(), spooled || f.fromSpool)
+		p.add(f.size.Load()-f.acks.Load().watermark(), !f.detached.Load() && !f.deleted.Load(), spooled || f.fromSpool)
 	}
-	for _, c := range t.closed {
-		add(c.size-c.acks.watermark(), c.live, c.spool != "")
-	}
+	t.ckpts.pending(&p)
 	return p
+}
+
+// add counts n unacknowledged bytes of a file under its path (live), or
+// rotated away, unless they are spooled.
+func (p *Pending) add(n int64, live, spooled bool) {
+	switch {
+	case n <= 0 || spooled:
+	case live:
+		p.Live += n
+	default:
+		p.Rotated += n
+	}
+}
+
+// truncated follows, after f's file was truncated under its read offset,
+// the copy copytruncate made of the old content, and the copies of contents
+// f never saw (truncated more than once while it could not read), which are
+// read whole. It is f's followerDeps.truncated.
+func (t *Tailer) truncated(f *follower, fp fingerprint) (string, bool) {
+	copyPath, ok := t.followCopy(f, fp)
+	t.catchCopies(f.meta.Target)
+	return copyPath, ok
 }
 
 // followCopy looks, after f's file was truncated under its read offset, for
@@ -259,7 +271,7 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 			file.Close()
 			continue
 		}
-		c := newFollower(t, file, id, f.meta, f.off, fp)
+		c := newFollower(t.deps, file, id, f.meta, f.off, fp)
 		c.isCopy = true
 		old := f.acks.Load()
 		old.handOver(c.notify)
@@ -267,7 +279,7 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 		c.lastSafe = f.lastSafe
 		c.size.Store(fi.Size())
 		t.byID[id] = c
-		t.seen[id] = seenFile{fp: fp, at: time.Now()}
+		t.ckpts.markSeen(id, fp)
 		t.m.filesOpened.Inc()
 		c.detach()
 		t.startFn(c)
@@ -284,113 +296,4 @@ func (t *Tailer) catchCopies(target string) {
 	if start := t.startFn; start != nil {
 		t.catchRotated(target, func(c *follower) { c.isCopy = true; start(c) })
 	}
-}
-
-// loadSpool reads the spool entries an earlier run left; resumeSpools
-// decides, after the first scan, which of them are needed.
-func (t *Tailer) loadSpool() {
-	sfs, err := t.spool.load()
-	if err != nil {
-		t.m.ckptErrors.WithLabelValues(ckptCorrupt).Inc()
-		t.log.Error("some spool entries cannot be read; they are left in place", logError, err)
-	}
-	t.loaded = sfs
-}
-
-// resumeSpools follows the spool entries whose original file is not open:
-// reading starts at the checkpointed offset or the entry's first byte. An
-// entry whose original was found again is removed. Callers hold t.mu.
-func (t *Tailer) resumeSpools(start func(*follower)) {
-	for _, sf := range t.loaded {
-		fp := sf.meta.fingerprint()
-		if g := t.byID[sf.meta.origID()]; g != nil && sameFingerprint(g, fp) {
-			t.spool.remove(sf) // the original is still there
-			continue
-		}
-		file, err := t.spool.open(sf)
-		if err != nil {
-			t.log.Error("cannot open a spool entry", logPath, sf.name, logError, err)
-			continue
-		}
-		fi, err := file.Stat()
-		if err != nil {
-			file.Close()
-			continue
-		}
-		id := idOf(fi)
-		from := sf.meta.Base
-		for _, key := range []fileID{id, sf.meta.origID()} {
-			e, ok := t.saved[key]
-			if !ok {
-				continue
-			}
-			same := e.fingerprint() == fp
-			if !same && key == sf.meta.origID() && e.FingerprintBytes < fp.N {
-				// The original's entry was written while it was shorter
-				// than when it was copied: its first bytes are the copy's.
-				same, _ = e.fingerprint().matches(file)
-			}
-			if same {
-				from = max(from, e.Offset)
-				delete(t.saved, key)
-			}
-		}
-		if from >= sf.meta.End {
-			file.Close()
-			t.spool.remove(sf)
-			continue
-		}
-		f := newFollower(t, file, id, parseMeta(sf.meta.Path, sf.meta.Target), from, fp)
-		f.fromSpool = true
-		f.spooled = sf
-		f.size.Store(sf.meta.End)
-		t.byID[id] = f
-		t.seen[id] = seenFile{fp: fp, at: time.Now()}
-		t.m.filesOpened.Inc()
-		t.log.Info("resuming a deleted file from the spool", append(f.logAttrs(), logSpool, sf.name, logOffset, from, logBytes, sf.meta.End-from)...)
-		f.detach()
-		start(f)
-	}
-	t.loaded = nil
-}
-
-// sameFingerprint reports whether f's file starts with the bytes fp covers.
-func sameFingerprint(f *follower, fp fingerprint) bool {
-	same, err := fp.matches(f.file)
-	return err == nil && same
-}
-
-// countGone counts, at a start from a checkpoint, the files whose
-// unacknowledged bytes are gone: deleted while skiff was stopped, found
-// neither under a path, next to it, nor in the spool. They are skipped bytes
-// with a reason, logged per file, and forgotten. Callers hold t.mu.
-func (t *Tailer) countGone() {
-	waiting := make(map[fileID]bool, len(t.waiting))
-	for _, w := range t.waiting {
-		waiting[w.id] = true
-	}
-	for id, e := range t.saved {
-		lost := e.Size - e.Offset
-		if lost <= 0 || waiting[id] || t.byID[id] != nil || stillThere(id, e) {
-			continue
-		}
-		reason := e.Unsafe
-		if reason == "" {
-			reason = skipGone
-		}
-		t.m.skipped.WithLabelValues(reason).Add(float64(lost))
-		t.log.Warn("a file with unacknowledged bytes was deleted while skiff was stopped; they are lost",
-			logPath, e.Path, logTarget, e.Target, logOffset, e.Offset, logBytes, lost, logReason, reason)
-		delete(t.saved, id)
-	}
-}
-
-// stillThere reports whether the file of e is still under its path.
-func stillThere(id fileID, e ckptEntry) bool {
-	for _, p := range []string{e.Target, e.Path} {
-		if fi, err := os.Stat(p); err == nil && idOf(fi) == id && sameContent(p, e.fingerprint()) {
-			return true
-		}
-	}
-	return false
 }

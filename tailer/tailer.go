@@ -35,45 +35,42 @@ var (
 
 // Tailer discovers log files, follows each of them, and hands their records
 // to a Consumer. Create it with New.
+//
+// Locks are taken in one order, and none is held while a Consumer is
+// called: Tailer.mu (discovery), then a follower's mu, then the spool's; and
+// Tailer.mu, then checkpoints.mu, then an ackTracker's. Nothing under a
+// follower's mu or checkpoints.mu takes Tailer.mu.
 type Tailer struct {
-	cfg  Config
-	out  Consumer
-	log  *slog.Logger
-	m    *metrics
-	gate *fairGate
-	bufs sync.Pool // *roundBuf
+	cfg   Config
+	log   *slog.Logger
+	m     *metrics
+	deps  *followerDeps // what every follower is given
+	ckpts *checkpoints  // saved, closed and seen files, under its own lock
+	spool *spool        // nil without a StateDir
 
 	running atomic.Bool
 
+	// mu guards discovery: the files followed, waiting and unreadable, and
+	// the directories watched.
 	mu         sync.Mutex
 	byPath     map[string]*follower // discovered path → the file it leads to
 	byID       map[fileID]*follower // open files
 	byTarget   map[string]*follower // resolved path → its file, for fsnotify writes
 	waiting    map[string]found     // files waiting for an open-file slot
-	closed     map[fileID]closedFile
-	saved      map[fileID]ckptEntry // loaded from the checkpoint, not matched yet
 	watched    map[string]bool
-	seen       map[fileID]seenFile       // every file opened, for a day
 	unreadable map[fileID]unreadableFile // files that could not be opened
 	startedAt  time.Time
-	scanned    chan struct{} // closed after the first scan
 	watcher    *fsnotify.Watcher
-	started    bool      // the first scan happened
-	resumed    bool      // a checkpoint was loaded
-	ckptBroken bool      // a checkpoint exists but could not be trusted
-	ckptTime   time.Time // when the loaded checkpoint was written
-	rescan     chan struct{}
-
-	ckptMu   sync.Mutex
-	lastCkpt []byte
-
-	spool     *spool        // nil without a StateDir
-	spoolWake chan struct{} // wakes the spooler
-	loaded    []*spoolFile  // spool entries of an earlier run, until the first scan
+	started    bool         // the first scan happened
+	loaded     []*spoolFile // spool entries of an earlier run, until the first scan
 	// startFn starts a follower's goroutine while Run runs; after it, it
 	// only registers the follower (Drain reads the copies, Close keeps the
 	// rest). Set under mu.
 	startFn func(*follower)
+
+	scanned   chan struct{} // closed after the first scan
+	rescan    chan struct{}
+	spoolWake chan struct{} // wakes the spooler
 	// pendingLost is what Close could keep nowhere.
 	pendingLost atomic.Int64
 }
@@ -83,25 +80,6 @@ type unreadableFile struct {
 	path string
 	size int64
 	err  error
-}
-
-// seenFile is the identity of a file once opened.
-type seenFile struct {
-	fp fingerprint
-	at time.Time
-}
-
-// closedFile is a file read to its end and closed, kept for its checkpoint
-// entry until it is acknowledged and the retention passed.
-type closedFile struct {
-	fp     fingerprint
-	meta   *FileMeta
-	acks   *ackTracker
-	at     time.Time
-	size   int64
-	live   bool   // it was under its path when closed (a shutdown)
-	spool  string // the spool entry holding its unacknowledged bytes
-	unsafe string // why its unacknowledged bytes exist nowhere else
 }
 
 // New returns a Tailer that writes to out. It validates cfg and registers
@@ -116,29 +94,37 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 	cfg = cfg.withDefaults()
 	t := &Tailer{
 		cfg:        cfg,
-		out:        out,
 		log:        cfg.Logger,
-		gate:       newFairGate(max(2, runtime.GOMAXPROCS(0))),
 		byPath:     make(map[string]*follower),
 		byID:       make(map[fileID]*follower),
 		byTarget:   make(map[string]*follower),
 		waiting:    make(map[string]found),
-		closed:     make(map[fileID]closedFile),
-		saved:      make(map[fileID]ckptEntry),
 		watched:    make(map[string]bool),
-		seen:       make(map[fileID]seenFile),
 		unreadable: make(map[fileID]unreadableFile),
 		scanned:    make(chan struct{}),
 		rescan:     make(chan struct{}, 1),
 		spoolWake:  make(chan struct{}, 1),
 	}
-	t.bufs.New = func() any { return &roundBuf{data: make([]byte, cfg.ReadBudget)} }
 	m, err := newMetrics(cfg.Registerer, t)
 	if err != nil {
 		return nil, fmt.Errorf("register tailer metrics: %w", err)
 	}
 	t.m = m
 	t.spool = newSpool(cfg.StateDir, cfg.MaxSpoolBytes, m)
+	t.ckpts = newCheckpoints(cfg.StateDir, cfg.Logger, m)
+	t.deps = &followerDeps{
+		maxLine:     cfg.MaxLineBytes,
+		truncate:    cfg.LongLines == LongLinesTruncate,
+		log:         cfg.Logger,
+		m:           m,
+		gate:        newFairGate(max(2, runtime.GOMAXPROCS(0))),
+		out:         out,
+		spool:       t.spool,
+		retire:      t.retire,
+		wakeSpooler: t.wakeSpooler,
+		truncated:   t.truncated,
+	}
+	t.deps.bufs.New = func() any { return &roundBuf{data: make([]byte, cfg.ReadBudget)} }
 	return t, nil
 }
 
@@ -150,7 +136,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 		return ErrRunTwice
 	}
 	t.startedAt = time.Now()
-	t.loadCheckpoint()
+	t.ckpts.load()
 	t.loadSpool()
 	w, err := fsnotify.NewBufferedWatcher(4096)
 	if err != nil {
@@ -281,7 +267,8 @@ func (t *Tailer) wakeAll() {
 	}
 }
 
-// retire closes a finished file unless a path led back to it meanwhile.
+// retire closes a finished file unless a path led back to it meanwhile. It
+// reports whether the file was closed.
 func (t *Tailer) retire(f *follower, force bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -299,28 +286,7 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 		delete(t.byTarget, f.meta.Target)
 	}
 	delete(t.byID, f.id)
-	fp := f.fingerprint()
-	acks := f.acks.Load()
-	f.mu.Lock()
-	sf, lost := f.spooled, f.spoolLost
-	if f.settled() {
-		// Everything in the file was acknowledged: the spool copy is not
-		// needed.
-		t.spool.remove(sf)
-		f.spooled, sf = nil, nil
-	}
-	f.mu.Unlock()
-	c := closedFile{fp: fp, meta: f.meta, acks: acks, at: time.Now(), size: f.size.Load(), live: live}
-	if sf != nil {
-		c.spool = sf.name
-	}
-	if lost && f.deleted.Load() {
-		c.unsafe = skipSpoolFull
-	}
-	t.closed[f.id] = c
-	t.seen[f.id] = seenFile{fp: fp, at: time.Now()}
-	f.closed.Store(true)
-	f.file.Close()
+	t.ckpts.retired(f.id, f.close(live))
 	t.m.filesClosed.Inc()
 	t.log.Debug("file closed", f.logAttrs()...)
 	select {
@@ -393,11 +359,33 @@ func (t *Tailer) Unacked() int64 {
 	for _, f := range t.byID {
 		n += f.acks.Load().unacked()
 	}
-	for _, c := range t.closed {
-		n += c.acks.unacked()
-	}
-	return n
+	return n + t.ckpts.unacked()
 }
+
+// Checkpoint persists the acknowledged offset of every known file now. It
+// is called every CheckpointInterval by Run, and once more at shutdown
+// after the output has flushed. Without a StateDir it does nothing.
+func (t *Tailer) Checkpoint() error {
+	if t.cfg.StateDir == "" {
+		return nil
+	}
+	return t.ckpts.write(t.entries(time.Now()))
+}
+
+// entries lists every file's acknowledged offset: open files, finished
+// files and loaded entries not yet matched, minus the expired ones.
+func (t *Tailer) entries(now time.Time) []ckptEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	open := make([]ckptEntry, 0, len(t.byID))
+	for _, f := range t.byID {
+		open = append(open, f.entry(now))
+	}
+	return t.ckpts.entries(now, open, t.isOpen)
+}
+
+// isOpen reports whether the file id is followed. Callers hold t.mu.
+func (t *Tailer) isOpen(id fileID) bool { return t.byID[id] != nil }
 
 func (t *Tailer) openFiles() int {
 	t.mu.Lock()
@@ -413,56 +401,4 @@ func (t *Tailer) lagBytes() int64 {
 		n += f.unread()
 	}
 	return n
-}
-
-// fairGate lets a fixed number of followers read at once and queues the
-// others in arrival order, so that a busy file that comes back for another
-// round waits behind every file already waiting.
-type fairGate struct {
-	slots   int
-	mu      sync.Mutex
-	free    int
-	waiters []chan struct{}
-}
-
-func newFairGate(n int) *fairGate { return &fairGate{slots: n, free: n} }
-
-func (g *fairGate) acquire(ctx context.Context) error {
-	g.mu.Lock()
-	if g.free > 0 && len(g.waiters) == 0 {
-		g.free--
-		g.mu.Unlock()
-		return nil
-	}
-	ch := make(chan struct{})
-	g.waiters = append(g.waiters, ch)
-	g.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		g.mu.Lock()
-		for i, w := range g.waiters {
-			if w == ch {
-				g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
-				g.mu.Unlock()
-				return ctx.Err()
-			}
-		}
-		g.mu.Unlock()
-		// The slot was handed over meanwhile: give it back.
-		g.release()
-		return ctx.Err()
-	}
-}
-
-func (g *fairGate) release() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.waiters) > 0 {
-		close(g.waiters[0])
-		g.waiters = g.waiters[1:]
-		return
-	}
-	g.free++
 }

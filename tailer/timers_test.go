@@ -26,7 +26,7 @@ func TestFollowerTimers(t *testing.T) {
 			t.Fatal(err)
 		}
 		fi, _ := file.Stat()
-		f := newFollower(tl, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+		f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
 		tl.byID[f.id] = f
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()

@@ -1,0 +1,152 @@
+package tailer
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"time"
+)
+
+// roundBuf holds what one read round needs: the bytes read and the records
+// that point into them. It returns to a pool once the consumer is done.
+type roundBuf struct {
+	data  []byte
+	recs  []Record
+	arena []byte
+}
+
+// round reads at most one read budget, decodes it and hands the records to
+// the consumer. It returns the bytes consumed. With final, an unterminated
+// last line is taken as complete (the file will not grow any more).
+func (f *follower) round(ctx context.Context, final bool) (int, error) {
+	rb := f.begin()
+	defer f.end(rb)
+	a := f.asm
+
+	n, err := f.file.ReadAt(rb.data, f.off)
+	if err != nil && err != io.EOF {
+		return 0, nil // retried at the next poll
+	}
+	if n > 0 {
+		// Truncated and rewritten while we read? Then these bytes belong
+		// to the new content at the wrong offset: drop them and let the
+		// next check start over at 0.
+		if same, err := f.fingerprint().matches(f.file); err == nil && !same {
+			f.notify()
+			return 0, nil
+		}
+	}
+	data := rb.data[:n]
+	pos := 0
+	for {
+		i := bytes.IndexByte(data[pos:], '\n')
+		if i < 0 {
+			break
+		}
+		end := pos + i
+		a.line(data[pos:end], f.off+int64(pos), f.off+int64(end)+1)
+		pos = end + 1
+	}
+	switch {
+	case pos == 0 && n == len(rb.data):
+		// No newline in a full buffer: a line longer than the buffer.
+		if a.long {
+			a.longMore(data)
+		} else {
+			a.longStart(data, f.off)
+		}
+		pos = n
+	case final && pos < n:
+		a.line(data[pos:], f.off+int64(pos), f.off+int64(n))
+		pos = n
+	}
+	f.off += int64(pos)
+	f.readOff.Store(f.off)
+	return pos, f.hand(ctx, pos, rb)
+}
+
+// flush ships every unfinished line as it is.
+func (f *follower) flush(ctx context.Context) error {
+	if !f.asm.pending() {
+		return nil
+	}
+	rb := f.begin()
+	defer f.end(rb)
+	a := f.asm
+	a.flush(f.off)
+	return f.hand(ctx, 0, rb)
+}
+
+// hand registers the round's records with the ack tracker and writes them
+// to the consumer; blocking there is the backpressure.
+func (f *follower) hand(ctx context.Context, read int, rb *roundBuf) error {
+	a := f.asm
+	f.d.m.add(a.stats, read)
+	a.stats = assembleStats{}
+	safe := a.safeOffset(f.off)
+	if len(a.recs) == 0 && safe <= f.lastSafe {
+		return nil
+	}
+	f.lastSafe = max(safe, f.lastSafe)
+	c := f.acks.Load().chunk(len(a.recs), f.lastSafe)
+	if len(a.recs) == 0 {
+		return nil
+	}
+	for i := range a.recs {
+		a.recs[i].Pos.Acker = c
+	}
+	if err := f.d.out.Write(ctx, a.recs); err != nil {
+		// The consumer may have taken part of the batch. Keep it to send
+		// again (resend) rather than leave a hole that only the next start
+		// would fill by reading everything after it again.
+		f.unsent, f.unsentChunk = rb, c
+		return err
+	}
+	return nil
+}
+
+// begin takes a round buffer for the assembler's records.
+func (f *follower) begin() *roundBuf {
+	rb := f.d.bufs.Get().(*roundBuf)
+	a := f.asm
+	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
+	a.startRound(time.Now())
+	return rb
+}
+
+// end gives the round buffer back, unless its records are kept to be sent
+// again.
+func (f *follower) end(rb *roundBuf) {
+	a := f.asm
+	if f.unsent == rb {
+		rb.recs, rb.arena = a.recs, a.arena
+	} else {
+		clear(a.recs)
+		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
+		f.d.bufs.Put(rb)
+	}
+	a.recs, a.arena = nil, nil
+}
+
+// resend writes the batch a cancelled Write left behind, under a fresh ack
+// chunk in the old one's place: records the consumer had taken come twice,
+// none is missing.
+func (f *follower) resend(ctx context.Context) error {
+	rb := f.unsent
+	if rb == nil {
+		return nil
+	}
+	c := f.acks.Load().replace(f.unsentChunk, len(rb.recs))
+	for i := range rb.recs {
+		rb.recs[i].Pos.Acker = c
+	}
+	if err := f.d.out.Write(ctx, rb.recs); err != nil {
+		f.unsentChunk = c
+		return err
+	}
+	f.unsent, f.unsentChunk = nil, nil
+	clear(rb.recs)
+	rb.recs, rb.arena = rb.recs[:0], rb.arena[:0]
+	f.d.bufs.Put(rb)
+	return nil
+}

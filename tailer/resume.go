@@ -1,0 +1,187 @@
+package tailer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// What a start from a checkpoint finds of the files an earlier run followed:
+// rotated files still on disk, spool entries of deleted ones, and the files
+// gone while skiff was stopped.
+
+// resumed reports whether a checkpoint was loaded.
+func (t *Tailer) resumed() bool {
+	_, ok := t.ckpts.loaded()
+	return ok
+}
+
+// resumeRotated looks, at a start from a checkpoint, for rotated files
+// (<name>.<suffix> next to a followed, checkpointed or spooled file) that
+// still hold unread bytes: a checkpointed one resumes at its offset; an
+// unknown one modified after the checkpoint was written is read from its
+// start. Both are drained and closed. Callers hold t.mu.
+func (t *Tailer) resumeRotated(start func(*follower)) {
+	written, ok := t.ckpts.loaded()
+	if !ok {
+		return
+	}
+	targets := make(map[string]bool)
+	for _, e := range t.ckpts.unmatched() {
+		targets[e.Target] = true
+	}
+	// A deleted live file in the spool may have left rotated files, which
+	// the checkpoint may not know yet.
+	for _, sf := range t.loaded {
+		targets[sf.meta.Target] = true
+	}
+	for _, f := range t.byID {
+		targets[f.meta.Target] = true
+	}
+	for target := range targets {
+		dir, base := filepath.Split(target)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, de := range entries {
+			name := de.Name()
+			if !strings.HasPrefix(name, base+".") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp") {
+				continue
+			}
+			full := filepath.Join(dir, name)
+			fi, err := os.Stat(full)
+			if err != nil || !fi.Mode().IsRegular() || t.byID[idOf(fi)] != nil {
+				continue
+			}
+			id := idOf(fi)
+			e, known := t.ckpts.entry(id)
+			if known && !sameContent(full, e.fingerprint()) {
+				known = false // the inode now holds another file
+			}
+			switch {
+			case known && fi.Size() > e.Offset:
+			case !known && fi.ModTime().After(written.Add(-mtimeSlack)):
+			default:
+				continue
+			}
+			f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
+			if f == nil {
+				continue
+			}
+			t.log.Info("resuming a rotated file", append(f.logAttrs(), logOffset, f.off)...)
+			f.detachedSince(fi.ModTime())
+			start(f)
+		}
+	}
+}
+
+// loadSpool reads the spool entries an earlier run left; resumeSpools
+// decides, after the first scan, which of them are needed.
+func (t *Tailer) loadSpool() {
+	sfs, err := t.spool.load()
+	if err != nil {
+		t.m.ckptErrors.WithLabelValues(ckptCorrupt).Inc()
+		t.log.Error("some spool entries cannot be read; they are left in place", logError, err)
+	}
+	t.loaded = sfs
+}
+
+// resumeSpools follows the spool entries whose original file is not open:
+// reading starts at the checkpointed offset or the entry's first byte. An
+// entry whose original was found again is removed. Callers hold t.mu.
+func (t *Tailer) resumeSpools(start func(*follower)) {
+	for _, sf := range t.loaded {
+		fp := sf.meta.fingerprint()
+		if g := t.byID[sf.meta.origID()]; g != nil && sameFingerprint(g, fp) {
+			t.spool.remove(sf) // the original is still there
+			continue
+		}
+		file, err := t.spool.open(sf)
+		if err != nil {
+			t.log.Error("cannot open a spool entry", logPath, sf.name, logError, err)
+			continue
+		}
+		fi, err := file.Stat()
+		if err != nil {
+			file.Close()
+			continue
+		}
+		id := idOf(fi)
+		from := sf.meta.Base
+		for _, key := range []fileID{id, sf.meta.origID()} {
+			e, ok := t.ckpts.entry(key)
+			if !ok {
+				continue
+			}
+			same := e.fingerprint() == fp
+			if !same && key == sf.meta.origID() && e.FingerprintBytes < fp.N {
+				// The original's entry was written while it was shorter
+				// than when it was copied: its first bytes are the copy's.
+				same, _ = e.fingerprint().matches(file)
+			}
+			if same {
+				from = max(from, e.Offset)
+				t.ckpts.forget(key)
+			}
+		}
+		if from >= sf.meta.End {
+			file.Close()
+			t.spool.remove(sf)
+			continue
+		}
+		f := newFollower(t.deps, file, id, parseMeta(sf.meta.Path, sf.meta.Target), from, fp)
+		f.fromSpool = true
+		f.spooled = sf
+		f.size.Store(sf.meta.End)
+		t.byID[id] = f
+		t.ckpts.markSeen(id, fp)
+		t.m.filesOpened.Inc()
+		t.log.Info("resuming a deleted file from the spool", append(f.logAttrs(), logSpool, sf.name, logOffset, from, logBytes, sf.meta.End-from)...)
+		f.detach()
+		start(f)
+	}
+	t.loaded = nil
+}
+
+// sameFingerprint reports whether f's file starts with the bytes fp covers.
+func sameFingerprint(f *follower, fp fingerprint) bool {
+	same, err := fp.matches(f.file)
+	return err == nil && same
+}
+
+// countGone counts, at a start from a checkpoint, the files whose
+// unacknowledged bytes are gone: deleted while skiff was stopped, found
+// neither under a path, next to it, nor in the spool. They are skipped bytes
+// with a reason, logged per file, and forgotten. Callers hold t.mu.
+func (t *Tailer) countGone() {
+	waiting := make(map[fileID]bool, len(t.waiting))
+	for _, w := range t.waiting {
+		waiting[w.id] = true
+	}
+	for _, e := range t.ckpts.unmatched() {
+		id := e.id()
+		lost := e.Size - e.Offset
+		if lost <= 0 || waiting[id] || t.byID[id] != nil || stillThere(id, e) {
+			continue
+		}
+		reason := e.Unsafe
+		if reason == "" {
+			reason = skipGone
+		}
+		t.m.skipped.WithLabelValues(reason).Add(float64(lost))
+		t.log.Warn("a file with unacknowledged bytes was deleted while skiff was stopped; they are lost",
+			logPath, e.Path, logTarget, e.Target, logOffset, e.Offset, logBytes, lost, logReason, reason)
+		t.ckpts.forget(id)
+	}
+}
+
+// stillThere reports whether the file of e is still under its path.
+func stillThere(id fileID, e ckptEntry) bool {
+	for _, p := range []string{e.Target, e.Path} {
+		if fi, err := os.Stat(p); err == nil && idOf(fi) == id && sameContent(p, e.fingerprint()) {
+			return true
+		}
+	}
+	return false
+}
