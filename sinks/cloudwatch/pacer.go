@@ -13,16 +13,8 @@ import (
 // window, so that the quota is used and few requests are refused; while a
 // rate is in force, a window with more than paceOver throttled sets it
 // again the same way. Windows without throttling raise the rate by paceUp
-// until it is no limit again.
-//
-// Some throttling does not depend on the rate at all (a busy region refuses
-// a share of requests whatever the rate): lowering the rate then leaves
-// the throttled share where it was, and following it down would starve
-// shipping. So the second window after each lowering tells: when the share did
-// not fall, it is taken as the rate-independent share (noise), the limit
-// is lifted, and only throttling beyond that share counts from then on.
-// Noise fades by paceFade per window, so that it is learned again if the
-// region's behaviour changes.
+// until it is no limit again. Scattered throttles (a busy region refuses
+// some requests whatever the rate) are retried and leave the rate alone.
 //
 // A pacer is safe for concurrent use.
 type pacer struct {
@@ -31,24 +23,18 @@ type pacer struct {
 	tokens   float64
 	last     time.Time
 	winStart time.Time
-	ok, thr  int     // outcomes in the current window
-	noise    float64 // throttled share that does not depend on the rate
-	lowered  float64 // the throttled share of the window that last lowered the rate
-	judgeIn  int     // windows until that lowering is judged; 0: none pending
+	ok, thr  int // outcomes in the current window
 	onRate   func(float64)
 }
 
 const (
-	paceWindow     = 500 * time.Millisecond
-	paceMinSamples = 16   // outcomes a window needs to be judged (it lasts up to 4 windows otherwise)
-	paceDense      = 0.5  // throttled share of a window, beyond noise, that means "over quota"
-	paceOver       = 0.1  // the same, once a rate is in force
-	paceHelped     = 0.8  // a lowering helped when the share fell below this part of what it was
-	paceFade       = 0.98 // noise kept per window
-	paceHeadroom   = 1.05 // the rate set, over the rate that succeeded
-	paceUp         = 1.25 // per window without throttling
-	paceNoLimit    = 50000
-	paceBurst      = 0.05 // seconds of the rate that may go at once
+	paceWindow   = 500 * time.Millisecond
+	paceDense    = 0.5  // throttled share of a window that means "over quota"
+	paceOver     = 0.1  // the same, once a rate is in force
+	paceHeadroom = 1.05 // the rate set, over the rate that succeeded
+	paceUp       = 1.25 // per window without throttling
+	paceNoLimit  = 50000
+	paceBurst    = 0.05 // seconds of the rate that may go at once
 )
 
 func newPacer(onRate func(float64)) *pacer {
@@ -107,44 +93,23 @@ func (p *pacer) roll(now time.Time) {
 		p.winStart = now
 	}
 	el := now.Sub(p.winStart)
-	total := p.ok + p.thr
-	if el < paceWindow || total < paceMinSamples && el < 4*paceWindow {
+	if el < paceWindow {
 		return
 	}
-	share := 0.0
-	if total > 0 {
-		share = float64(p.thr) / float64(total)
-	}
-	over := share - p.noise // throttling beyond the rate-independent share
-	// A lowering is judged two windows later: the window right after it
-	// still holds answers to requests sent at the old rate.
-	judged := 0.0
-	if p.judgeIn > 0 {
-		if p.judgeIn--; p.judgeIn == 0 {
-			judged = p.lowered
-		}
-	}
+	total := p.ok + p.thr
 	switch {
-	case total == 0:
-	case p.rate > 0 && judged > 0 && over > paceOver && share >= paceHelped*judged:
-		// Lowering the rate did not lower the throttled share: these
-		// throttles do not depend on the rate.
-		p.noise, p.rate = share, 0
-	case p.judgeIn > 0: // a lowering waits for its judgement
-	case p.rate == 0 && over > paceDense*(1-p.noise) || p.rate > 0 && over > paceOver:
+	case total > 0 && (float64(p.thr) > paceDense*float64(total) || p.rate > 0 && float64(p.thr) > paceOver*float64(total)):
 		r := max(1, float64(p.ok)/el.Seconds()*paceHeadroom)
 		if p.rate == 0 || r < p.rate {
 			p.rate = r
 			p.tokens = min(p.tokens, 1)
 			p.last = now
-			p.lowered, p.judgeIn = share, 2
 		}
-	case p.rate > 0 && (p.thr == 0 || share <= p.noise):
+	case p.rate > 0 && p.thr == 0:
 		if p.rate *= paceUp; p.rate > paceNoLimit {
 			p.rate = 0
 		}
 	}
-	p.noise *= paceFade
 	p.onRate(p.rate)
 	p.winStart, p.ok, p.thr = now, 0, 0
 }

@@ -2,7 +2,6 @@ package cloudwatch
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -31,27 +30,6 @@ func pacerRun(t *testing.T, d time.Duration, throttled func(now time.Time) bool)
 	return ok, thr
 }
 
-// TestPacerRandomThrottlingIsNoise: a region that throttles 30% of the
-// requests whatever the rate, after a burst of 60% at the start that looks
-// like a quota. The pacer must not follow the throttles down: nearly every
-// request it could send is sent.
-func TestPacerRandomThrottlingIsNoise(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(1, 2))
-		start := time.Now()
-		ok, thr := pacerRun(t, time.Minute, func(now time.Time) bool {
-			if now.Sub(start) < 2*time.Second {
-				return rng.Float64() < 0.6
-			}
-			return rng.Float64() < 0.3
-		})
-		sent, most := ok+thr, 400*60
-		if sent < most*9/10 {
-			t.Errorf("sent %d requests (%d accepted) in a minute; want at least 90%% of the %d the sender offered", sent, ok, most)
-		}
-	})
-}
-
 // TestPacerFindsQuota: a quota of 100 requests a second, a sender that
 // would send 400: the pacer holds the rate near the quota, so the quota is
 // used and few requests are refused.
@@ -73,28 +51,6 @@ func TestPacerFindsQuota(t *testing.T) {
 		}
 		if thr > ok/2 {
 			t.Errorf("%d requests throttled for %d accepted; want at most half as many: the rate should follow the quota", thr, ok)
-		}
-	})
-}
-
-// TestPacerQuotaUnderNoise: the same quota while 30% of the requests are
-// throttled at random as well: the quota is still mostly used.
-func TestPacerQuotaUnderNoise(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const quota = 100.0
-		rng := rand.New(rand.NewPCG(3, 4))
-		tokens, last := quota/10, time.Now()
-		ok, _ := pacerRun(t, time.Minute, func(now time.Time) bool {
-			tokens = min(quota/10, tokens+now.Sub(last).Seconds()*quota)
-			last = now
-			if tokens < 1 || rng.Float64() < 0.3 {
-				return true
-			}
-			tokens--
-			return false
-		})
-		if want := int(quota * 60 * 0.75); ok < want {
-			t.Errorf("%d requests accepted in a minute; want at least %d (75%% of the quota)", ok, want)
 		}
 	})
 }
