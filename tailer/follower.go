@@ -89,6 +89,7 @@ type follower struct {
 	skip     atomic.Value // string: a bound's reason to give up on the file
 	closed   atomic.Bool
 	detachAt atomic.Int64 // unix nanos when it was detached
+	written  atomic.Bool  // fsnotify reported a write since the last look
 
 	opened time.Time
 	wake   chan struct{}
@@ -253,16 +254,20 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 	if err := f.resend(ctx); err != nil {
 		return err
 	}
+	written := f.written.Swap(false)
 	fi, err := f.file.Stat()
 	if err != nil {
+		f.written.Store(written)
 		return nil // retried at the next poll
 	}
 	size := fi.Size()
 	f.deleted.Store(linksOf(fi) == 0)
 	// Unchanged since the last look and read to its end: only the idle
 	// flush below may have work. This keeps an idle file at one fstat per
-	// poll.
-	idle := size == f.size.Load() && size == f.off && fi.ModTime().Equal(f.modTime) && !f.modTime.IsZero()
+	// poll. A write fsnotify reported says otherwise: a copytruncate may
+	// rewrite the file to the same size within the clock tick of its
+	// modification time.
+	idle := !written && size == f.size.Load() && size == f.off && fi.ModTime().Equal(f.modTime) && !f.modTime.IsZero()
 	f.modTime = fi.ModTime()
 	if !idle {
 		if err := f.checkTruncation(ctx, size); err != nil {

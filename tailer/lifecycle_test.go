@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 func TestCopytruncate(t *testing.T) {
@@ -148,5 +150,46 @@ func TestFairness(t *testing.T) {
 	// quiet one waits behind at most one turn of each.
 	if noisyRead > 4*2*1300 {
 		t.Errorf("%d noisy lines were read before the 10 quiet ones", noisyRead)
+	}
+}
+
+// TestRewriteToSameSizeAndTime: a copytruncate that rewrites a file to its
+// old size within the clock tick of its modification time leaves size and
+// time as they were. The write fsnotify reports still makes the follower
+// look at the file's first bytes rather than take it for idle.
+func TestRewriteToSameSizeAndTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	appendFile(t, path, criLines(seq("a", 0, 3)))
+	c := newCollector()
+	tl, err := New(Config{Include: []string{path}}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFollower(tl, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+	tl.byID[f.id], tl.byTarget[path] = f, f
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(criLines(seq("b", 0, 3))), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	tl.event(fsnotify.Event{Name: path, Op: fsnotify.Write})
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.all()[path], append(seq("a", 0, 3), seq("b", 0, 3)...); !slices.Equal(got, want) {
+		t.Errorf("got %q; want %q", got, want)
 	}
 }

@@ -230,6 +230,7 @@ func (t *Tailer) event(ev fsnotify.Event) bool {
 		f := t.byTarget[ev.Name]
 		t.mu.Unlock()
 		if f != nil {
+			f.written.Store(true)
 			f.notify()
 		}
 		return false
