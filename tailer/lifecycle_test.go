@@ -174,7 +174,7 @@ func TestRewriteToSameSizeAndTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFollower(tl, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
 	tl.byID[f.id], tl.byTarget[path] = f, f
 	if err := f.catchUp(t.Context(), false, false); err != nil {
 		t.Fatal(err)
