@@ -16,6 +16,14 @@ import (
 // until it is no limit again. Scattered throttles (a busy region refuses
 // some requests whatever the rate) are retried and leave the rate alone.
 //
+// Throttling that does not depend on the rate would otherwise lower it
+// window after window (each time to the share that succeeded), starving
+// shipping: under a quota, a rate just above the rate that succeeds brings
+// the throttled share down within a few windows. So when paceStuck windows
+// in a row stay above paceOver while a rate is in force, the share is
+// taken as noise: the limit is lifted, and only throttling beyond that
+// share counts from then on. Noise fades by paceFade per window.
+//
 // A pacer is safe for concurrent use.
 type pacer struct {
 	mu       sync.Mutex
@@ -23,18 +31,23 @@ type pacer struct {
 	tokens   float64
 	last     time.Time
 	winStart time.Time
-	ok, thr  int // outcomes in the current window
+	ok, thr  int     // outcomes in the current window
+	noise    float64 // throttled share that does not depend on the rate
+	stuck    int     // windows in a row above paceOver while a rate is in force
 	onRate   func(float64)
 }
 
 const (
-	paceWindow   = 500 * time.Millisecond
-	paceDense    = 0.5  // throttled share of a window that means "over quota"
-	paceOver     = 0.1  // the same, once a rate is in force
-	paceHeadroom = 1.05 // the rate set, over the rate that succeeded
-	paceUp       = 1.25 // per window without throttling
-	paceNoLimit  = 50000
-	paceBurst    = 0.05 // seconds of the rate that may go at once
+	paceWindow     = 500 * time.Millisecond
+	paceMinSamples = 16   // outcomes a window needs to be judged (it lasts up to 4 windows otherwise)
+	paceDense      = 0.5  // throttled share of a window, beyond noise, that means "over quota"
+	paceOver       = 0.1  // the same, once a rate is in force
+	paceStuck      = 8    // windows in a row above paceOver that make the share noise
+	paceFade       = 0.98 // noise kept per window
+	paceHeadroom   = 1.05 // the rate set, over the rate that succeeded
+	paceUp         = 1.25 // per window without throttling
+	paceNoLimit    = 50000
+	paceBurst      = 0.05 // seconds of the rate that may go at once
 )
 
 func newPacer(onRate func(float64)) *pacer {
@@ -93,23 +106,39 @@ func (p *pacer) roll(now time.Time) {
 		p.winStart = now
 	}
 	el := now.Sub(p.winStart)
-	if el < paceWindow {
+	total := p.ok + p.thr
+	if el < paceWindow || total < paceMinSamples && el < 4*paceWindow {
 		return
 	}
-	total := p.ok + p.thr
+	share := 0.0
+	if total > 0 {
+		share = float64(p.thr) / float64(total)
+	}
+	over := share - p.noise // throttling beyond the rate-independent share
+	if p.rate > 0 && total > 0 && over > paceOver {
+		p.stuck++
+	} else {
+		p.stuck = 0
+	}
 	switch {
-	case total > 0 && (float64(p.thr) > paceDense*float64(total) || p.rate > 0 && float64(p.thr) > paceOver*float64(total)):
+	case total == 0:
+	case p.stuck >= paceStuck:
+		// Lowering the rate did not lower the throttled share: it does
+		// not depend on the rate.
+		p.noise, p.rate, p.stuck = share, 0, 0
+	case p.rate == 0 && over > paceDense*(1-p.noise) || p.rate > 0 && over > paceOver:
 		r := max(1, float64(p.ok)/el.Seconds()*paceHeadroom)
 		if p.rate == 0 || r < p.rate {
 			p.rate = r
 			p.tokens = min(p.tokens, 1)
 			p.last = now
 		}
-	case p.rate > 0 && p.thr == 0:
+	case p.rate > 0 && (p.thr == 0 || share <= p.noise):
 		if p.rate *= paceUp; p.rate > paceNoLimit {
 			p.rate = 0
 		}
 	}
+	p.noise *= paceFade
 	p.onRate(p.rate)
 	p.winStart, p.ok, p.thr = now, 0, 0
 }

@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -28,6 +29,28 @@ func pacerRun(t *testing.T, d time.Duration, throttled func(now time.Time) bool)
 		time.Sleep(2500 * time.Microsecond)
 	}
 	return ok, thr
+}
+
+// TestPacerRandomThrottlingIsNoise: a region that throttles 30% of the
+// requests whatever the rate, after a burst of 60% at the start that looks
+// like a quota. The pacer may lower the rate during the burst, but must
+// not follow the random throttles down after it: most of what the sender
+// offers over the minute is sent (the rule this replaced sent 2%).
+func TestPacerRandomThrottlingIsNoise(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		start := time.Now()
+		ok, thr := pacerRun(t, time.Minute, func(now time.Time) bool {
+			if now.Sub(start) < 2*time.Second {
+				return rng.Float64() < 0.6
+			}
+			return rng.Float64() < 0.3
+		})
+		sent, most := ok+thr, 400*60
+		if sent < most*8/10 {
+			t.Errorf("sent %d requests (%d accepted) in a minute; want at least 80%% of the %d the sender offered", sent, ok, most)
+		}
+	})
 }
 
 // TestPacerFindsQuota: a quota of 100 requests a second, a sender that
