@@ -62,6 +62,12 @@ type followerDeps struct {
 	// over f's acknowledgements, and any copy nobody read, and returns the
 	// path of the copy that took over.
 	truncated func(f *follower, fp fingerprint) (copyPath string, ok bool)
+	// persistUnsafe writes the checkpoint now, once a deleted file's
+	// unacknowledged bytes are kept nowhere but in its descriptor: after a
+	// crash the next start counts them as skipped from its entry, which
+	// must say so and hold their size; waiting for the next interval would
+	// lose them uncounted. Callers hold no lock.
+	persistUnsafe func()
 }
 
 // follower reads one file. Its goroutine, started by Run, is the only one
@@ -101,10 +107,14 @@ type follower struct {
 	// grows, and its entry is removed once everything in it is acknowledged.
 	fromSpool bool
 	// spooled is the spool entry holding the file's unacknowledged bytes;
-	// spoolLost says the spool had to give them up (its bound). Both are
+	// spoolLost says the spool had to give them up (its bound); lostEnd and
+	// lostFP are the file's size and fingerprint then, which the follower
+	// may not have read yet. All are
 	// guarded by mu.
 	spooled   *spoolFile
 	spoolLost bool
+	lostEnd   int64
+	lostFP    fingerprint
 
 	unsent      *roundBuf // a batch whose Write failed, to send again
 	unsentChunk *ackChunk
@@ -388,10 +398,10 @@ func (f *follower) settled() bool {
 // entry; live says a path still led to it. A spool copy is removed when
 // everything in the file was acknowledged. Callers hold Tailer.mu.
 func (f *follower) close(live bool) closedFile {
-	fp := f.fingerprint()
+	lost, size, fp := f.unsafe()
 	acks := f.acks.Load()
 	f.mu.Lock()
-	sf, lost := f.spooled, f.spoolLost
+	sf := f.spooled
 	if f.settled() {
 		// Everything in the file was acknowledged: the spool copy is not
 		// needed.
@@ -399,11 +409,11 @@ func (f *follower) close(live bool) closedFile {
 		f.spooled, sf = nil, nil
 	}
 	f.mu.Unlock()
-	c := closedFile{fp: fp, meta: f.meta, acks: acks, at: time.Now(), size: f.size.Load(), live: live}
+	c := closedFile{fp: fp, meta: f.meta, acks: acks, at: time.Now(), size: size, live: live}
 	if sf != nil {
 		c.spool = sf.name
 	}
-	if lost && f.deleted.Load() {
+	if lost {
 		c.unsafe = skipSpoolFull
 	}
 	f.closed.Store(true)
@@ -413,12 +423,13 @@ func (f *follower) close(live bool) closedFile {
 
 // entry returns the file's checkpoint entry.
 func (f *follower) entry(now time.Time) ckptEntry {
-	e := newEntry(f.id, f.fingerprint(), f.meta, f.acks.Load().watermark(), now)
-	e.Size = max(f.size.Load(), e.Offset)
+	lost, size, fp := f.unsafe()
+	e := newEntry(f.id, fp, f.meta, f.acks.Load().watermark(), now)
+	e.Size = max(size, e.Offset)
 	f.mu.Lock()
 	if f.spooled != nil {
 		e.Spool = f.spooled.name
-	} else if f.spoolLost && f.deleted.Load() {
+	} else if lost {
 		e.Unsafe = skipSpoolFull
 	}
 	f.mu.Unlock()

@@ -114,11 +114,10 @@ func (f *follower) protect(final bool) {
 		}
 		// Nowhere else to keep them: they live as long as the descriptor.
 		sp.remove(sf)
-		f.mu.Lock()
-		f.spooled, f.spoolLost = nil, true
-		f.mu.Unlock()
+		f.giveUp(size, fp)
 		f.d.log.Warn("cannot spool a deleted file; its unacknowledged bytes are lost if skiff stops before they are delivered",
 			append(f.logAttrs(), logBytes, size-wm, logReason, skipSpoolFull, logError, err)...)
+		f.d.persistUnsafe()
 		return
 	}
 	f.mu.Lock()
@@ -133,10 +132,48 @@ func (f *follower) protect(final bool) {
 // room.
 func (f *follower) spoolEvicted() {
 	f.mu.Lock()
-	f.spooled, f.spoolLost = nil, true
+	sf := f.spooled
 	f.mu.Unlock()
+	var end int64
+	var fp fingerprint
+	if sf != nil {
+		f.d.spool.mu.Lock()
+		end, fp = sf.meta.End, sf.meta.fingerprint()
+		f.d.spool.mu.Unlock()
+	}
+	f.giveUp(end, fp)
 	f.d.log.Warn("spool full: gave up the oldest spooled bytes; they are lost if skiff stops before they are delivered",
 		append(f.logAttrs(), logBytes, f.size.Load()-f.acks.Load().watermark(), logReason, skipSpoolFull)...)
+	f.d.persistUnsafe()
+}
+
+// giveUp records that the spool gave up the file's unacknowledged bytes,
+// with the file's size and fingerprint as the spool saw them.
+func (f *follower) giveUp(end int64, fp fingerprint) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.spooled, f.spoolLost = nil, true
+	f.lostEnd = max(f.lostEnd, end)
+	if fp.N > f.lostFP.N {
+		f.lostFP = fp
+	}
+}
+
+// unsafe reports whether the file's unacknowledged bytes are kept nowhere
+// but in its descriptor (deleted, and the spool gave them up), and the
+// size and fingerprint to checkpoint for it, which may go beyond what the
+// follower read.
+func (f *follower) unsafe() (bool, int64, fingerprint) {
+	fp, size := f.fingerprint(), f.size.Load()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.spoolLost || f.spooled != nil || !f.deleted.Load() {
+		return false, size, fp
+	}
+	if f.lostFP.N > fp.N {
+		fp = f.lostFP
+	}
+	return true, max(size, f.lostEnd), fp
 }
 
 // Close ends the run after Drain and the output's flush: what is still not
@@ -159,17 +196,14 @@ func (t *Tailer) Close() error {
 		}
 	}
 	for _, f := range fs {
-		f.mu.Lock()
-		lost := f.spoolLost && f.spooled == nil
-		f.mu.Unlock()
-		if lost && f.deleted.Load() {
+		if lost, end, _ := f.unsafe(); lost {
 			acks := f.acks.Load()
-			if n := f.size.Load() - acks.watermark(); n > 0 {
+			if n := end - acks.watermark(); n > 0 {
 				t.m.skipped.WithLabelValues(skipSpoolFull).Add(float64(n))
 				t.pendingLost.Add(n)
 				t.log.Warn("a deleted file's unacknowledged bytes could not be spooled; they are lost",
 					append(f.logAttrs(), logBytes, n, logReason, skipSpoolFull)...)
-				acks.writeOff(f.size.Load())
+				acks.writeOff(end)
 			}
 		}
 	}

@@ -376,3 +376,47 @@ func TestRotatedNextToSpooledFile(t *testing.T) {
 		t.Errorf("rotated file gave %q; want %q", got, seq("r", 0, 5))
 	}
 }
+
+// TestUnspooledBytesCheckpointed: the unacknowledged bytes of a deleted
+// file the spool has no room for are checkpointed at once, all of them,
+// read or not, so that the start after a crash counts them as skipped.
+func TestUnspooledBytesCheckpointed(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	data := criLines(seq("u", 0, 10))
+	appendFile(t, path, data)
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, MaxSpoolBytes: 100}
+	tl, err := New(cfg, newCollector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Opened, not read yet.
+	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+	tl.byID[f.id] = f
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	f.protect(false)
+	raw, err := os.ReadFile(filepath.Join(state, checkpointName))
+	if err != nil {
+		t.Fatalf("no checkpoint after the spool refused a deleted file: %v", err)
+	}
+	es, err := decodeCheckpoint(raw)
+	if err != nil || len(es) != 1 || es[0].Unsafe != skipSpoolFull || es[0].Offset != 0 || es[0].Size != int64(len(data)) {
+		t.Fatalf("checkpoint %+v, %v; want one entry, unsafe for %s, from 0 to %d", es, err, skipSpoolFull, len(data))
+	}
+
+	next, _ := startTailer(t, cfg, newCollector())
+	if got := testCounter(next.m.skipped.WithLabelValues(skipSpoolFull)); got != float64(len(data)) {
+		t.Errorf("skipped %s bytes = %v after the crash; want %d", skipSpoolFull, got, len(data))
+	}
+}

@@ -123,6 +123,11 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		retire:      t.retire,
 		wakeSpooler: t.wakeSpooler,
 		truncated:   t.truncated,
+		persistUnsafe: func() {
+			if err := t.Checkpoint(); err != nil {
+				t.log.Error("cannot write the checkpoint", logError, err)
+			}
+		},
 	}
 	t.deps.bufs.New = func() any { return &roundBuf{data: make([]byte, cfg.ReadBudget)} }
 	return t, nil
