@@ -68,6 +68,9 @@ type followerDeps struct {
 	// must say so and hold their size; waiting for the next interval would
 	// lose them uncounted. Callers hold no lock.
 	persistUnsafe func()
+	// closeQuiet and spoolDelay are the constants of those names; a test
+	// may shorten them before Run.
+	closeQuiet, spoolDelay time.Duration
 }
 
 // follower reads one file. Its goroutine, started by Run, is the only one
@@ -234,7 +237,7 @@ func (f *follower) finishIfDone(ctx context.Context) bool {
 	if f.grown.After(quietSince) {
 		quietSince = f.grown
 	}
-	if time.Since(quietSince) < closeQuiet {
+	if time.Since(quietSince) < f.d.closeQuiet {
 		return false
 	}
 	if err := f.drain(ctx, true); err != nil {

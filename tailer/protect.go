@@ -94,7 +94,7 @@ func (f *follower) protect(final bool) {
 		return
 	}
 	detachedFor := time.Since(time.Unix(0, f.detachAt.Load()))
-	if !deleted && !final && !(f.detached.Load() && detachedFor >= spoolDelay) {
+	if !deleted && !final && !(f.detached.Load() && detachedFor >= f.d.spoolDelay) {
 		return
 	}
 	fp := f.fingerprint()

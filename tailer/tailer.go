@@ -123,6 +123,8 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		retire:      t.retire,
 		wakeSpooler: t.wakeSpooler,
 		truncated:   t.truncated,
+		closeQuiet:  closeQuiet,
+		spoolDelay:  spoolDelay,
 		persistUnsafe: func() {
 			if err := t.Checkpoint(); err != nil {
 				t.log.Error("cannot write the checkpoint", logError, err)
