@@ -360,19 +360,9 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 // <name>.<suffix> siblings of target modified since the tailer started.
 // They are read from the start. Callers hold t.mu.
 func (t *Tailer) catchRotated(target string, start func(*follower)) {
-	dir, base := filepath.Split(target)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, de := range entries {
-		name := de.Name()
-		if !strings.HasPrefix(name, base+".") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp") {
-			continue
-		}
-		full := filepath.Join(dir, name)
-		fi, err := os.Stat(full)
-		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(t.startedAt.Add(-mtimeSlack)) {
+	for _, r := range rotatedSiblings(target) {
+		full, fi := r.path, r.fi
+		if fi.ModTime().Before(t.startedAt.Add(-mtimeSlack)) {
 			continue
 		}
 		id := idOf(fi)
@@ -387,6 +377,37 @@ func (t *Tailer) catchRotated(target string, start func(*follower)) {
 		f.detachedSince(fi.ModTime())
 		start(f)
 	}
+}
+
+// rotatedFile is a rotated sibling of a followed file.
+type rotatedFile struct {
+	path string
+	fi   os.FileInfo
+}
+
+// rotatedSiblings returns the regular files <name>.<suffix> next to
+// target, as rotation leaves them, without the compressed (.gz) and
+// temporary (.tmp) ones.
+func rotatedSiblings(target string) []rotatedFile {
+	dir, base := filepath.Split(target)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []rotatedFile
+	for _, de := range entries {
+		name := de.Name()
+		if !strings.HasPrefix(name, base+".") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		full := filepath.Join(dir, name)
+		fi, err := os.Stat(full)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		out = append(out, rotatedFile{full, fi})
+	}
+	return out
 }
 
 // sameContent reports whether the file at path starts with the bytes fp

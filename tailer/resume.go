@@ -1,10 +1,6 @@
 package tailer
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-)
+import "os"
 
 // What a start from a checkpoint finds of the files an earlier run followed:
 // rotated files still on disk, spool entries of deleted ones, and the files
@@ -39,22 +35,12 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 		targets[f.meta.Target] = true
 	}
 	for target := range targets {
-		dir, base := filepath.Split(target)
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, de := range entries {
-			name := de.Name()
-			if !strings.HasPrefix(name, base+".") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp") {
-				continue
-			}
-			full := filepath.Join(dir, name)
-			fi, err := os.Stat(full)
-			if err != nil || !fi.Mode().IsRegular() || t.byID[idOf(fi)] != nil {
-				continue
-			}
+		for _, r := range rotatedSiblings(target) {
+			full, fi := r.path, r.fi
 			id := idOf(fi)
+			if t.byID[id] != nil {
+				continue
+			}
 			e, known := t.ckpts.entry(id)
 			if known && !sameContent(full, e.fingerprint()) {
 				known = false // the inode now holds another file
