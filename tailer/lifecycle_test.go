@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 )
@@ -191,5 +192,47 @@ func TestRewriteToSameSizeAndTime(t *testing.T) {
 	}
 	if got, want := c.all()[path], append(seq("a", 0, 3), seq("b", 0, 3)...); !slices.Equal(got, want) {
 		t.Errorf("got %q; want %q", got, want)
+	}
+}
+
+// TestTruncatedWithoutFingerprint: a file truncated while the follower
+// knows none of its first bytes (its fingerprint was reset by an earlier
+// truncation and could not be read again) has no copy that can be told
+// apart: a rotated file next to it is not taken for one.
+func TestTruncatedWithoutFingerprint(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	appendFile(t, path+".1", criLines(seq("old", 0, 10)))
+	appendFile(t, path, criLines(seq("a", 0, 3)))
+	tl, err := New(Config{Include: []string{path}}, newCollector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.Stat(path + ".1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.seen[idOf(old)] = seenFile{at: time.Now()} // read and closed earlier
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFollower(tl, file, idOf(fi), parseMeta(path, path), fi.Size(), fingerprint{})
+	tl.byID[f.id], tl.byTarget[path] = f, f
+	var started []string
+	tl.startFn = func(g *follower) { started = append(started, g.file.Name()) }
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(started) > 0 {
+		t.Errorf("followed %q as the copy of the truncated content", started)
 	}
 }

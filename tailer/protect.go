@@ -274,6 +274,9 @@ func (t *Tailer) truncated(f *follower, fp fingerprint) (string, bool) {
 // reads on from f's offset and takes over the acknowledgements of the old
 // content. Callers are f's goroutine.
 func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
+	if fp.N == 0 {
+		return "", false // no first bytes to tell the copy by
+	}
 	dir, base := filepath.Split(f.meta.Target)
 	des, err := os.ReadDir(dir)
 	if err != nil {
