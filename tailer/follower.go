@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -172,6 +173,35 @@ func (f *follower) fingerprint() fingerprint {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.fp
+}
+
+// coverFingerprint grows the fingerprint over data, the bytes just read at
+// the read offset, up to fingerprintBytes: the follower reads no first
+// bytes it could not tell from a rewrite's. A truncation resets the
+// fingerprint and may rewrite the file before it can be taken again. It
+// reports false when the file no longer starts with the bytes the
+// fingerprint covers and data: it changed under the read.
+func (f *follower) coverFingerprint(data []byte) bool {
+	fp := f.fingerprint()
+	need := int(min(f.off+int64(len(data)), fingerprintBytes))
+	if fp.N >= need || f.fromSpool {
+		return true // a spool entry never changes, and its identity is fixed
+	}
+	var buf [fingerprintBytes]byte
+	if got, _ := f.file.ReadAt(buf[:need], 0); got < need {
+		return false
+	}
+	head := buf[:need]
+	if fp.N > 0 && fingerprintOf(head[:fp.N]) != fp {
+		return false
+	}
+	if f.off < int64(need) && !bytes.Equal(head[f.off:], data[:need-int(f.off)]) {
+		return false
+	}
+	f.mu.Lock()
+	f.fp = fingerprintOf(head)
+	f.mu.Unlock()
+	return true
 }
 
 // run follows the file until it is finished or ctx is done.

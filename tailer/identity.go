@@ -56,9 +56,14 @@ func readFingerprint(f io.ReaderAt, n int) (fingerprint, error) {
 		}
 		return fingerprint{}, err
 	}
+	return fingerprintOf(buf[:n]), nil
+}
+
+// fingerprintOf hashes b, a file's first bytes.
+func fingerprintOf(b []byte) fingerprint {
 	h := fnv.New64a()
-	h.Write(buf[:n])
-	return fingerprint{N: n, Sum: h.Sum64()}, nil
+	h.Write(b)
+	return fingerprint{N: len(b), Sum: h.Sum64()}
 }
 
 // matches reports whether f still starts with the bytes fp was taken from.

@@ -212,7 +212,7 @@ func TestTruncatedWithoutFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl.seen[idOf(old)] = seenFile{at: time.Now()} // read and closed earlier
+	tl.ckpts.seen[idOf(old)] = seenFile{at: time.Now()} // read and closed earlier
 	file, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestTruncatedWithoutFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFollower(tl, file, idOf(fi), parseMeta(path, path), fi.Size(), fingerprint{})
+	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), fi.Size(), fingerprint{})
 	tl.byID[f.id], tl.byTarget[path] = f, f
 	var started []string
 	tl.startFn = func(g *follower) { started = append(started, g.file.Name()) }
@@ -234,5 +234,51 @@ func TestTruncatedWithoutFingerprint(t *testing.T) {
 	}
 	if len(started) > 0 {
 		t.Errorf("followed %q as the copy of the truncated content", started)
+	}
+}
+
+// TestReadBytesAreFingerprinted: a follower whose fingerprint was reset by
+// a truncation, and could not be read again before the file changed once
+// more, takes it from the bytes it reads, so that the next rewrite to the
+// same size is still told apart.
+func TestReadBytesAreFingerprinted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	appendFile(t, path, criLines(seq("a", 0, 3)))
+	c := newCollector()
+	tl, err := New(Config{Include: []string{path}}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+	tl.byID[f.id], tl.byTarget[path] = f, f
+	if _, err := f.round(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.fingerprint().N; got != int(fi.Size()) {
+		t.Fatalf("fingerprint covers %d bytes after reading %d from the start", got, fi.Size())
+	}
+	f.size.Store(fi.Size())
+	f.modTime = fi.ModTime()
+	if err := os.WriteFile(path, []byte(criLines(seq("b", 0, 3))), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	tl.event(fsnotify.Event{Name: path, Op: fsnotify.Write})
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.all()[path], append(seq("a", 0, 3), seq("b", 0, 3)...); !slices.Equal(got, want) {
+		t.Errorf("got %q; want %q", got, want)
 	}
 }

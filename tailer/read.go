@@ -35,6 +35,10 @@ func (f *follower) round(ctx context.Context, final bool) (int, error) {
 			f.notify()
 			return 0, nil
 		}
+		if !f.coverFingerprint(rb.data[:n]) {
+			f.notify()
+			return 0, nil
+		}
 	}
 	data := rb.data[:n]
 	pos := 0
