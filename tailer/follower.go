@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +18,17 @@ import (
 const (
 	pollAttached = time.Second            // safety poll behind fsnotify
 	pollDetached = 100 * time.Millisecond // a rotated or deleted file drains fast
-	closeQuiet   = time.Second
-	flushIdle    = 5 * time.Second // an unfinished line in a quiet file is shipped as is
+	// pollQuietMax bounds the safety poll of a file fsnotify watches that
+	// has not changed for a while: it doubles from pollAttached at each
+	// quiet look, so that a thousand idle files cost almost nothing.
+	pollQuietMax = 16 * time.Second
+	// readEvery is the shortest time between two reads of a growing file:
+	// the writes fsnotify reports meanwhile are read together, a round of
+	// many lines instead of one wakeup per line. Well inside the sink's
+	// flush interval.
+	readEvery  = 100 * time.Millisecond
+	closeQuiet = time.Second
+	flushIdle  = 5 * time.Second // an unfinished line in a quiet file is shipped as is
 	// spoolDelay is how long a rotated file may hold unacknowledged bytes
 	// before they are copied to the spool, in case the kubelet deletes it
 	// while the output is failing. A deleted file is spooled at once.
@@ -69,9 +79,12 @@ type followerDeps struct {
 	// must say so and hold their size; waiting for the next interval would
 	// lose them uncounted. Callers hold no lock.
 	persistUnsafe func()
-	// closeQuiet and spoolDelay are the constants of those names; a test
-	// may shorten them before Run.
-	closeQuiet, spoolDelay time.Duration
+	// watching reports whether fsnotify watches dir, so that its files'
+	// safety poll may back off. It takes Tailer.mu.
+	watching func(dir string) bool
+	// closeQuiet, spoolDelay and readEvery are the constants of those
+	// names; a test may change them before Run.
+	closeQuiet, spoolDelay, readEvery time.Duration
 }
 
 // follower reads one file. Its goroutine, started by Run, is the only one
@@ -209,7 +222,10 @@ func (f *follower) run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failing := false
+	quiet := 0 // safety polls in a row that found nothing new
 	for {
+		began := time.Now()
+		size, off := f.size.Load(), f.off
 		if err := f.catchUp(ctx, true, false); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -226,18 +242,46 @@ func (f *follower) run(ctx context.Context) {
 		if !failing && f.finishIfDone(ctx) {
 			return
 		}
-		poll := pollAttached
-		if f.detached.Load() && f.off < f.size.Load() {
-			poll = pollDetached
+		if size != f.size.Load() || off != f.off || failing {
+			quiet = 0
 		}
-		timer.Reset(poll)
+		timer.Reset(f.poll(quiet))
 		select {
 		case <-ctx.Done():
 			return
 		case <-f.wake:
+			quiet = 0
+			// A file written line by line is read at most every
+			// readEvery: the lines written meanwhile come in one round.
+			if wait := f.d.readEvery - time.Since(began); wait > 0 && !f.detached.Load() {
+				timer.Reset(wait)
+				select {
+				case <-ctx.Done():
+					return
+				case <-timer.C:
+				}
+			}
 		case <-timer.C:
+			quiet = min(quiet+1, 8)
 		}
 	}
+}
+
+// poll returns how long the follower waits for a wakeup before it looks
+// at the file anyway, after quiet looks in a row that found nothing new.
+func (f *follower) poll(quiet int) time.Duration {
+	switch {
+	case f.detached.Load():
+		if f.off < f.size.Load() {
+			return pollDetached
+		}
+		return pollAttached
+	case quiet == 0 || f.asm.pending() || f.unsent != nil || !f.d.watching(filepath.Dir(f.meta.Target)):
+		// Something to ship soon, or no fsnotify to say when the file
+		// changes: the poll is all there is.
+		return pollAttached
+	}
+	return min(pollAttached<<quiet, pollQuietMax)
 }
 
 // finishIfDone closes a detached file that has been at its end without

@@ -125,6 +125,12 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		truncated:   t.truncated,
 		closeQuiet:  closeQuiet,
 		spoolDelay:  spoolDelay,
+		readEvery:   readEvery,
+		watching: func(dir string) bool {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			return t.watched[dir]
+		},
 		persistUnsafe: func() {
 			if err := t.Checkpoint(); err != nil {
 				t.log.Error("cannot write the checkpoint", logError, err)
