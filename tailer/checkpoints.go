@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -48,8 +49,9 @@ type checkpoints struct {
 	// load, before the first scan).
 	ckptBroken bool
 
-	writeMu  sync.Mutex
-	lastCkpt []byte // the file as last written
+	writeMu     sync.Mutex
+	lastCkpt    []byte      // the file as last written
+	lastEntries []ckptEntry // what it holds, to skip encoding the same again
 }
 
 // seenFile is the identity of a file once opened.
@@ -288,13 +290,19 @@ func (c *checkpoints) write(entries []ckptEntry) error {
 	if c.dir == "" {
 		return nil
 	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	// Nothing changed (idle files): not even encoded, which with a
+	// thousand files is most of what an idle agent does.
+	if c.lastEntries != nil && slices.Equal(entries, c.lastEntries) {
+		return nil
+	}
 	data, err := encodeCheckpoint(entries)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
 	if bytes.Equal(data, c.lastCkpt) {
+		c.lastEntries = entries
 		return nil
 	}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
@@ -306,6 +314,6 @@ func (c *checkpoints) write(entries []ckptEntry) error {
 		return err
 	}
 	c.m.ckptWrites.Inc()
-	c.lastCkpt = data
+	c.lastCkpt, c.lastEntries = data, entries
 	return nil
 }

@@ -2,7 +2,6 @@ package tailer
 
 import (
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
 	"syscall"
@@ -44,7 +43,7 @@ type fingerprint struct {
 }
 
 // readFingerprint hashes the first n bytes of f.
-func readFingerprint(f io.ReaderAt, n int) (fingerprint, error) {
+func readFingerprint(f *os.File, n int) (fingerprint, error) {
 	var buf [fingerprintBytes]byte
 	if n > len(buf) {
 		n = len(buf)
@@ -61,13 +60,17 @@ func readFingerprint(f io.ReaderAt, n int) (fingerprint, error) {
 
 // fingerprintOf hashes b, a file's first bytes.
 func fingerprintOf(b []byte) fingerprint {
-	h := fnv.New64a()
-	h.Write(b)
-	return fingerprint{N: len(b), Sum: h.Sum64()}
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	sum := uint64(offset64)
+	for _, c := range b {
+		sum ^= uint64(c)
+		sum *= prime64
+	}
+	return fingerprint{N: len(b), Sum: sum}
 }
 
 // matches reports whether f still starts with the bytes fp was taken from.
-func (fp fingerprint) matches(f io.ReaderAt) (bool, error) {
+func (fp fingerprint) matches(f *os.File) (bool, error) {
 	if fp.N == 0 {
 		return true, nil
 	}

@@ -1,7 +1,6 @@
 package tailer
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -199,7 +198,7 @@ func (m *model) covers(e ckptEntry, l modelLine) bool {
 	if len(head) < e.FingerprintBytes {
 		return false
 	}
-	fp, _ := readFingerprint(bytes.NewReader(head), e.FingerprintBytes)
+	fp := fingerprintOf(head[:min(len(head), e.FingerprintBytes)])
 	return fp == e.fingerprint() && l.start < e.Offset
 }
 
