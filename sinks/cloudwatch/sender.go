@@ -202,13 +202,5 @@ func (s *sender) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlog
 		return s.api.PutLogEvents(actx, in)
 	}
 	in.LogEvents = []types.InputLogEvent{} // the body carries them
-	buf := bodyPool.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= 2*MaxBatchBytes+MaxBatchBytes/2 {
-			*buf = (*buf)[:0]
-			bodyPool.Put(buf)
-		}
-	}()
-	*buf = appendPutBody((*buf)[:0], b, evs)
-	return s.api.PutLogEvents(actx, in, withBody(*buf))
+	return s.api.PutLogEvents(actx, in, withBody(appendPutBody(nil, b, evs)))
 }

@@ -54,6 +54,9 @@ type dest struct {
 	retrying           atomic.Bool   // a batch failed and is not delivered yet
 	gen                atomic.Uint64 // bumped each time the stream was created
 	lastReject         atomic.Int64  // unix nanos of the last rejection log line
+	// lastArena and lastEvents size the next batch like the last one
+	// sealed; guarded by Sink.mu.
+	lastArena, lastEvents int
 }
 
 // New returns a sink for cfg, with an SDK client from the default
