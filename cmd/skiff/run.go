@@ -45,6 +45,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		log.Info("GOMEMLIMIT not set: using the buffer budget plus the measured overhead as a soft memory limit",
 			slog.Int64("bytes", limit))
 	}
+	gcPercent(getenv)
 	force, stopForce := secondSignal()
 	defer stopForce()
 	a, err := newAgent(ctx, cfg, deps{log: log, reg: newRegistry(bi), stdout: stdout, force: force})
@@ -81,6 +82,20 @@ func memoryLimit(cfg config.Config, getenv func(string) string) (int64, bool) {
 	limit := budget + memOverhead
 	debug.SetMemoryLimit(limit)
 	return limit, true
+}
+
+// defaultGOGC is the garbage collector's target unless GOGC is set: the
+// heap may grow by half of what is live between two collections, not by
+// all of it. Measured with the bench (steady, 10,000 lines/s, 50 pods):
+// GOGC 100 peaked at 76 MiB RSS and 0.18 cores, 50 at 64 MiB and 0.21,
+// 25 at 57 MiB and 0.25. Memory is what a DaemonSet pays on every node.
+const defaultGOGC = 50
+
+// gcPercent sets defaultGOGC unless GOGC is set.
+func gcPercent(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGOGC)
+	}
 }
 
 // secondSignal returns a channel closed when a second SIGTERM or SIGINT
