@@ -227,5 +227,5 @@ func testRBAC(t *testing.T, c *kubetest.Cluster, r *rendered) {
 		}
 	}
 
-	testEnrichWith(t, agent, pods)
+	testEnrichWith(t, agentCfg, pods)
 }

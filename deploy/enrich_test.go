@@ -11,7 +11,7 @@ import (
 	"github.com/skiff-agent/skiff/enrich"
 	"github.com/skiff-agent/skiff/tailer"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // collect is a tailer.Consumer that keeps the pod metadata of what it gets.
@@ -34,12 +34,17 @@ type countAcks struct{ n atomic.Int64 }
 
 func (a *countAcks) Ack(n int) { a.n.Add(int64(n)) }
 
-// testEnrichWith runs the agent's enrichment as the rendered ServiceAccount
-// (only the rendered ClusterRole's permissions) and checks that the records
-// of this node's pod get its metadata.
-func testEnrichWith(t *testing.T, client kubernetes.Interface, pods map[string]*corev1.Pod) {
+// testEnrichWith runs the agent's enrichment, with the agent's client, as
+// the rendered ServiceAccount of agentCfg (only the rendered ClusterRole's
+// permissions) and checks that the records of this node's pod get its
+// metadata.
+func testEnrichWith(t *testing.T, agentCfg *rest.Config, pods map[string]*corev1.Pod) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	client, err := enrich.NewClientForConfig(agentCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := &collect{}
 	cfg := enrich.DefaultConfig()
 	cfg.NodeName = "node-a"

@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -111,7 +114,7 @@ func startE2E(t *testing.T, cfg *rest.Config, wait time.Duration) *e2e {
 	return startE2EClient(t, client, wait)
 }
 
-func startE2EClient(t *testing.T, client kubernetes.Interface, wait time.Duration) *e2e {
+func startE2EClient(t *testing.T, client *Client, wait time.Duration) *e2e {
 	t.Helper()
 	var err error
 	x := &e2e{out: &latest{pod: map[string]*tailer.PodMeta{}, count: map[string]int{}}, feed: &feeder{}, log: &lockedBuffer{}}
@@ -292,4 +295,103 @@ func TestAPIServer(t *testing.T) {
 			return got != nil && got.Labels["app"] == "laptop"
 		})
 	})
+
+	t.Run("the client lists and watches this node's pods as the typed client does", func(t *testing.T) {
+		testClientAgainst(t, agent, admin)
+	})
+}
+
+// testClientAgainst lists and watches this node's pods with a Client for
+// cfg and checks that it sees what admin, a typed client, sees, as typed
+// objects: the field selector, resource version and watch-list options
+// reach the server.
+func testClientAgainst(t *testing.T, cfg *rest.Config, admin kubernetes.Interface) {
+	client, err := NewClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), e2eLimit)
+	defer cancel()
+	createPod(t, admin, "demo", "lw-here", testNode, nil)
+	createPod(t, admin, "demo", "lw-there", "node-b", nil)
+	onNode := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", testNode).String()}
+	names := func(l *corev1.PodList) []string {
+		var n []string
+		for _, p := range l.Items {
+			n = append(n, p.Namespace+"/"+p.Name)
+		}
+		slices.Sort(n)
+		return n
+	}
+	typed := func() []string {
+		l, err := admin.CoreV1().Pods("").List(ctx, onNode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names(l)
+	}
+
+	obj, err := client.Pods.List(ctx, onNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, ok := obj.(*corev1.PodList)
+	if !ok {
+		t.Fatalf("list = %T; want *v1.PodList", obj)
+	}
+	if got, want := names(list), typed(); !slices.Equal(got, want) || !slices.Contains(got, "demo/lw-here") {
+		t.Errorf("pods on %s = %q; want %q, with demo/lw-here", testNode, got, want)
+	}
+
+	o := onNode
+	o.ResourceVersion = list.ResourceVersion
+	w, err := client.Pods.Watch(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	createPod(t, admin, "demo", "lw-there-later", "node-b", nil)
+	createPod(t, admin, "demo", "lw-here-later", testNode, nil)
+	select {
+	case ev := <-w.ResultChan(): // a zero event if it ended
+		if p, ok := ev.Object.(*corev1.Pod); ev.Type != watch.Added || !ok || p.Name != "lw-here-later" {
+			t.Errorf("first event after the list: %s %T %v; want ADDED *v1.Pod lw-here-later", ev.Type, ev.Object, ev.Object)
+		}
+	case <-ctx.Done():
+		t.Fatal("no event for lw-here-later")
+	}
+
+	// A streamed list, as informers ask for it: the pods, then a bookmark.
+	yes := true
+	o = onNode
+	o.SendInitialEvents, o.AllowWatchBookmarks = &yes, true
+	o.ResourceVersionMatch = metav1.ResourceVersionMatchNotOlderThan
+	want := typed()
+	ws, err := client.Pods.Watch(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Stop()
+	streamed := &corev1.PodList{}
+	for done := false; !done; {
+		select {
+		case ev, open := <-ws.ResultChan():
+			p, ok := ev.Object.(*corev1.Pod)
+			switch {
+			case !open:
+				t.Fatal("streamed list: the watch ended before its bookmark")
+			case !ok:
+				t.Fatalf("streamed list: %s %T %v; want *v1.Pod", ev.Type, ev.Object, ev.Object)
+			case ev.Type == watch.Added:
+				streamed.Items = append(streamed.Items, *p)
+			case ev.Type == watch.Bookmark && p.Annotations[metav1.InitialEventsAnnotationKey] == "true":
+				done = true
+			}
+		case <-ctx.Done():
+			t.Fatal("streamed list did not end with its bookmark")
+		}
+	}
+	if got := names(streamed); !slices.Equal(got, want) {
+		t.Errorf("streamed pods on %s = %q; want %q", testNode, got, want)
+	}
 }

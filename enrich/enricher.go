@@ -10,10 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/skiff-agent/skiff/tailer"
@@ -46,12 +43,15 @@ const maxInvalidSeen = 4096
 
 // New returns an Enricher for the pods of cfg.NodeName, read through client,
 // that forwards records to next. It contacts no server until Run.
-func New(cfg Config, client kubernetes.Interface, next tailer.Consumer) (*Enricher, error) {
+func New(cfg Config, client *Client, next tailer.Consumer) (*Enricher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("enrich: %w", err)
 	}
-	if client == nil || next == nil {
+	if client == nil || client.Pods == nil || next == nil {
 		return nil, errors.New("enrich: client and next consumer are required")
+	}
+	if cfg.NamespaceMetadata && client.Namespaces == nil {
+		return nil, errors.New("enrich: namespace metadata needs a client for namespaces")
 	}
 	cfg = cfg.withDefaults()
 	e := &Enricher{
@@ -78,10 +78,7 @@ func New(cfg Config, client kubernetes.Interface, next tailer.Consumer) (*Enrich
 	}
 	e.podWatch = newWatchState("pods", e.log, m)
 	selector := fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
-	podsAPI := client.CoreV1().Pods(corev1.NamespaceAll)
-	lw := e.podWatch.listWatch(client,
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return podsAPI.List(ctx, o) },
-		podsAPI.Watch, selector)
+	lw := e.podWatch.listWatch(client.Pods, selector)
 	e.pods = cache.NewSharedIndexInformerWithOptions(lw, &corev1.Pod{}, cache.SharedIndexInformerOptions{
 		ResyncPeriod:      cfg.ResyncPeriod,
 		ObjectDescription: "pods on node " + cfg.NodeName,
@@ -105,7 +102,7 @@ func New(cfg Config, client kubernetes.Interface, next tailer.Consumer) (*Enrich
 		changed := func(name string, ns NamespaceMeta, ok bool) {
 			e.store.setNamespace(name, b.namespace(ns), ok)
 		}
-		if e.namespaces, err = newNamespaces(client, e.log, m, changed); err != nil {
+		if e.namespaces, err = newNamespaces(client.Namespaces, e.log, m, changed); err != nil {
 			return nil, err
 		}
 	}

@@ -39,7 +39,7 @@ func startRig(t *testing.T, cfg Config, setup func(*fake.Clientset), objs ...run
 	cfg.NodeName = testNode
 	cfg.Logger = testLogger(r.log)
 	cfg.Registerer = r.reg
-	e, err := New(cfg, r.cs, r.out)
+	e, err := New(cfg, clientFor(r.cs), r.out)
 	if err != nil {
 		t.Fatal(err)
 	}

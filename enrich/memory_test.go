@@ -83,7 +83,7 @@ func heapWithPods(b *testing.B, listJSON []byte) uint64 {
 	})
 	cfg := DefaultConfig()
 	cfg.NodeName = testNode
-	e, err := New(cfg, cs, &collector{})
+	e, err := New(cfg, clientFor(cs), &collector{})
 	if err != nil {
 		b.Fatal(err)
 	}

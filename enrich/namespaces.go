@@ -8,8 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -33,12 +31,9 @@ type namespaces struct {
 // newNamespaces returns the namespace informer. changed is called, from
 // the informer's goroutine and in event order, with each namespace's new
 // labels and annotations, or with ok false when it is deleted.
-func newNamespaces(client kubernetes.Interface, log *slog.Logger, m *metrics, changed func(name string, meta NamespaceMeta, ok bool)) (*namespaces, error) {
+func newNamespaces(api ListWatcher, log *slog.Logger, m *metrics, changed func(name string, meta NamespaceMeta, ok bool)) (*namespaces, error) {
 	n := &namespaces{byKey: make(map[string]NamespaceMeta), watch: newWatchState("namespaces", log, m)}
-	api := client.CoreV1().Namespaces()
-	lw := n.watch.listWatch(client,
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return api.List(ctx, o) },
-		api.Watch, "")
+	lw := n.watch.listWatch(api, "")
 	n.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.Namespace{}, cache.SharedIndexInformerOptions{
 		ObjectDescription: "namespaces",
 	})

@@ -6,8 +6,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/skiff-agent/skiff/enrich/kubetest"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -238,4 +240,9 @@ func TestSweepForgetsOldAsks(t *testing.T) {
 	}
 }
 
-func fakeClient() *fake.Clientset { return fake.NewClientset() }
+func fakeClient() *Client { return clientFor(fake.NewClientset()) }
+
+// clientFor reads through cs, a fake clientset or a real one.
+func clientFor(cs kubernetes.Interface) *Client {
+	return &Client{Pods: kubetest.Pods(cs), Namespaces: kubetest.Namespaces(cs)}
+}

@@ -33,31 +33,25 @@ func newWatchState(resource string, log *slog.Logger, m *metrics) *watchState {
 	return &watchState{resource: resource, log: log, m: m, state: stateStarting}
 }
 
-// listFunc and watchFunc are a typed client's List and Watch.
-type (
-	listFunc  func(context.Context, metav1.ListOptions) (runtime.Object, error)
-	watchFunc func(context.Context, metav1.ListOptions) (watch.Interface, error)
-)
-
-// listWatch lists and watches through list and watchFn with the field
-// selector, and reports every request's outcome to w. The client's view of
-// watch-list support is kept, so the fake clientset gets plain lists.
-func (w *watchState) listWatch(client any, list listFunc, watchFn watchFunc, fieldSelector string) cache.ListerWatcher {
+// listWatch lists and watches through api with the field selector, and
+// reports every request's outcome to w. api's view of watch-list support
+// is kept, so the fake clientset gets plain lists.
+func (w *watchState) listWatch(api ListWatcher, fieldSelector string) cache.ListerWatcher {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.FieldSelector = fieldSelector
-			obj, err := list(ctx, opts)
+			obj, err := api.List(ctx, opts)
 			w.request(err)
 			return obj, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			opts.FieldSelector = fieldSelector
-			wi, err := watchFn(ctx, opts)
+			wi, err := api.Watch(ctx, opts)
 			w.request(err)
 			return wi, err
 		},
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, client)
+	return cache.ToListWatcherWithWatchListSemantics(lw, api)
 }
 
 // request records the outcome of a list or watch request: success brings

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
+	"github.com/skiff-agent/skiff/enrich"
 	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch"
 	"github.com/skiff-agent/skiff/sinks/file"
@@ -35,7 +35,7 @@ type deps struct {
 	stdout io.Writer     // output: stdout writes here
 	force  chan struct{} // closed on the second signal
 	// kubeClient connects to the API server; nil is enrich.NewClient.
-	kubeClient func(kubeconfig string) (kubernetes.Interface, error)
+	kubeClient func(kubeconfig string) (*enrich.Client, error)
 }
 
 // newAgent builds the components of cfg: sink, then enrichment (when

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
 	"github.com/skiff-agent/skiff/enrich"
@@ -22,7 +21,7 @@ type enricher interface {
 // newEnricher connects to the API server (in-cluster, or the kubeconfig)
 // with newClient (nil: enrich.NewClient) and returns the enricher in front
 // of next.
-func newEnricher(cfg config.Config, newClient func(string) (kubernetes.Interface, error), log *slog.Logger,
+func newEnricher(cfg config.Config, newClient func(string) (*enrich.Client, error), log *slog.Logger,
 	reg prometheus.Registerer, next tailer.Consumer) (enricher, error) {
 	if newClient == nil {
 		newClient = enrich.NewClient

@@ -12,10 +12,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
+	"github.com/skiff-agent/skiff/enrich"
+	"github.com/skiff-agent/skiff/enrich/kubetest"
 )
 
 // TestWiringWithEnrichment runs the pipeline in process (tailer → enrich
@@ -40,10 +41,11 @@ func TestWiringWithEnrichment(t *testing.T) {
 	if err := os.Symlink(filepath.Join(podDir, "0.log"), link); err != nil {
 		t.Fatal(err)
 	}
-	client := fake.NewClientset(&corev1.Pod{
+	cs := fake.NewClientset(&corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop", UID: uid, Labels: map[string]string{"app": "web"}},
 		Spec:       corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app", Image: "shop/web:1.2"}}},
 	})
+	client := &enrich.Client{Pods: kubetest.Pods(cs), Namespaces: kubetest.Namespaces(cs)}
 
 	cfg := config.Default(nil)
 	cfg.NodeName = "node-1"
@@ -58,7 +60,7 @@ func TestWiringWithEnrichment(t *testing.T) {
 	var out bytes.Buffer
 	a, err := newAgent(context.Background(), cfg, deps{
 		log: slog.New(slog.NewTextHandler(io.Discard, nil)), reg: newRegistry(readBuildInfo()), stdout: &out,
-		kubeClient: func(string) (kubernetes.Interface, error) { return client, nil },
+		kubeClient: func(string) (*enrich.Client, error) { return client, nil },
 	})
 	if err != nil {
 		t.Fatal(err)

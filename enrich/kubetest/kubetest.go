@@ -27,6 +27,9 @@
 //	kubeconfig := c.Kubeconfig(t, agent)    // a file for kubectl, helm, or enrich.NewClient
 //	c.StopAPIServer(t); c.StartAPIServer(t) // same address, same data
 //
+// Pods and Namespaces turn a clientset, a real or a fake one, into what
+// enrich.Client holds, for tests that run enrichment over a clientset.
+//
 // Each cluster uses free loopback ports and its own temporary directory, so
 // tests in different packages can run clusters at the same time. Starting
 // one takes a few seconds (more on a busy machine) and about 300 MB of
