@@ -2,6 +2,7 @@ package tailer
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,4 +61,108 @@ func TestFollowerTimers(t *testing.T) {
 		}
 		<-done
 	})
+}
+
+// TestWritesAreCoalesced: a file written a line at a time, each write
+// reported, is read in rounds at most readEvery apart, not once per line.
+// Every line still arrives.
+func TestWritesAreCoalesced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	appendFile(t, path, "")
+	synctest.Test(t, func(t *testing.T) {
+		c := newCollector()
+		tl, err := New(Config{Include: []string{path}}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer file.Close()
+		fi, _ := file.Stat()
+		f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+		tl.byID[f.id] = f
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan struct{})
+		go func() { f.run(ctx); close(done) }()
+
+		const lines, every = 100, 10 * time.Millisecond // 1 s of writing
+		for i := range lines {
+			appendFile(t, path, criLines([]string{fmt.Sprintf("line %d", i)}))
+			f.written.Store(true)
+			f.notify()
+			time.Sleep(every)
+		}
+		time.Sleep(2 * readEvery)
+		synctest.Wait()
+		if n := c.count(); n != lines {
+			t.Fatalf("%d records; want %d", n, lines)
+		}
+		c.mu.Lock()
+		writes := c.writes
+		c.mu.Unlock()
+		if max := int(lines*every/readEvery) + 2; writes > max {
+			t.Errorf("%d rounds for %d lines over %v; want at most %d", writes, lines, lines*every, max)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// TestQuietPollBacksOff: a watched file that stays quiet is looked at less
+// and less often, up to pollQuietMax, so a write fsnotify failed to report
+// is still read within pollQuietMax; a file nobody watches keeps the
+// one-second poll.
+func TestQuietPollBacksOff(t *testing.T) {
+	for _, watched := range []bool{true, false} {
+		t.Run(fmt.Sprintf("watched=%v", watched), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "0.log")
+			appendFile(t, path, criLines([]string{"first"}))
+			synctest.Test(t, func(t *testing.T) {
+				c := newCollector()
+				tl, err := New(Config{Include: []string{path}}, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tl.deps.watching = func(string) bool { return watched }
+				file, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer file.Close()
+				fi, _ := file.Stat()
+				f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+				tl.byID[f.id] = f
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				done := make(chan struct{})
+				go func() { f.run(ctx); close(done) }()
+
+				time.Sleep(time.Minute) // quiet: the poll backs off if it may
+				synctest.Wait()
+				appendFile(t, path, criLines([]string{"unreported"})) // no fsnotify event
+				start := time.Now()
+				for c.count() < 2 {
+					if time.Since(start) > pollQuietMax+time.Second {
+						t.Fatalf("unreported write not read after %v", time.Since(start))
+					}
+					time.Sleep(100 * time.Millisecond)
+					synctest.Wait()
+				}
+				took := time.Since(start)
+				if !watched && took > pollAttached+100*time.Millisecond {
+					t.Errorf("file nobody watches read %v after the write; want within %v", took, pollAttached)
+				}
+				// On the fake clock the looks after the first read fall at
+				// 1, 3, 7, 15, 31, 47 and 63 s: the write at 60 s waits 3 s.
+				if watched && took <= pollAttached {
+					t.Errorf("quiet watched file read %v after the write; its poll did not back off", took)
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
 }
