@@ -173,7 +173,13 @@ func (m *model) awaitProtected(k contentKey, size int64) {
 		tl.mu.Lock()
 		f := tl.byID[k.id]
 		tl.mu.Unlock()
-		if f == nil || f.acks.Load().watermark() >= size {
+		if f == nil {
+			return true
+		}
+		// Acknowledged up to its size, and the follower saw this content
+		// (a truncation it has not seen yet leaves the old content's
+		// offsets, larger than the new size).
+		if f.acks.Load().watermark() >= size && f.size.Load() <= size {
 			return true
 		}
 		f.mu.Lock()

@@ -85,6 +85,12 @@ func (f *follower) protect(final bool) {
 		// is what the file holds now.
 		f.size.Store(max(f.size.Load(), size))
 	}
+	if !final && f.changedUnder(size) {
+		// Truncated since the follower last looked: its offsets are the
+		// old content's. It reads the new content first, then asks again.
+		f.notify()
+		return
+	}
 	acks := f.acks.Load()
 	wm := acks.watermark()
 	f.mu.Lock()
@@ -126,6 +132,17 @@ func (f *follower) protect(final bool) {
 	if f.closed.Load() && f.settled() {
 		sp.remove(next) // retired meanwhile, with everything acknowledged
 	}
+}
+
+// changedUnder reports whether the file, now size bytes, is no longer what
+// the follower read: it shrank below what the follower saw, or its first
+// bytes changed.
+func (f *follower) changedUnder(size int64) bool {
+	if size < f.size.Load() {
+		return true
+	}
+	same, err := f.fingerprint().matches(f.file)
+	return err == nil && !same
 }
 
 // spoolEvicted is called when the spool gave up the file's entry to make

@@ -420,3 +420,60 @@ func TestUnspooledBytesCheckpointed(t *testing.T) {
 		t.Errorf("skipped %s bytes = %v after the crash; want %d", skipSpoolFull, got, len(data))
 	}
 }
+
+// TestProtectWaitsForTruncation: a deleted file that was truncated and
+// written again since its follower last looked is not spooled from the old
+// content's offsets (which would keep new bytes under the old identity and
+// skip the new content's start): the follower is asked to look first.
+func TestProtectWaitsForTruncation(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	appendFile(t, path, criLines(seq("old", 0, 5)))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}
+	c := newCollector()
+	tl, err := New(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
+	tl.byID[f.id] = f
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	// Truncated, written again past the old end, deleted: all before the
+	// follower looks again.
+	if err := os.WriteFile(path, []byte(criLines(seq("new", 0, 12))), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	f.protect(false)
+	f.mu.Lock()
+	sf := f.spooled
+	f.mu.Unlock()
+	if sf != nil {
+		t.Fatalf("spooled %d-%d of the new content as the old content's rest", sf.meta.Base, sf.meta.End)
+	}
+	select {
+	case <-f.wake:
+	default:
+		t.Error("the follower was not asked to look at the truncated file")
+	}
+	// The follower looks: it reads the new content from its start.
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.all()[path], append(seq("old", 0, 5), seq("new", 0, 12)...); !slices.Equal(got, want) {
+		t.Errorf("got %q; want %q", got, want)
+	}
+}
