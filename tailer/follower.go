@@ -26,9 +26,15 @@ const (
 	// the writes fsnotify reports meanwhile are read together, a round of
 	// many lines instead of one wakeup per line. Well inside the sink's
 	// flush interval.
-	readEvery  = 100 * time.Millisecond
-	closeQuiet = time.Second
-	flushIdle  = 5 * time.Second // an unfinished line in a quiet file is shipped as is
+	readEvery = 100 * time.Millisecond
+	// eventPause is how long the tailer lets fsnotify events gather after
+	// handling some, and eventBuffer how many wait in the channel; the rest
+	// wait in the kernel's queue (16,384 by default; an overflow makes a
+	// rescan and wakes every file).
+	eventPause  = 20 * time.Millisecond
+	eventBuffer = 128
+	closeQuiet  = time.Second
+	flushIdle   = 5 * time.Second // an unfinished line in a quiet file is shipped as is
 	// spoolDelay is how long a rotated file may hold unacknowledged bytes
 	// before they are copied to the spool, in case the kubelet deletes it
 	// while the output is failing. A deleted file is spooled at once.
