@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/skiff-agent/skiff/sinks"
@@ -24,19 +25,20 @@ const (
 	MaxBatchSpan = 24 * time.Hour
 )
 
-// event is one message in a batch's arena. The arena holds it escaped as
-// the inside of a JSON string, ready for the request body.
+// event is one message in a batch's blocks, escaped as the inside of a
+// JSON string, ready for the request body.
 type event struct {
-	ts  int64 // milliseconds since the epoch
-	off int32 // where the escaped message starts in the arena
-	en  int32 // escaped length
-	n   int32 // the message's own length (what CloudWatch counts)
+	ts    int64 // milliseconds since the epoch
+	block int32 // which of the batch's blocks holds it
+	off   int32 // where the escaped message starts in the block
+	en    int32 // escaped length
+	n     int32 // the message's own length (what CloudWatch counts)
 }
 
 // batch is a request being filled for one stream, then sent.
 type batch struct {
 	d      *dest
-	arena  []byte
+	blocks [][]byte // the escaped messages, a block after another
 	events []event
 	acks   sinks.Acks
 	size   int   // message bytes + EventOverhead per event
@@ -47,25 +49,58 @@ type batch struct {
 	probe  bool // the batch that tries a paused destination again
 }
 
-// newBatch starts a batch for d sized like d's last one: a busy stream's
-// batch is one allocation rather than a series of doublings, and a quiet
-// stream's stays small. Storage is not pooled or kept: a pool holds freed
-// buffers until the second garbage collection after, and a spare per
-// stream holds one more batch per stream; at 10,000 lines/s either held
-// more memory than the batches themselves (bench steady, heap in use).
-func newBatch(d *dest, now time.Time) *batch {
-	return &batch{
-		d:      d,
-		born:   now,
-		arena:  make([]byte, 0, max(min(d.lastArena+d.lastArena/8, MaxBatchBytes), 512)),
-		events: make([]event, 0, max(min(d.lastEvents+d.lastEvents/8, MaxBatchEvents), 4)),
+// Messages are stored in blocks of blockBytes, taken from a free list that
+// every batch shares and given back when the batch is delivered: steady
+// shipping neither allocates nor copies to grow a buffer, and at most
+// maxFreeBlocks wait unused. A batch's first block is sized like its
+// stream's last batch when that is smaller, so a node with a thousand quiet
+// containers holds a thousand small blocks, not a thousand full ones. A
+// sync.Pool keeps what it is given until the second garbage collection
+// after, which at 10,000 lines/s held more memory than the batches; plain
+// allocations cost page faults and the scavenger's madvise calls.
+const (
+	blockBytes    = 32 << 10
+	maxFreeBlocks = 128 // 4 MiB
+)
+
+var freeBlocks struct {
+	sync.Mutex
+	list [][]byte
+}
+
+// getBlock returns an empty block of blockBytes.
+func getBlock() []byte {
+	freeBlocks.Lock()
+	defer freeBlocks.Unlock()
+	if n := len(freeBlocks.list); n > 0 {
+		b := freeBlocks.list[n-1]
+		freeBlocks.list[n-1] = nil
+		freeBlocks.list = freeBlocks.list[:n-1]
+		return b
+	}
+	return make([]byte, 0, blockBytes)
+}
+
+// putBlocks keeps the full-size blocks of bs for later batches.
+func putBlocks(bs [][]byte) {
+	freeBlocks.Lock()
+	defer freeBlocks.Unlock()
+	for _, b := range bs {
+		if cap(b) == blockBytes && len(freeBlocks.list) < maxFreeBlocks {
+			freeBlocks.list = append(freeBlocks.list, b[:0])
+		}
 	}
 }
 
-// recycle drops b's storage and resets its acknowledgements; b must not be
-// used after.
+func newBatch(d *dest, now time.Time) *batch {
+	return &batch{d: d, born: now, events: make([]event, 0, max(min(d.lastEvents+d.lastEvents/8, MaxBatchEvents), 4))}
+}
+
+// recycle gives b's blocks back and resets its acknowledgements; b must
+// not be used after.
 func (b *batch) recycle() {
-	b.arena, b.events = nil, nil
+	putBlocks(b.blocks)
+	b.blocks, b.events = nil, nil
 	b.acks.Reset()
 }
 
@@ -87,19 +122,38 @@ func (b *batch) add(esc []byte, n int, ts int64) {
 		b.minTS, b.maxTS = ts, ts
 	}
 	b.minTS, b.maxTS = min(b.minTS, ts), max(b.maxTS, ts)
-	b.events = append(b.events, event{ts: ts, off: int32(len(b.arena)), en: int32(len(esc)), n: int32(n)})
-	b.arena = append(b.arena, esc...)
+	last := len(b.blocks) - 1
+	if last < 0 || len(b.blocks[last])+len(esc) > cap(b.blocks[last]) {
+		var blk []byte
+		switch {
+		case len(esc) > blockBytes:
+			blk = make([]byte, 0, len(esc)) // a message of its own
+		case last < 0 && b.d.lastBytes < blockBytes/2:
+			blk = make([]byte, 0, max(len(esc), b.d.lastBytes+b.d.lastBytes/4, 256))
+		default:
+			blk = getBlock()
+		}
+		b.blocks = append(b.blocks, blk)
+		last++
+	}
+	blk := b.blocks[last]
+	b.events = append(b.events, event{ts: ts, block: int32(last), off: int32(len(blk)), en: int32(len(esc)), n: int32(n)})
+	b.blocks[last] = append(blk, esc...)
 	b.size += n + EventOverhead
 	b.charge += int64(n + EventOverhead)
 }
 
 // escaped returns e's message as it goes into a JSON string.
-func (b *batch) escaped(e event) []byte { return b.arena[e.off : e.off+e.en] }
+func (b *batch) escaped(e event) []byte { return b.blocks[e.block][e.off : e.off+e.en] }
 
 // seal puts the events in time order, keeping arrival order for equal
 // times.
 func (b *batch) seal() {
-	b.d.lastArena, b.d.lastEvents = len(b.arena), len(b.events)
+	b.d.lastEvents = len(b.events)
+	b.d.lastBytes = 0
+	for _, blk := range b.blocks {
+		b.d.lastBytes += len(blk)
+	}
 	slices.SortStableFunc(b.events, func(x, y event) int {
 		switch {
 		case x.ts < y.ts:

@@ -1,9 +1,10 @@
 package cloudwatch
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,13 +19,13 @@ import (
 // The SDK's schema-based serializer costs several times what encoding the
 // records does (BenchmarkPutLogEventsSDK), and it escapes every message
 // again. So messages are stored escaped when they are batched, and the
-// PutLogEvents body is copied together from them: putSerializer takes the
-// place of the SDK's "OperationSerializer" middleware for this one call and
-// writes the same awsJson 1.1 request. Everything after it is the SDK's:
-// endpoint, signing, credentials, transport, error decoding.
+// PutLogEvents body is streamed from them (putBody): putSerializer takes
+// the place of the SDK's "OperationSerializer" middleware for this one call
+// and writes the same awsJson 1.1 request. Everything after it is the
+// SDK's: endpoint, signing, credentials, transport, error decoding.
 
 type putSerializer struct {
-	body []byte
+	body io.ReadSeeker
 }
 
 func (*putSerializer) ID() string { return "OperationSerializer" }
@@ -42,7 +43,7 @@ func (m *putSerializer) HandleSerialize(ctx context.Context, in middleware.Seria
 	}
 	req.Header.Set("X-Amz-Target", "Logs_20140328.PutLogEvents")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	sreq, err := req.SetStream(bytes.NewReader(m.body))
+	sreq, err := req.SetStream(m.body)
 	if err != nil {
 		return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("set stream: %w", err)
 	}
@@ -51,7 +52,7 @@ func (m *putSerializer) HandleSerialize(ctx context.Context, in middleware.Seria
 }
 
 // withBody returns the per-call option that sends body as the request.
-func withBody(body []byte) func(*cloudwatchlogs.Options) {
+func withBody(body io.ReadSeeker) func(*cloudwatchlogs.Options) {
 	return func(o *cloudwatchlogs.Options) {
 		o.APIOptions = append(slices.Clip(o.APIOptions), func(st *middleware.Stack) error {
 			_, err := st.Serialize.Swap("OperationSerializer", &putSerializer{body: body})
@@ -60,30 +61,159 @@ func withBody(body []byte) func(*cloudwatchlogs.Options) {
 	}
 }
 
-// appendPutBody writes the PutLogEvents JSON body for evs of b.
-func appendPutBody(dst []byte, b *batch, evs []event) []byte {
-	// One allocation of the right size, rather than growing by doubling:
-	// each event adds its escaped message and 45 bytes at most (a 13-digit
-	// timestamp); the names are escaped at most 6 bytes per byte.
-	need := 64 + 6*(len(b.d.group)+len(b.d.stream))
-	for _, e := range evs {
-		need += int(e.en) + 45
-	}
-	dst = slices.Grow(dst, need)
-	dst = append(dst, `{"logEvents":[`...)
+// putBody is the PutLogEvents JSON body for some events of a batch,
+// read straight from the batch's blocks rather than copied into one
+// buffer: the SDK reads it once to sign it and once to send it, seeking
+// back to the start in between. The batch must not change while it is
+// read.
+type putBody struct {
+	b          *batch
+	evs        []event
+	head, tail []byte
+	size, pos  int64
+	part       int // 0 head, 1 events, 2 tail, 3 end
+	ev, seg    int // in part 1: the event, and its opening, message or closing
+	off        int // bytes of the current segment already read
+	close      []byte
+	closeBuf   [40]byte
+}
+
+const closeMsg = `","timestamp":`
+
+var (
+	bodyHead  = []byte(`{"logEvents":[`)
+	openEvent = []byte(`{"message":"`)
+)
+
+func newPutBody(b *batch, evs []event) *putBody {
+	r := &putBody{b: b, evs: evs, head: bodyHead, tail: b.d.putTail()}
+	r.size = int64(len(r.head) + len(r.tail))
+	var digits [20]byte
 	for i, e := range evs {
+		r.size += int64(len(openEvent)+int(e.en)+len(closeMsg)+len(strconv.AppendInt(digits[:0], e.ts, 10))) + 1
 		if i > 0 {
-			dst = append(dst, ',')
+			r.size++ // the comma before it
 		}
-		dst = append(dst, `{"message":"`...)
-		dst = append(dst, b.escaped(e)...)
-		dst = append(dst, `","timestamp":`...)
-		dst = strconv.AppendInt(dst, e.ts, 10)
-		dst = append(dst, '}')
 	}
-	dst = append(dst, `],"logGroupName":`...)
-	dst, _ = sinks.AppendJSONString(dst, []byte(b.d.group))
-	dst = append(dst, `,"logStreamName":`...)
-	dst, _ = sinks.AppendJSONString(dst, []byte(b.d.stream))
-	return append(dst, '}')
+	return r
+}
+
+// segment returns the rest of the current segment.
+func (r *putBody) segment() []byte {
+	var s []byte
+	switch r.part {
+	case 0:
+		s = r.head
+	case 1:
+		switch r.seg {
+		case 0:
+			s = openEvent
+		case 1:
+			s = r.b.escaped(r.evs[r.ev])
+		default:
+			s = r.close
+		}
+	case 2:
+		s = r.tail
+	}
+	return s[r.off:]
+}
+
+// next moves to the next segment.
+func (r *putBody) next() {
+	r.off = 0
+	switch r.part {
+	case 0:
+		r.part, r.ev, r.seg = 1, 0, 0
+		if len(r.evs) == 0 {
+			r.part = 2
+		}
+	case 1:
+		if r.seg < 2 {
+			r.seg++
+			if r.seg == 2 {
+				c := append(r.closeBuf[:0], closeMsg...)
+				c = strconv.AppendInt(c, r.evs[r.ev].ts, 10)
+				c = append(c, '}')
+				if r.ev < len(r.evs)-1 {
+					c = append(c, ',')
+				}
+				r.close = c
+			}
+			return
+		}
+		r.ev, r.seg = r.ev+1, 0
+		if r.ev == len(r.evs) {
+			r.part = 2
+		}
+	case 2:
+		r.part = 3
+	}
+}
+
+func (r *putBody) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && r.part < 3 {
+		s := r.segment()
+		if len(s) == 0 {
+			r.next()
+			continue
+		}
+		c := copy(p[n:], s)
+		n += c
+		r.off += c
+	}
+	r.pos += int64(n)
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Seek moves to an offset; backwards, it starts over and skips forward.
+func (r *putBody) Seek(offset int64, whence int) (int64, error) {
+	abs := offset
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		abs += r.pos
+	case io.SeekEnd:
+		abs += r.size
+	default:
+		return 0, errors.New("putBody.Seek: invalid whence")
+	}
+	if abs < 0 {
+		return 0, errors.New("putBody.Seek: negative position")
+	}
+	if abs < r.pos {
+		r.pos, r.part, r.off = 0, 0, 0
+	}
+	for r.pos < abs && r.part < 3 {
+		s := r.segment()
+		if len(s) == 0 {
+			r.next()
+			continue
+		}
+		k := min(int64(len(s)), abs-r.pos)
+		r.off += int(k)
+		r.pos += k
+	}
+	r.pos = abs
+	return abs, nil
+}
+
+// Len returns the bytes not read yet; the SDK takes the content length
+// from it.
+func (r *putBody) Len() int { return int(max(0, r.size-r.pos)) }
+
+// putTail returns the end of d's PutLogEvents bodies: the group and stream.
+func (d *dest) putTail() []byte {
+	d.tailOnce.Do(func() {
+		t := []byte(`],"logGroupName":`)
+		t, _ = sinks.AppendJSONString(t, []byte(d.group))
+		t = append(t, `,"logStreamName":`...)
+		t, _ = sinks.AppendJSONString(t, []byte(d.stream))
+		d.tail = append(t, '}')
+	})
+	return d.tail
 }

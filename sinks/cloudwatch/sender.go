@@ -202,5 +202,5 @@ func (s *sender) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlog
 		return s.api.PutLogEvents(actx, in)
 	}
 	in.LogEvents = []types.InputLogEvent{} // the body carries them
-	return s.api.PutLogEvents(actx, in, withBody(appendPutBody(nil, b, evs)))
+	return s.api.PutLogEvents(actx, in, withBody(newPutBody(b, evs)))
 }

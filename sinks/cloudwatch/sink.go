@@ -54,9 +54,11 @@ type dest struct {
 	retrying           atomic.Bool   // a batch failed and is not delivered yet
 	gen                atomic.Uint64 // bumped each time the stream was created
 	lastReject         atomic.Int64  // unix nanos of the last rejection log line
-	// lastArena and lastEvents size the next batch like the last one
+	// lastBytes and lastEvents size the next batch like the last one
 	// sealed; guarded by Sink.mu.
-	lastArena, lastEvents int
+	lastBytes, lastEvents int
+	tailOnce              sync.Once
+	tail                  []byte // see putTail
 }
 
 // New returns a sink for cfg, with an SDK client from the default
