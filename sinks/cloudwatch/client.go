@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -29,15 +30,17 @@ type api interface {
 // deadline) and no hidden client-side retry quota fails calls fast.
 func newClient(ctx context.Context, cfg Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*cloudwatchlogs.Client, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = 2 * cfg.MaxConcurrency
-		t.MaxIdleConnsPerHost = 2 * cfg.MaxConcurrency
-		// Write a typical body in one system call, not in the default
-		// 4 KiB pieces. Every connection holds this buffer for its life
-		// (up to 2*MaxConcurrency idle ones), so it stays moderate: once
-		// it is full, net/http copies the rest of a body to the socket
-		// in 32 KiB pieces whatever its size, so a larger one saves
-		// little.
-		t.WriteBufferSize = 64 << 10
+		// Steady shipping needs a few connections; a burst (a thousand
+		// streams' first lines at start) opens up to MaxConcurrency. Keep
+		// a quarter of those idle, not all, for at most 30 s: each one
+		// holds its TLS state and buffers (1,000 idle files, 64 KiB
+		// write buffers and 128 idle connections: 3.8 MB of buffers).
+		t.MaxIdleConns = max(4, cfg.MaxConcurrency/4)
+		t.MaxIdleConnsPerHost = t.MaxIdleConns
+		t.IdleConnTimeout = 30 * time.Second
+		// Write a body in TLS records of the largest size, 16 KiB, not
+		// in the default 4 KiB pieces.
+		t.WriteBufferSize = 16 << 10
 		if dial != nil {
 			t.DialContext = dial
 		}
