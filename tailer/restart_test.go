@@ -477,3 +477,27 @@ func TestProtectWaitsForTruncation(t *testing.T) {
 		t.Errorf("got %q; want %q", got, want)
 	}
 }
+
+// TestDrainReadsFilesFoundLate: a file that appeared just before the stop,
+// which Run did not get to (a rotation's new file, its fsnotify event
+// still queued), is read by the drain, not left for the next start.
+func TestDrainReadsFilesFoundLate(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	early, late := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendFile(t, early, criLines(seq("a", 0, 3)))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
+	c := newCollector()
+	tl, stop := startTailer(t, cfg, c)
+	c.waitFor(t, "the first file", func() bool { return c.count() == 3 })
+	stop()
+	appendFile(t, late, criLines(seq("b", 0, 4))) // after Run's last look
+	if err := tl.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.all()[late]; !slices.Equal(got, seq("b", 0, 4)) {
+		t.Errorf("drain read %q of the file found late; want all of it", got)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

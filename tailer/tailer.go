@@ -326,9 +326,12 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 // ctx; rotated and deleted files are finished, live files keep their
 // unfinished last line for the next start. The files stay open for Close.
 func (t *Tailer) Drain(ctx context.Context) error {
-	// The open files first; then the copies that truncations found while
-	// they drained, which hold the rest of the old content. Files that
-	// merely appeared meanwhile are not read: Close keeps them.
+	// The files found by now first, including those that appeared since
+	// Run's last look (a rotation's new file, seconds before the stop);
+	// then the copies that truncations found while they drained, which
+	// hold the rest of the old content. Files that appear later are not
+	// read: Close keeps them.
+	t.scan(registerOnly)
 	drained := make(map[*follower]bool)
 	first := true
 	var errs []error
