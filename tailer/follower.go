@@ -26,7 +26,7 @@ const (
 	// the writes fsnotify reports meanwhile are read together, a round of
 	// many lines instead of one wakeup per line. Well inside the sink's
 	// flush interval.
-	readEvery = 100 * time.Millisecond
+	readEvery = 250 * time.Millisecond
 	// eventPause is how long the tailer lets fsnotify events gather after
 	// handling some, and eventBuffer how many wait in the channel; the rest
 	// wait in the kernel's queue (16,384 by default; an overflow makes a
