@@ -281,6 +281,15 @@ func (f *follower) poll(quiet int) time.Duration {
 		if f.off < f.size.Load() {
 			return pollDetached
 		}
+		// At its end: look again when it has been quiet for closeQuiet
+		// (an acknowledgement wakes it too).
+		quietSince := time.Unix(0, f.detachAt.Load())
+		if f.grown.After(quietSince) {
+			quietSince = f.grown
+		}
+		if left := f.d.closeQuiet - time.Since(quietSince); left > 0 {
+			return min(left+time.Millisecond, pollAttached)
+		}
 		return pollAttached
 	case quiet == 0 || f.asm.pending() || f.unsent != nil || !f.d.watching(filepath.Dir(f.meta.Target)):
 		// Something to ship soon, or no fsnotify to say when the file
