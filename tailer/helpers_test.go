@@ -247,3 +247,25 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		<-tick.C
 	}
 }
+
+// openFollower opens path and registers a follower for it with tl from
+// start (-1: the file's size), as discovery does before Run starts it. The
+// file is closed when the test ends.
+func openFollower(t testing.TB, tl *Tailer, path string, start int64) *follower {
+	t.Helper()
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { file.Close() })
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start < 0 {
+		start = fi.Size()
+	}
+	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), start, fingerprint{})
+	tl.byID[f.id], tl.byTarget[path] = f, f
+	return f
+}

@@ -166,17 +166,11 @@ func TestRewriteToSameSizeAndTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
-	tl.byID[f.id], tl.byTarget[path] = f, f
+	f := openFollower(t, tl, path, 0)
 	if err := f.catchUp(t.Context(), false, false); err != nil {
 		t.Fatal(err)
 	}
@@ -213,17 +207,7 @@ func TestTruncatedWithoutFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl.ckpts.seen[idOf(old)] = seenFile{at: time.Now()} // read and closed earlier
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), fi.Size(), fingerprint{})
-	tl.byID[f.id], tl.byTarget[path] = f, f
+	f := openFollower(t, tl, path, -1)
 	var started []string
 	tl.startFn = func(g *follower) { started = append(started, g.file.Name()) }
 	if err := os.Truncate(path, 0); err != nil {
@@ -249,17 +233,11 @@ func TestReadBytesAreFingerprinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
-	tl.byID[f.id], tl.byTarget[path] = f, f
+	f := openFollower(t, tl, path, 0)
 	if _, err := f.round(t.Context(), false); err != nil {
 		t.Fatal(err)
 	}

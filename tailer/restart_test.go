@@ -390,18 +390,7 @@ func TestUnspooledBytesCheckpointed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Opened, not read yet.
-	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
-	tl.byID[f.id] = f
+	f := openFollower(t, tl, path, 0)
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
@@ -435,17 +424,7 @@ func TestProtectWaitsForTruncation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
-	tl.byID[f.id] = f
+	f := openFollower(t, tl, path, 0)
 	if err := f.catchUp(t.Context(), false, false); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package tailer
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
@@ -22,13 +21,7 @@ func TestFollowerTimers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		file, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fi, _ := file.Stat()
-		f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
-		tl.byID[f.id] = f
+		f := openFollower(t, tl, path, 0)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		done := make(chan struct{})
@@ -75,14 +68,7 @@ func TestWritesAreCoalesced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		file, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer file.Close()
-		fi, _ := file.Stat()
-		f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
-		tl.byID[f.id] = f
+		f := openFollower(t, tl, path, 0)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		done := make(chan struct{})
@@ -127,14 +113,7 @@ func TestQuietPollBacksOff(t *testing.T) {
 					t.Fatal(err)
 				}
 				tl.deps.watching = func(string) bool { return watched }
-				file, err := os.Open(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer file.Close()
-				fi, _ := file.Stat()
-				f := newFollower(tl.deps, file, idOf(fi), parseMeta(path, path), 0, fingerprint{})
-				tl.byID[f.id] = f
+				f := openFollower(t, tl, path, 0)
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				done := make(chan struct{})
