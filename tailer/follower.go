@@ -283,11 +283,7 @@ func (f *follower) poll(quiet int) time.Duration {
 		}
 		// At its end: look again when it has been quiet for closeQuiet
 		// (an acknowledgement wakes it too).
-		quietSince := time.Unix(0, f.detachAt.Load())
-		if f.grown.After(quietSince) {
-			quietSince = f.grown
-		}
-		if left := f.d.closeQuiet - time.Since(quietSince); left > 0 {
+		if left := f.d.closeQuiet - time.Since(f.quietSince()); left > 0 {
 			return min(left+time.Millisecond, pollAttached)
 		}
 		return pollAttached
@@ -297,6 +293,16 @@ func (f *follower) poll(quiet int) time.Duration {
 		return pollAttached
 	}
 	return min(pollAttached<<quiet, pollQuietMax)
+}
+
+// quietSince returns when a detached file last changed: its detachment,
+// or its last growth after it.
+func (f *follower) quietSince() time.Time {
+	at := time.Unix(0, f.detachAt.Load())
+	if f.grown.After(at) {
+		return f.grown
+	}
+	return at
 }
 
 // finishIfDone closes a detached file that has been at its end without
@@ -322,11 +328,7 @@ func (f *follower) finishIfDone(ctx context.Context) bool {
 	if fi.Size() > f.size.Load() {
 		return false // grew since: read again first
 	}
-	quietSince := time.Unix(0, f.detachAt.Load())
-	if f.grown.After(quietSince) {
-		quietSince = f.grown
-	}
-	if time.Since(quietSince) < f.d.closeQuiet {
+	if time.Since(f.quietSince()) < f.d.closeQuiet {
 		return false
 	}
 	if err := f.drain(ctx, true); err != nil {

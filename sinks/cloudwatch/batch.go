@@ -92,6 +92,7 @@ func putBlocks(bs [][]byte) {
 	}
 }
 
+// newBatch starts a batch for d, its events sized like d's last batch.
 func newBatch(d *dest, now time.Time) *batch {
 	return &batch{d: d, born: now, events: make([]event, 0, max(min(d.lastEvents+d.lastEvents/8, MaxBatchEvents), 4))}
 }
