@@ -269,3 +269,13 @@ func openFollower(t testing.TB, tl *Tailer, path string, start int64) *follower 
 	tl.byID[f.id], tl.byTarget[path] = f, f
 	return f
 }
+
+// runFollower runs f's goroutine until cancel is called (or the test
+// ends); done is closed when it returns.
+func runFollower(t testing.TB, f *follower) (cancel func(), done <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ch := make(chan struct{})
+	go func() { f.run(ctx); close(ch) }()
+	return cancel, ch
+}

@@ -1,7 +1,6 @@
 package tailer
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -22,10 +21,7 @@ func TestFollowerTimers(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := openFollower(t, tl, path, 0)
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		done := make(chan struct{})
-		go func() { f.run(ctx); close(done) }()
+		_, done := runFollower(t, f)
 
 		synctest.Wait()
 		if n := c.count(); n != 0 {
@@ -69,10 +65,7 @@ func TestWritesAreCoalesced(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := openFollower(t, tl, path, 0)
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		done := make(chan struct{})
-		go func() { f.run(ctx); close(done) }()
+		cancel, done := runFollower(t, f)
 
 		const lines, every = 100, 10 * time.Millisecond // 1 s of writing
 		for i := range lines {
@@ -114,10 +107,7 @@ func TestQuietPollBacksOff(t *testing.T) {
 				}
 				tl.deps.watching = func(string) bool { return watched }
 				f := openFollower(t, tl, path, 0)
-				ctx, cancel := context.WithCancel(t.Context())
-				defer cancel()
-				done := make(chan struct{})
-				go func() { f.run(ctx); close(done) }()
+				cancel, done := runFollower(t, f)
 
 				time.Sleep(time.Minute) // quiet: the poll backs off if it may
 				synctest.Wait()
