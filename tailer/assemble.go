@@ -46,6 +46,7 @@ type partial struct {
 	split     bool // pieces were already emitted
 	truncated bool // the tail is being dropped
 	malformed bool
+	plain     bool // a line of a plain text file
 }
 
 // bigPartial is the capacity above which a joined line's buffer is released
@@ -53,7 +54,7 @@ type partial struct {
 const bigPartial = 64 << 10
 
 func newAssembler(meta *FileMeta, maxLine int, truncate bool) *assembler {
-	return &assembler{meta: meta, maxLine: maxLine, truncate: truncate}
+	return &assembler{meta: meta, maxLine: maxLine, truncate: truncate, format: meta.format}
 }
 
 // startRound forgets the records of the previous round.
@@ -95,6 +96,10 @@ func (a *assembler) line(b []byte, start, end int64) {
 	}
 	if a.format == formatUnknown {
 		a.format = detectFormat(b)
+	}
+	if a.format == formatPlain {
+		a.rawLine(b, end, Plain)
+		return
 	}
 	var d decoded
 	var err error
@@ -147,7 +152,8 @@ func (a *assembler) longStart(b []byte, start int64) {
 	a.longS = StreamUnknown
 	p := &a.part[StreamUnknown]
 	p.begin(start, a.now)
-	p.malformed = true
+	p.malformed = a.format != formatPlain
+	p.plain = a.format == formatPlain
 	a.appendPart(p, StreamUnknown, b)
 }
 
@@ -207,6 +213,9 @@ func (a *assembler) appendPart(p *partial, s Stream, msg []byte) {
 		if p.malformed {
 			flags |= Malformed
 		}
+		if p.plain {
+			flags |= Plain
+		}
 		// The piece ends inside an unfinished line: its offset is the
 		// line's start, so acknowledging it does not move the watermark.
 		a.emitCopy(p.time, s, flags, p.buf[:cut], p.start)
@@ -246,6 +255,9 @@ func (a *assembler) finish(p *partial, s Stream, end int64) {
 		flags |= Malformed
 		a.stats.malformed++
 	}
+	if p.plain {
+		flags |= Plain
+	}
 	a.emitCopy(p.time, s, flags, p.buf, end)
 	p.active = false
 	if cap(p.buf) > bigPartial {
@@ -276,7 +288,11 @@ func (a *assembler) flush(end int64) {
 // malformedLine emits a line that could not be decoded, raw.
 func (a *assembler) malformedLine(b []byte, end int64) {
 	a.stats.malformed++
-	flags := Malformed
+	a.rawLine(b, end, Malformed)
+}
+
+// rawLine emits a line as it is, split or truncated when it is too long.
+func (a *assembler) rawLine(b []byte, end int64, flags Flags) {
 	if len(b) > a.maxLine {
 		if a.truncate {
 			a.stats.truncated++
@@ -320,5 +336,5 @@ func (a *assembler) reset() {
 		a.part[i].buf = a.part[i].buf[:0]
 	}
 	a.long = false
-	a.format = formatUnknown
+	a.format = a.meta.format
 }

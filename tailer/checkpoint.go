@@ -50,6 +50,10 @@ type ckptEntry struct {
 	// spool had no room), as the reason a restart counts them under when
 	// the file is gone.
 	Unsafe string `json:"unsafe,omitempty"`
+	// Input and Tag are the file's (FileMeta), kept so that what is left
+	// of a rotated file goes where its lines went before a restart.
+	Input string `json:"input,omitempty"`
+	Tag   string `json:"tag,omitempty"`
 }
 
 func (e ckptEntry) id() fileID { return fileID{Dev: e.Dev, Ino: e.Inode} }
@@ -64,6 +68,7 @@ func newEntry(id fileID, fp fingerprint, meta *FileMeta, offset int64, seen time
 		Dev: id.Dev, Inode: id.Ino,
 		FingerprintBytes: fp.N, Fingerprint: fmt.Sprintf("%016x", fp.Sum),
 		Offset: offset, Path: meta.Path, Target: meta.Target, Seen: seen.UTC().Truncate(time.Minute),
+		Input: meta.Input, Tag: meta.Tag,
 	}
 }
 
@@ -115,9 +120,9 @@ func decodeCheckpoint(data []byte) ([]ckptEntry, error) {
 	return entries, nil
 }
 
-// writeFileAtomic replaces path with data: temp file, fsync, rename,
-// directory fsync.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces path with data: temp file, fsync, rename,
+// directory fsync, so that a crash leaves the old content or the new.
+func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)

@@ -309,7 +309,7 @@ func (c *checkpoints) write(entries []ckptEntry) error {
 		c.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
 		return fmt.Errorf("create %s: %w", c.dir, err)
 	}
-	if err := writeFileAtomic(filepath.Join(c.dir, checkpointName), data); err != nil {
+	if err := WriteFileAtomic(filepath.Join(c.dir, checkpointName), data); err != nil {
 		c.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
 		return err
 	}

@@ -56,6 +56,13 @@ type Config struct {
 	// Exclude are glob patterns of paths (the discovered path or its
 	// resolved target) to leave alone; default none.
 	Exclude []string
+	// Name names the files Include finds: their records carry it as
+	// FileMeta.Input. Default "".
+	Name string
+	// Inputs are more sets of files, each with its own name, globs and
+	// format. A file belongs to the first set that includes it and does not
+	// exclude it, Include and Exclude first.
+	Inputs []Input
 	// ReadFrom is where to start in files found at the first start with no
 	// checkpoint: "beginning" (default) or "end". Files that appear later
 	// are always read from the beginning.
@@ -93,6 +100,31 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the tailer's metrics; nil registers none.
 	Registerer prometheus.Registerer
+}
+
+// Values of Input.Format.
+const (
+	// FormatAuto reads the kubelet's formats, CRI or docker json-file,
+	// told apart by a file's first line.
+	FormatAuto = "auto"
+	// FormatPlain reads lines of text, such as /var/log/messages: each line
+	// is a record, timed when it is read.
+	FormatPlain = "plain"
+)
+
+// Input is a named set of files read the same way.
+type Input struct {
+	// Name is carried by the records as FileMeta.Input.
+	Name string
+	// Include and Exclude are glob patterns, as Config's.
+	Include, Exclude []string
+	// Format is FormatAuto (default) or FormatPlain.
+	Format string
+}
+
+// inputs returns every set of files, Config's own first.
+func (c *Config) inputs() []Input {
+	return append([]Input{{Name: c.Name, Include: c.Include, Exclude: c.Exclude}}, c.Inputs...)
 }
 
 // withDefaults returns c with zero fields set to their defaults.
@@ -154,16 +186,28 @@ func (c Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
-	for _, g := range []struct {
-		field    string
-		patterns []string
-	}{{"Include", c.Include}, {"Exclude", c.Exclude}} {
-		for _, p := range g.patterns {
-			if p == "" {
-				bad(g.field, "empty glob pattern")
-			} else if _, err := filepath.Match(p, ""); err != nil {
-				bad(g.field, "%q: %v", p, err)
+	for i, in := range c.inputs() {
+		prefix := ""
+		if i > 0 {
+			prefix = fmt.Sprintf("Inputs[%d].", i-1)
+			if len(in.Include) == 0 {
+				bad(prefix+"Include", "must list at least one glob")
 			}
+		}
+		for _, g := range []struct {
+			field    string
+			patterns []string
+		}{{"Include", in.Include}, {"Exclude", in.Exclude}} {
+			for _, p := range g.patterns {
+				if p == "" {
+					bad(prefix+g.field, "empty glob pattern")
+				} else if _, err := filepath.Match(p, ""); err != nil {
+					bad(prefix+g.field, "%q: %v", p, err)
+				}
+			}
+		}
+		if in.Format != "" && in.Format != FormatAuto && in.Format != FormatPlain {
+			bad(prefix+"Format", "%q is not one of %s, %s", in.Format, FormatAuto, FormatPlain)
 		}
 	}
 	if c.ReadFrom != ReadFromBeginning && c.ReadFrom != ReadFromEnd {

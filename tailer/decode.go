@@ -12,6 +12,7 @@ const (
 	formatUnknown format = iota // not detected yet (no complete line seen)
 	formatCRI                   // <time> <stream> <P|F> <message>
 	formatDocker                // {"log":"...","stream":"...","time":"..."}
+	formatPlain                 // text lines
 )
 
 // detectFormat guesses a file's format from its first line: docker

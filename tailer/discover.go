@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"cmp"
 	"errors"
 	"os"
 	"path/filepath"
@@ -62,13 +63,23 @@ type found struct {
 	path, target string
 	id           fileID
 	size         int64
+	input        int    // index in Tailer.inputs
+	tag          string // the tag, when not the path's own
 }
 
-// glob returns the files the include patterns match, minus the excluded
-// ones, each resolved to its target. Paths are unique.
+// glob returns the files the inputs' include patterns match, minus the
+// ones they exclude, each resolved to its target. Paths are unique; a path
+// belongs to the first input that takes it.
 func (t *Tailer) glob() (out map[string]found, dangling []string) {
 	out = make(map[string]found)
-	for _, pattern := range t.cfg.Include {
+	for i, in := range t.inputs {
+		t.globInput(i, in, out, &dangling)
+	}
+	return out, dangling
+}
+
+func (t *Tailer) globInput(i int, in Input, out map[string]found, dangling *[]string) {
+	for _, pattern := range in.Include {
 		matches, _ := filepath.Glob(pattern) // the pattern was validated
 		for _, p := range matches {
 			if _, dup := out[p]; dup {
@@ -82,25 +93,86 @@ func (t *Tailer) glob() (out map[string]found, dangling []string) {
 					if !filepath.IsAbs(dest) {
 						dest = filepath.Join(filepath.Dir(p), dest)
 					}
-					dangling = append(dangling, filepath.Dir(dest))
+					*dangling = append(*dangling, filepath.Dir(dest))
 				}
 				continue
 			}
-			if t.excluded(p) || t.excluded(target) {
+			if excluded(in.Exclude, p) || excluded(in.Exclude, target) {
 				continue
 			}
 			fi, err := os.Stat(target)
 			if err != nil || !fi.Mode().IsRegular() {
 				continue
 			}
-			out[p] = found{path: p, target: target, id: idOf(fi), size: fi.Size()}
+			out[p] = found{path: p, target: target, id: idOf(fi), size: fi.Size(), input: i}
 		}
 	}
-	return out, dangling
 }
 
-func (t *Tailer) excluded(path string) bool {
-	for _, pattern := range t.cfg.Exclude {
+// inputOf returns the input a file found without discovery belongs to: a
+// rotated sibling of target, or a spooled file. It is the input of the file
+// now at target when there is one, else the first input whose patterns take
+// path or target, else the first input.
+func (t *Tailer) inputOf(path, target string) int {
+	if f := t.byTarget[target]; f != nil {
+		return f.meta.input
+	}
+	for i, in := range t.inputs {
+		for _, p := range []string{path, target} {
+			for _, pattern := range in.Include {
+				if ok, _ := filepath.Match(pattern, p); ok && !excluded(in.Exclude, p) {
+					return i
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// inputNamed returns the index of the input named name, as a checkpoint
+// or the spool remembers it, else inputOf(path, target).
+func (t *Tailer) inputNamed(name, path, target string) int {
+	if name != "" {
+		for i, in := range t.inputs {
+			if in.Name == name {
+				return i
+			}
+		}
+	}
+	return t.inputOf(path, target)
+}
+
+// withEntry gives nf the input and tag a checkpoint entry remembers.
+func (nf *found) withEntry(t *Tailer, input, tag string) {
+	if input != "" {
+		nf.input = t.inputNamed(input, nf.path, nf.target)
+	}
+	if tag != "" {
+		nf.tag = tag
+	}
+}
+
+// newMeta returns the FileMeta of a file of input in; tag "" is the
+// path's own.
+func (t *Tailer) newMeta(path, target, tag string, in int) *FileMeta {
+	m := parseMeta(path, target)
+	m.input, m.Input = in, t.inputs[in].Name
+	m.Tag = cmp.Or(tag, Tag(path))
+	if t.inputs[in].Format == FormatPlain {
+		m.format = formatPlain
+	}
+	return m
+}
+
+// Tag returns the tag Fluent Bit's tail input gives a file's records in
+// place of "*": the path without its leading slash, with dots for slashes
+// (var.log.containers.<name>.log).
+func Tag(path string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(path, "/"), "/", ".")
+}
+
+func excluded(patterns []string, path string) bool {
+	for _, pattern := range patterns {
 		if ok, _ := filepath.Match(pattern, path); ok {
 			return true
 		}
@@ -136,7 +208,7 @@ func (t *Tailer) watchPatterns() {
 	// has no event: look again until nothing new is watched.
 	for range 8 {
 		added := false
-		for _, pattern := range t.cfg.Include {
+		for _, pattern := range t.includes() {
 			for _, d := range patternDirs(filepath.Dir(pattern)) {
 				added = t.watchDir(d) || added
 			}
@@ -345,7 +417,7 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 		start = nf.size
 	}
 	fp, _ := readFingerprint(file, int(min(nf.size, fingerprintBytes)))
-	f := newFollower(t.deps, file, nf.id, parseMeta(nf.path, nf.target), start, fp)
+	f := newFollower(t.deps, file, nf.id, t.newMeta(nf.path, nf.target, nf.tag, nf.input), start, fp)
 	f.size.Store(max(nf.size, start))
 	t.byID[nf.id] = f
 	t.byTarget[nf.target] = f
@@ -353,6 +425,16 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 	t.m.filesOpened.Inc()
 	t.log.Debug("following file", logPath, nf.path, logTarget, nf.target, logOffset, start)
 	return f
+}
+
+// rotatedFound is the found of a file rotated away from target: it belongs
+// to target's input, and keeps its tag.
+func (t *Tailer) rotatedFound(path, target string, id fileID, size int64) found {
+	nf := found{path: path, target: path, id: id, size: size, input: t.inputOf(target, target)}
+	if f := t.byTarget[target]; f != nil {
+		nf.tag = f.meta.Tag
+	}
+	return nf
 }
 
 // catchRotated looks for files that were rotated in and out of a path
@@ -369,7 +451,7 @@ func (t *Tailer) catchRotated(target string, start func(*follower)) {
 		if t.byID[id] != nil || t.ckpts.wasSeen(id, full) {
 			continue
 		}
-		f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
+		f := t.open(t.rotatedFound(full, target, id, fi.Size()), false)
 		if f == nil {
 			continue
 		}

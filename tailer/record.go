@@ -40,6 +40,12 @@ const (
 	// Truncated: the line was longer than the largest record and its tail
 	// was dropped (the truncate option).
 	Truncated
+	// Encoded: Message is the whole record, a JSON object, as it goes out
+	// (journal entries); sinks ship it as it is.
+	Encoded
+	// Plain: the line is plain text (format plain), without a stream or a
+	// time of its own; the record is {"message": line}.
+	Plain
 )
 
 // Record is one complete log line.
@@ -84,6 +90,16 @@ type FileMeta struct {
 	ContainerID string
 	// Restart is the container's restart count (the <n> of <n>.log), or -1.
 	Restart int
+	// Input names the set of files (Config.Name, Input.Name) the file
+	// belongs to, or the journal input an entry was read for.
+	Input string
+	// Tag is what Fluent Bit's tail input puts in place of "*" in a tag:
+	// var.log.containers.<name>.log for /var/log/containers/<name>.log (a
+	// rotated file keeps its live name's). For a journal entry, its unit.
+	Tag string
+
+	input  int    // index of the input in the tailer
+	format format // formatPlain, or formatUnknown to detect
 }
 
 // PodMeta is a pod's metadata, as enrichment learned it from the API server.

@@ -51,7 +51,11 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 			default:
 				continue
 			}
-			f := t.open(found{path: full, target: full, id: id, size: fi.Size()}, false)
+			nf := t.rotatedFound(full, target, id, fi.Size())
+			if known {
+				nf.withEntry(t, e.Input, e.Tag)
+			}
+			f := t.open(nf, false)
 			if f == nil {
 				continue
 			}
@@ -116,7 +120,7 @@ func (t *Tailer) resumeSpools(start func(*follower)) {
 			t.spool.remove(sf)
 			continue
 		}
-		f := newFollower(t.deps, file, id, parseMeta(sf.meta.Path, sf.meta.Target), from, fp)
+		f := newFollower(t.deps, file, id, t.newMeta(sf.meta.Path, sf.meta.Target, sf.meta.Tag, t.inputNamed(sf.meta.Input, sf.meta.Path, sf.meta.Target)), from, fp)
 		f.fromSpool = true
 		f.spooled = sf
 		f.size.Store(sf.meta.End)

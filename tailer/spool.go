@@ -50,6 +50,8 @@ type spoolMeta struct {
 	End              int64  `json:"end"`  // end of the spooled bytes
 	Path             string `json:"path"`
 	Target           string `json:"target"`
+	Input            string `json:"input,omitempty"`
+	Tag              string `json:"tag,omitempty"`
 }
 
 func (m spoolMeta) origID() fileID { return fileID{Dev: m.Dev, Ino: m.Inode} }
@@ -171,7 +173,7 @@ func (s *spool) write(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint,
 	m := spoolMeta{
 		Version: spoolVersion, Dev: id.Dev, Inode: id.Ino,
 		FingerprintBytes: fp.N, Fingerprint: fmt.Sprintf("%016x", fp.Sum),
-		Base: from, End: to, Path: meta.Path, Target: meta.Target,
+		Base: from, End: to, Path: meta.Path, Target: meta.Target, Input: meta.Input, Tag: meta.Tag,
 	}
 	name := fmt.Sprintf("%d-%d-%016x", id.Dev, id.Ino, fp.Sum)
 	if sf != nil {
@@ -202,7 +204,7 @@ func (s *spool) write(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint,
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(s.path(name, spoolMetaExt), append(desc, '\n')); err != nil {
+	if err := WriteFileAtomic(s.path(name, spoolMetaExt), append(desc, '\n')); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

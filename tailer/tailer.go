@@ -41,12 +41,14 @@ var (
 // Tailer.mu, then checkpoints.mu, then an ackTracker's. Nothing under a
 // follower's mu or checkpoints.mu takes Tailer.mu.
 type Tailer struct {
-	cfg   Config
-	log   *slog.Logger
-	m     *metrics
-	deps  *followerDeps // what every follower is given
-	ckpts *checkpoints  // saved, closed and seen files, under its own lock
-	spool *spool        // nil without a StateDir
+	cfg Config
+	// inputs are cfg's sets of files, cfg.Include first.
+	inputs []Input
+	log    *slog.Logger
+	m      *metrics
+	deps   *followerDeps // what every follower is given
+	ckpts  *checkpoints  // saved, closed and seen files, under its own lock
+	spool  *spool        // nil without a StateDir
 
 	running atomic.Bool
 
@@ -94,6 +96,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 	cfg = cfg.withDefaults()
 	t := &Tailer{
 		cfg:        cfg,
+		inputs:     cfg.inputs(),
 		log:        cfg.Logger,
 		byPath:     make(map[string]*follower),
 		byID:       make(map[fileID]*follower),
@@ -429,4 +432,13 @@ func (t *Tailer) lagBytes() int64 {
 		n += f.unread()
 	}
 	return n
+}
+
+// includes returns every input's include patterns.
+func (t *Tailer) includes() []string {
+	var out []string
+	for _, in := range t.inputs {
+		out = append(out, in.Include...)
+	}
+	return out
 }
