@@ -33,6 +33,11 @@ type EncoderConfig struct {
 	// is a JSON object has its members merged into the record. A pod can ask
 	// for the same with its parser annotation (Controls.Parser).
 	Parse string
+	// MergeKey, when set, puts a parsed line's object under this key and
+	// keeps the line in "log", as Fluent Bit's Merge_Log_Key does
+	// (Container Insights uses log_processed); "" merges the members at
+	// the top level in place of "log".
+	MergeKey string
 	// Labels and Annotations include the pod's labels and annotations under
 	// "kubernetes" (default false in the zero value; sinks' own configs
 	// default them to true), and likewise its namespace's, when enrichment
@@ -55,6 +60,9 @@ func (c EncoderConfig) Validate() error {
 	case "", ParseJSON:
 	default:
 		errs = append(errs, &FieldError{Field: "Parse", Msg: fmt.Sprintf("%q is not one of \"\", %s", c.Parse, ParseJSON)})
+	}
+	if k := c.MergeKey; k != "" && (k == "time" || k == "stream" || k == "log" || k == "kubernetes") {
+		errs = append(errs, &FieldError{Field: "MergeKey", Msg: fmt.Sprintf("%q is a key of the record itself", k)})
 	}
 	return errors.Join(errs...)
 }
@@ -109,24 +117,36 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 // Repaired returns how many records had invalid UTF-8 replaced by U+FFFD.
 func (e *Encoder) Repaired() uint64 { return e.repaired.Load() }
 
-// ParseErrors returns how many lines were to be parsed as JSON and were
-// not a valid JSON object (they were sent as a plain "log" string).
+// ParseErrors returns how many lines were to be parsed as JSON, started
+// with '{' and were not a valid JSON object (they were sent as a plain
+// "log" string). Lines that do not start like an object are not parsed.
 func (e *Encoder) ParseErrors() uint64 { return e.parseErrors.Load() }
 
 // Append appends rec's message to dst and returns the extended slice. The
 // message is valid UTF-8; its length is what the destination counts.
 func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 	var repaired bool
-	if e.raw {
+	if e.raw || rec.Flags&tailer.Encoded != 0 {
 		dst, repaired = AppendValidUTF8(dst, rec.Message)
 		if repaired {
 			e.repaired.Add(1)
 		}
 		return dst
 	}
+	if rec.Flags&tailer.Plain != 0 {
+		dst = append(dst, `{"message":`...)
+		dst, repaired = AppendJSONString(dst, rec.Message)
+		if repaired {
+			e.repaired.Add(1)
+		}
+		return append(dst, '}')
+	}
 	kube := e.kubernetes(rec.File, rec.Pod).raw
-	if e.parse || (rec.Pod != nil && rec.Pod.Controls.Parser == ParseJSON) {
+	if e.parses(rec) && looksLikeObject(rec.Message) {
 		if obj, ok := jsonObject(rec.Message); ok {
+			if e.cfg.MergeKey != "" {
+				return e.appendUnder(dst, rec, obj, kube)
+			}
 			return e.appendMerged(dst, rec, obj, kube)
 		}
 		e.parseErrors.Add(1)
@@ -152,14 +172,14 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 // requests (CloudWatch) escape each message once here instead of at send
 // time, and the common JSON shape is escaped twice in one pass.
 func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
-	if e.raw {
+	if e.raw || rec.Flags&tailer.Encoded != 0 {
 		out, n, repaired := AppendEscaped(dst, rec.Message)
 		if repaired {
 			e.repaired.Add(1)
 		}
 		return out, n
 	}
-	if e.parse || (rec.Pod != nil && rec.Pod.Controls.Parser == ParseJSON) {
+	if rec.Flags&tailer.Plain != 0 || (e.parses(rec) && looksLikeObject(rec.Message)) {
 		// Rare enough: build the message, then escape it.
 		sp := scratchPool.Get().(*[]byte)
 		msg := e.Append((*sp)[:0], rec)
@@ -269,6 +289,46 @@ func (e *Encoder) appendMerged(dst []byte, rec *tailer.Record, obj, kube []byte)
 	return append(dst, '}')
 }
 
+// parses reports whether rec's line is to be parsed as JSON.
+func (e *Encoder) parses(rec *tailer.Record) bool {
+	return e.parse || (rec.Pod != nil && rec.Pod.Controls.Parser == ParseJSON)
+}
+
+// looksLikeObject reports whether msg starts like a JSON object: other
+// lines are not parsed, and not counted as parse errors, as with Fluent
+// Bit's Merge_Log.
+func looksLikeObject(msg []byte) bool {
+	for _, c := range msg {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
+// appendUnder writes the record with the line in "log" and the JSON object
+// obj under the merge key, as Fluent Bit's Merge_Log_Key does.
+func (e *Encoder) appendUnder(dst []byte, rec *tailer.Record, obj, kube []byte) []byte {
+	dst = append(dst, `{"time":"`...)
+	dst = e.appendTime(dst, rec.Time)
+	dst = append(dst, `","stream":"`...)
+	dst = append(dst, rec.Stream.String()...)
+	dst = append(dst, `","log":`...)
+	dst, _ = AppendJSONString(dst, rec.Message)
+	dst = append(dst, `,"`...)
+	dst = append(dst, e.cfg.MergeKey...)
+	dst = append(dst, `":`...)
+	var repaired bool
+	dst, repaired = AppendValidUTF8(dst, obj)
+	if repaired {
+		e.repaired.Add(1)
+	}
+	dst = append(dst, kube...)
+	return append(dst, '}')
+}
+
 // jsonObject returns msg without surrounding blanks when it is a valid JSON
 // object.
 func jsonObject(msg []byte) ([]byte, bool) {
@@ -347,6 +407,7 @@ func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []
 	b = appendField(b, "namespace_name", k.NamespaceName, false)
 	b = appendField(b, "pod_id", k.PodID, false)
 	b = appendField(b, "host", k.Host, false)
+	b = appendField(b, "pod_ip", k.PodIP, false)
 	b = appendField(b, "container_name", k.ContainerName, false)
 	b = appendField(b, "docker_id", k.DockerID, false)
 	b = appendField(b, "container_hash", k.ContainerHash, false)

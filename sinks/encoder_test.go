@@ -123,7 +123,8 @@ func TestEncoderPodParser(t *testing.T) {
 func TestEncoderCounters(t *testing.T) {
 	e, _ := NewEncoder(EncoderConfig{Parse: ParseJSON})
 	recs := []tailer.Record{
-		{Message: []byte("not json"), File: testFile},
+		{Message: []byte("not json"), File: testFile}, // not parsed, not an error
+		{Message: []byte(" {not json}"), File: testFile},
 		{Message: []byte("{\"a\":\"\xff\"}"), File: testFile},
 		{Message: []byte("{\"a\":1}"), File: testFile},
 	}
@@ -263,5 +264,52 @@ func TestAppendTimeMatchesRFC3339Nano(t *testing.T) {
 				t.Errorf("appendTime(%v) = %s; want %s", tm, got, want)
 			}
 		}
+	}
+}
+
+// TestEncoderShapes: a merge key keeps the line in "log" and puts its
+// object beside it (Container Insights' log_processed); the pod's IP is
+// written; a plain line is {"message": line}; an encoded record goes out
+// as it is.
+func TestEncoderShapes(t *testing.T) {
+	pod := &tailer.PodMeta{Name: "web-1", Namespace: "shop", UID: "u1", Host: "node-1", PodIP: "10.0.3.7"}
+	at := time.Date(2026, 12, 5, 16, 0, 0, 5e8, time.UTC)
+	cases := []struct {
+		name string
+		cfg  EncoderConfig
+		rec  tailer.Record
+		want string
+	}{
+		{"merge key", EncoderConfig{Parse: ParseJSON, MergeKey: "log_processed"},
+			tailer.Record{Time: at, Stream: tailer.Stdout, Message: []byte(`{"level":"info","n":1}`), File: testFile, Pod: pod},
+			`{"time":"2026-12-05T16:00:00.5Z","stream":"stdout","log":"{\"level\":\"info\",\"n\":1}","log_processed":{"level":"info","n":1},` +
+				`"kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"u1","host":"node-1","pod_ip":"10.0.3.7","container_name":"app","docker_id":"abc"}}`},
+		{"merge key, not an object", EncoderConfig{Parse: ParseJSON, MergeKey: "log_processed"},
+			tailer.Record{Time: at, Stream: tailer.Stderr, Message: []byte(`plain words`), File: testFile, Pod: pod},
+			`{"time":"2026-12-05T16:00:00.5Z","stream":"stderr","log":"plain words",` +
+				`"kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"u1","host":"node-1","pod_ip":"10.0.3.7","container_name":"app","docker_id":"abc"}}`},
+		{"plain", EncoderConfig{Parse: ParseJSON, MergeKey: "log_processed"},
+			tailer.Record{Time: at, Flags: tailer.Plain, Message: []byte("Dec  5 kernel: \"oops\""), File: testFile},
+			`{"message":"Dec  5 kernel: \"oops\""}`},
+		{"encoded", EncoderConfig{},
+			tailer.Record{Time: at, Flags: tailer.Encoded, Message: []byte(`{"hostname":"n","message":"m"}`), File: testFile},
+			`{"hostname":"n","message":"m"}`},
+	}
+	for _, c := range cases {
+		e, err := NewEncoder(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(e.Append(nil, &c.rec)); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
+		}
+		esc, n := e.AppendEscaped(nil, &c.rec)
+		var back string
+		if err := json.Unmarshal([]byte(`"`+string(esc)+`"`), &back); err != nil || back != c.want || n != len(c.want) {
+			t.Errorf("%s: escaped form %s (len %d) does not decode to the message: %v", c.name, esc, n, err)
+		}
+	}
+	if _, err := NewEncoder(EncoderConfig{MergeKey: "log"}); err == nil {
+		t.Error("merge key \"log\" accepted")
 	}
 }

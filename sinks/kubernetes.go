@@ -13,6 +13,7 @@ import (
 // back to the node name the sink was given.
 type Kubernetes struct {
 	PodName, NamespaceName, PodID, Host string
+	PodIP                               string
 	ContainerName                       string
 	DockerID                            string // the container ID without its runtime scheme
 	ContainerHash                       string // the image ID without its scheme
@@ -43,6 +44,7 @@ func KubernetesOf(file *tailer.FileMeta, pod *tailer.PodMeta, host string) Kuber
 	or(&k.NamespaceName, pod.Namespace)
 	or(&k.PodID, pod.UID)
 	or(&k.Host, pod.Host)
+	k.PodIP = pod.PodIP
 	c := pod.Containers[f.Container]
 	if k.DockerID == "" {
 		k.DockerID = stripScheme(c.ContainerID)

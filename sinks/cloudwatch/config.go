@@ -48,6 +48,13 @@ type Config struct {
 	Format string
 	// Parse is "" or "json": JSON object lines are merged into the record.
 	Parse string
+	// MergeKey puts a parsed line's object under this key beside "log"
+	// (sinks.EncoderConfig.MergeKey); "" merges it at the top level.
+	MergeKey string
+	// Routes are the destinations of the inputs that have their own, by
+	// input name (tailer.FileMeta.Input); records of other inputs go to
+	// LogGroup and LogStream.
+	Routes map[string]Route
 	// Labels and Annotations include the pod's labels and annotations in
 	// the JSON shape (false in the zero Config; the config file defaults
 	// them to true).
@@ -99,6 +106,12 @@ const (
 	ClassInfrequentAccess = "INFREQUENT_ACCESS"
 )
 
+// Route is the destination of one input's records.
+type Route struct {
+	// LogGroup and LogStream are name templates, as Config's.
+	LogGroup, LogStream string
+}
+
 // Validate reports every setting New would refuse, each a
 // *sinks.FieldError, joined: template syntax, format, endpoint, limits,
 // retention and class. It does not require a region: the SDK's chain may
@@ -117,7 +130,16 @@ func (c Config) Validate() error {
 			bad(t.field, "%v", err)
 		}
 	}
-	errs = append(errs, (sinks.EncoderConfig{Format: c.Format, Parse: c.Parse}).Validate())
+	for name, r := range c.Routes {
+		for _, t := range []struct{ field, src string }{{"LogGroup", r.LogGroup}, {"LogStream", r.LogStream}} {
+			if _, err := ParseTemplate(t.src); err != nil {
+				bad("Routes["+name+"]."+t.field, "%v", err)
+			} else if t.src == "" {
+				bad("Routes["+name+"]."+t.field, "must not be empty")
+			}
+		}
+	}
+	errs = append(errs, (sinks.EncoderConfig{Format: c.Format, Parse: c.Parse, MergeKey: c.MergeKey}).Validate())
 	if c.Endpoint != "" && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://") {
 		bad("Endpoint", "%q must be a URL starting with http:// or https://", c.Endpoint)
 	}

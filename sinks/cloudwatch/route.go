@@ -17,6 +17,9 @@ type routeKey struct {
 
 type route struct{ group, stream, key string }
 
+// routeTemplates are an input's destination.
+type routeTemplates struct{ group, stream *Template }
+
 // route returns the group and stream of rec, from the cache when possible.
 func (s *Sink) route(rec *tailer.Record) *route {
 	k := routeKey{file: rec.File, pod: rec.Pod}
@@ -28,6 +31,9 @@ func (s *Sink) route(rec *tailer.Record) *route {
 		return v.(*route)
 	}
 	gt, st := s.group, s.stream
+	if rt, ok := s.inputs[rec.File.Input]; ok {
+		gt, st = rt.group, rt.stream
+	}
 	if p := rec.Pod; p != nil {
 		gt = s.override(p.Controls.LogGroup, gt)
 		st = s.override(p.Controls.LogStream, st)

@@ -22,6 +22,7 @@ type Sink struct {
 	enc    *sinks.Encoder
 	group  *Template
 	stream *Template
+	inputs map[string]routeTemplates // the inputs' own destinations
 	env    env
 	b      *sinks.Budget
 	m      *sinks.Metrics
@@ -97,14 +98,27 @@ func newSink(cfg Config, client api, opts ...option) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	inputs := make(map[string]routeTemplates, len(cfg.Routes))
+	byStream := group.UsesStream() || stream.UsesStream()
+	for name, r := range cfg.Routes {
+		var rt routeTemplates
+		if rt.group, err = ParseTemplate(r.LogGroup); err != nil {
+			return nil, err
+		}
+		if rt.stream, err = ParseTemplate(r.LogStream); err != nil {
+			return nil, err
+		}
+		byStream = byStream || rt.group.UsesStream() || rt.stream.UsesStream()
+		inputs[name] = rt
+	}
 	enc, err := sinks.NewEncoder(sinks.EncoderConfig{
-		Format: cfg.Format, Parse: cfg.Parse, Labels: cfg.Labels, Annotations: cfg.Annotations, Host: cfg.Host,
+		Format: cfg.Format, Parse: cfg.Parse, MergeKey: cfg.MergeKey, Labels: cfg.Labels, Annotations: cfg.Annotations, Host: cfg.Host,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s := &Sink{
-		cfg: cfg, enc: enc, group: group, stream: stream,
+		cfg: cfg, enc: enc, group: group, stream: stream, inputs: inputs,
 		env:    env{cluster: cfg.Cluster, host: cfg.Host},
 		b:      sinks.NewBudget(cfg.BufferBytes),
 		log:    cfg.Logger,
@@ -113,7 +127,7 @@ func newSink(cfg Config, client api, opts ...option) (*Sink, error) {
 		wake:   make(chan struct{}, 1),
 	}
 	s.chunk = min(s.b.Limit()/4, 4<<20)
-	s.byStream = group.UsesStream() || stream.UsesStream()
+	s.byStream = byStream
 	s.routes.Store(new(sync.Map))
 	if s.m, err = sinks.NewMetrics(cfg.Registerer, "cloudwatch", s.b, enc); err != nil {
 		return nil, fmt.Errorf("cloudwatch metrics: %w", err)

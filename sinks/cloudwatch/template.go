@@ -23,7 +23,7 @@ const (
 // with fields in braces, {field} or {field|fallback}. A field with no value
 // renders as its fallback, or MissingValue when it has none. Fields:
 //
-//	{cluster} {host} {stream}
+//	{cluster} {host} {stream} {input} {tag}
 //	{kubernetes.namespace_name} {kubernetes.pod_name} {kubernetes.container_name}
 //	{kubernetes.pod_id} {kubernetes.docker_id} {kubernetes.container_image}
 //	{kubernetes.owner_kind} {kubernetes.owner_name}
@@ -31,7 +31,9 @@ const (
 //	{file.namespace} {file.pod} {file.pod_uid} {file.container}
 //	{file.container_id} {file.restart}
 //
-// kubernetes.* fields fall back to what the file's path says when the pod's
+// {input} is the name of the record's input and {tag} what Fluent Bit's
+// tail input puts in place of "*" in a tag (var.log.containers.<file>; a
+// journal entry's unit). kubernetes.* fields fall back to what the file's path says when the pod's
 // metadata is unknown. Rendered names are sanitized to CloudWatch's rules,
 // never rejected.
 type Template struct {
@@ -53,6 +55,8 @@ const (
 	fieldCluster
 	fieldHost
 	fieldStream
+	fieldInput
+	fieldTag
 	fieldNamespace
 	fieldPod
 	fieldContainer
@@ -75,6 +79,8 @@ var fieldNames = map[string]field{
 	"cluster":                      fieldCluster,
 	"host":                         fieldHost,
 	"stream":                       fieldStream,
+	"input":                        fieldInput,
+	"tag":                          fieldTag,
 	"kubernetes.namespace_name":    fieldNamespace,
 	"kubernetes.pod_name":          fieldPod,
 	"kubernetes.container_name":    fieldContainer,
@@ -264,6 +270,10 @@ func (p part) value(rec *tailer.Record, e env) string {
 		return e.cluster
 	case fieldStream:
 		return rec.Stream.String()
+	case fieldInput:
+		return rec.File.Input
+	case fieldTag:
+		return rec.File.Tag
 	case fieldHost:
 		return kube().Host
 	case fieldNamespace:

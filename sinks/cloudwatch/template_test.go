@@ -14,7 +14,8 @@ import (
 func TestTemplateRender(t *testing.T) {
 	pod := &tailer.PodMeta{Name: "web-1", Namespace: "shop", UID: "u", Host: "node-a", OwnerKind: "Deployment",
 		Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"team": "a"}}
-	file := &tailer.FileMeta{Namespace: "fns", Pod: "fpod", PodUID: "fuid", Container: "app", ContainerID: "c1", Restart: 2}
+	file := &tailer.FileMeta{Namespace: "fns", Pod: "fpod", PodUID: "fuid", Container: "app", ContainerID: "c1", Restart: 2,
+		Input: "application", Tag: "var.log.containers.fpod_fns_app-c1.log"}
 	e := env{cluster: "prod", host: "cfg-host"}
 	tests := []struct {
 		tmpl string
@@ -24,6 +25,9 @@ func TestTemplateRender(t *testing.T) {
 		{DefaultLogGroup, pod, "/aws/containerinsights/prod/application"},
 		{DefaultLogStream, pod, "web-1_shop_app"},
 		{DefaultLogStream, nil, "fpod_fns_app"},
+		{"{host}-application.{tag}", pod, "node-a-application.var.log.containers.fpod_fns_app-c1.log"},
+		{"{host}-application.{tag}", nil, "cfg-host-application.var.log.containers.fpod_fns_app-c1.log"},
+		{"{input}/{tag}", nil, "application/var.log.containers.fpod_fns_app-c1.log"},
 		{"{kubernetes.labels.app}/{kubernetes.annotations.team}", pod, "web/a"},
 		{"{kubernetes.labels.missing|none}-{kubernetes.labels.missing}", pod, "none-" + MissingValue},
 		{"{host}", pod, "node-a"},
