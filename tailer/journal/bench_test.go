@@ -1,9 +1,12 @@
 package journal
 
 import (
+	"context"
 	"io"
 	"path/filepath"
 	"testing"
+
+	"github.com/skiff-agent/skiff/tailer"
 )
 
 // benchEntries is the size of the files the benchmarks read: 20,000
@@ -98,4 +101,40 @@ func BenchmarkReaderFilter(b *testing.B) {
 		b.Fatalf("%d entries matched; want %d", matched, benchEntries*3/4)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchEntries*2), "ns/entry-read")
+}
+
+// ackSink acknowledges every record at once and keeps nothing.
+type ackSink struct{ records, bytes int }
+
+func (s *ackSink) Write(_ context.Context, recs []tailer.Record) error {
+	for _, r := range recs {
+		s.records++
+		s.bytes += len(r.Message)
+		r.Pos.Ack()
+	}
+	return nil
+}
+
+// BenchmarkInput is the journal input with Container Insights' five
+// journal routes: entries read, matched, made into records and
+// acknowledged. Per op: one zstd file of 20,000 entries.
+//
+//	go test -run XXX -bench BenchmarkInput -benchmem -cpu 1 ./tailer/journal/
+func BenchmarkInput(b *testing.B) {
+	files := benchFiles(b)
+	var s ackSink
+	for b.Loop() {
+		in, err := NewInput(InputConfig{Reader: Config{Files: []string{files["zstd"]}}, Routes: ciRoutes()}, &s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s = ackSink{}
+		if err := in.Drain(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		in.Close()
+	}
+	b.SetBytes(int64(s.bytes))
+	b.ReportMetric(float64(b.N*benchEntries)/b.Elapsed().Seconds(), "entries/s")
+	b.ReportMetric(float64(s.records), "records/op")
 }

@@ -33,6 +33,10 @@ type Config struct {
 	// in their machine-ID subdirectories (see MachineID and Namespace). A
 	// directory that does not exist is looked for again at every poll.
 	Dirs []string
+	// Files are journal files read besides Dirs' (as `skiff tail FILE`
+	// does), whatever their names; with Files and no Dirs, only they are
+	// read.
+	Files []string
 	// MachineID, when set, restricts reading to that machine's
 	// subdirectories, as journalctl does for the local machine; default
 	// every machine's.
@@ -65,7 +69,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if len(c.Dirs) == 0 {
+	if len(c.Dirs) == 0 && len(c.Files) == 0 {
 		c.Dirs = []string{DefaultPersistentDir, DefaultVolatileDir}
 	}
 	if c.ReadFrom == "" {

@@ -42,6 +42,10 @@ func (r *Reader) scan() {
 	for _, d := range r.cfg.Dirs {
 		r.scanDir(d, true, initial)
 	}
+	for _, f := range r.cfg.Files {
+		r.watch(filepath.Dir(f))
+		r.consider(f, initial)
+	}
 	for k, s := range r.byIno {
 		if s.gen == r.gen {
 			continue

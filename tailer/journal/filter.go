@@ -169,3 +169,41 @@ func (g *group) match(e *Entry) bool {
 	}
 	return false
 }
+
+// priorityNames are syslog's priority names, as journalctl -p takes them.
+var priorityNames = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+
+// ParsePriorities parses a priority or a range of priorities as journalctl
+// -p does: "3", "err", "0..6", "emerg..info". A single priority means it
+// and every more urgent one ("err" is 0..3).
+func ParsePriorities(s string) (PrioritySet, error) {
+	one := func(v string) (int, error) {
+		v = strings.TrimSpace(v)
+		for i, n := range priorityNames {
+			if strings.EqualFold(v, n) {
+				return i, nil
+			}
+		}
+		if len(v) == 1 && v[0] >= '0' && v[0] <= '7' {
+			return int(v[0] - '0'), nil
+		}
+		return 0, fmt.Errorf("%q is not a priority: 0 to 7 or %s", v, strings.Join(priorityNames, ", "))
+	}
+	lo, hi, isRange := strings.Cut(s, "..")
+	if !isRange {
+		p, err := one(s)
+		return PriorityRange(0, p), err
+	}
+	a, err := one(lo)
+	if err != nil {
+		return 0, err
+	}
+	b, err := one(hi)
+	if err != nil {
+		return 0, err
+	}
+	if a > b {
+		return 0, fmt.Errorf("%q: the range goes from the more urgent priority to the less", s)
+	}
+	return PriorityRange(a, b), nil
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 )
 
 // The on-disk layout, from systemd's journal-def.h and the Journal File
@@ -339,4 +341,17 @@ func (e *CorruptError) Unwrap() []error {
 		return []error{ErrCorrupt, e.Err}
 	}
 	return []error{ErrCorrupt}
+}
+
+// IsJournalFile reports whether the file at path starts with a journal
+// file's signature.
+func IsJournalFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(signature))
+	_, err = io.ReadFull(f, b)
+	return err == nil && string(b) == signature
 }
