@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-agent/skiff/sinks/file"
 	"github.com/skiff-agent/skiff/sinks/stdout"
 	"github.com/skiff-agent/skiff/tailer"
+	"github.com/skiff-agent/skiff/tailer/journal"
 )
 
 // agent is a configured pipeline, ready to run: the same wiring serves
@@ -34,6 +35,9 @@ type deps struct {
 	reg    *prometheus.Registry
 	stdout io.Writer     // output: stdout writes here
 	force  chan struct{} // closed on the second signal
+	// journalFiles are journal files the journal inputs read besides
+	// journal.dirs' (skiff tail FILE).
+	journalFiles []string
 	// kubeClient connects to the API server; nil is enrich.NewClient.
 	kubeClient func(kubeconfig string) (*enrich.Client, error)
 }
@@ -71,6 +75,15 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 		return nil, fmt.Errorf("tailer: %w", err)
 	}
 	a.tailer = tl
+	in := &nodeInputs{files: tl}
+	if jc, ok := cfg.JournalConfig(); ok {
+		// Journal records carry no pod: they go to the sink directly.
+		jc.Logger, jc.Registerer = d.log.With("component", "journal"), d.reg
+		jc.Reader.Files = d.journalFiles
+		if in.journal, err = journal.NewInput(jc, sink); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+	}
 	if l := cfg.HTTP.Listen; l != "" && l != "off" {
 		if a.srv, err = listen(l, d.reg, a.health, cfg.HTTP.Pprof); err != nil {
 			return nil, err
@@ -78,7 +91,7 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 		aux = append(aux, a.srv)
 	}
 	a.pipe = &pipeline{
-		in: tl, sink: sink, aux: aux, health: a.health,
+		in: in, sink: sink, aux: aux, health: a.health,
 		shutdownTimeout: cfg.ShutdownTimeout.Std(), force: d.force, log: d.log,
 	}
 	return a, nil

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -44,9 +45,12 @@ func configCommand(args []string, getenv func(string) string, stdout, stderr io.
 		fmt.Fprintf(stdout, "# output is %s: no log group or stream\n", cfg.Output)
 		return exitOK
 	}
+	id := strings.Repeat("0", 64)
+	link := fmt.Sprintf("/var/log/containers/%s_%s_%s-%s.log", *pod, *ns, *container, id)
 	rec := &tailer.Record{Stream: tailer.Stdout, File: &tailer.FileMeta{
-		Namespace: *ns, Pod: *pod, PodUID: "00000000-0000-0000-0000-000000000000",
-		Container: *container, Restart: 0,
+		Path: link, Namespace: *ns, Pod: *pod, PodUID: "00000000-0000-0000-0000-000000000000",
+		Container: *container, ContainerID: id, Restart: 0,
+		Input: config.ApplicationInput, Tag: tailer.Tag(link),
 	}}
 	group, stream, err := cloudwatch.Destination(cfg.CloudWatchConfig(), rec)
 	if err != nil {

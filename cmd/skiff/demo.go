@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-agent/skiff/bench/nodesim"
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+	"github.com/skiff-agent/skiff/tailer"
 )
 
 // Demo credentials: cwlocal checks SigV4 signatures made with them, so the
@@ -28,6 +29,7 @@ const (
 	demoSecretKey = "skiff-demo-secret"
 	demoRegion    = "us-east-1"
 	demoCluster   = "demo"
+	demoNode      = "demo-node"
 )
 
 // demoOptions are the flags of `skiff demo`.
@@ -121,7 +123,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 	cfg := config.Default(func(string) string { return "" })
 	cfg.Cluster = demoCluster
-	cfg.NodeName = "demo-node"
+	cfg.NodeName = demoNode
 	cfg.HTTP.Listen = o.httpListen
 	cfg.Tail.Include = []string{sim.Glob()}
 	cfg.Tail.StateDir = filepath.Join(dir, "state")
@@ -228,9 +230,10 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 
 func groupName() string { return "/aws/containerinsights/" + demoCluster + "/application" }
 
-// streamName is the default log stream template applied to a simulated pod.
-func streamName(s nodesim.StreamInfo) string {
-	return s.Pod + "_" + s.Namespace + "_" + s.Container
+// streamName is the default log stream template applied to a simulated
+// pod's file on node: <node>-application.<its path with dots>.
+func streamName(node string, s nodesim.StreamInfo) string {
+	return node + "-application." + tailer.Tag(s.Link)
 }
 
 func metricsURL(a *agent) string {
@@ -286,7 +289,7 @@ func readBack(cw *cwlocal.Server, sim *nodesim.Sim) demoReport {
 	c := nodesim.NewCounter(sim)
 	r := demoReport{}
 	for i := range sim.Streams() {
-		name := streamName(sim.Stream(i))
+		name := streamName(demoNode, sim.Stream(i))
 		r.streams = append(r.streams, name)
 		for _, e := range cw.Events(groupName(), name) {
 			c.Observe(time.UnixMilli(e.IngestionTime), e.Message)

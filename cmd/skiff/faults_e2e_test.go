@@ -40,7 +40,7 @@ func (n *node) tallyIn(groupOf func(i int) string) (nodesim.Tally, []int64) {
 	per := make([]int64, n.sim.Streams())
 	for i := range n.sim.Streams() {
 		seen := map[int64]bool{}
-		for _, e := range n.cw.Events(groupOf(i), streamName(n.sim.Stream(i))) {
+		for _, e := range n.cw.Events(groupOf(i), streamName(demoNode, n.sim.Stream(i))) {
 			c.Observe(time.UnixMilli(e.IngestionTime), e.Message)
 			if m, ok := nodesim.FindMarker(e.Message); ok && m.Stream == i && !seen[m.Seq] {
 				seen[m.Seq] = true
@@ -201,7 +201,7 @@ func TestForbiddenGroupBinary(t *testing.T) {
 func (n *node) explainLostIn(groupOf func(int) string) {
 	for i := range n.sim.Streams() {
 		seen := map[int64]bool{}
-		for _, e := range n.cw.Events(groupOf(i), streamName(n.sim.Stream(i))) {
+		for _, e := range n.cw.Events(groupOf(i), streamName(demoNode, n.sim.Stream(i))) {
 			if m, ok := nodesim.FindMarker(e.Message); ok {
 				seen[m.Seq] = true
 			}

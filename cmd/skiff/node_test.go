@@ -61,6 +61,7 @@ type nodeOptions struct {
 	copyTruncate bool     // rotate by copytruncate instead of rename
 	late         bool     // the log directory appears only at makeLogs
 	spoolBytes   string   // tail.max_spool_bytes
+	journal      bool     // turn on the journal inputs (off outside a cluster)
 }
 
 func newNode(t *testing.T, o nodeOptions) *node {
@@ -100,7 +101,7 @@ func newNode(t *testing.T, o nodeOptions) *node {
 		rescan = "1h" // the new directory must be found by its events
 	}
 	yaml := fmt.Sprintf(`cluster: %s
-node_name: e2e-node
+node_name: 'demo-node'
 shutdown_timeout: %s
 http:
   listen: 127.0.0.1:%d
@@ -112,12 +113,22 @@ tail:
   checkpoint_interval: 200ms
   rescan_interval: %s
   max_spool_bytes: %s
+journal:
+  dirs: [%s]
+  read_from: beginning
 cloudwatch:
   region: %s
   endpoint: %s
   buffer_bytes: %s
   flush_interval: 200ms
-`, demoCluster, o.timeout, n.port, glob, filepath.Join(n.dir, "state"), rescan, o.spoolBytes, demoRegion, n.cw.URL(), o.bufferBytes)
+`, demoCluster, o.timeout, n.port, glob, filepath.Join(n.dir, "state"), rescan, o.spoolBytes,
+		n.journalDir(), demoRegion, n.cw.URL(), o.bufferBytes)
+	if o.journal {
+		yaml += "inputs:\n"
+		for _, name := range []string{"dataplane", "host-dmesg", "host-messages", "host-secure"} {
+			yaml += "  " + name + ": {enabled: true}\n"
+		}
+	}
 	n.cfg = filepath.Join(n.dir, "skiff.yaml")
 	if err := os.WriteFile(n.cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -127,6 +138,10 @@ cloudwatch:
 	}
 	return n
 }
+
+// journalDir is the node's journal directory (the agent's journal.dirs):
+// created by the tests that write a journal.
+func (n *node) journalDir() string { return filepath.Join(n.dir, "journal") }
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -280,7 +295,7 @@ func (n *node) tally() nodesim.Tally {
 func (n *node) explainLost() {
 	for i := range n.sim.Streams() {
 		seen := map[int64]bool{}
-		for _, e := range n.cw.Events(groupName(), streamName(n.sim.Stream(i))) {
+		for _, e := range n.cw.Events(groupName(), streamName(demoNode, n.sim.Stream(i))) {
 			if m, ok := nodesim.FindMarker(e.Message); ok {
 				seen[m.Seq] = true
 			}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
+	"github.com/skiff-agent/skiff/tailer/journal"
 )
 
 // tailCommand is `skiff tail PATH...`: the agent's pipeline with the
@@ -34,18 +35,45 @@ func tailCommand(ctx context.Context, args []string, getenv func(string) string,
 	cfg := config.Default(getenv)
 	cfg.Output = config.OutputStdout
 	cfg.Stdout.Format = *format
+	// Records in the shape the default configuration ships.
+	cfg.Stdout.Parse, cfg.Stdout.MergeKey = cfg.CloudWatch.Parse, cfg.CloudWatch.MergeKey
 	cfg.HTTP.Listen = "off"
 	cfg.Kubernetes.Enabled = false
 	cfg.Log.Level = *level
 	cfg.Tail.StateDir = ""
-	cfg.Tail.Include = nil
+	cfg.Tail.Include, cfg.Tail.Exclude = nil, nil
+	// Only the paths given are read: files by the application input,
+	// journal files (told by their first bytes) by the default journal
+	// inputs, which shape their entries as they ship them.
+	var journals []string
+	for name, in := range cfg.Inputs {
+		if in.Type == config.InputFiles {
+			in.Enabled = false
+			cfg.Inputs[name] = in
+		}
+	}
 	for _, a := range fs.Args() {
 		abs, err := filepath.Abs(a)
 		if err != nil {
 			fmt.Fprintf(stderr, "skiff tail: %v\n", err)
 			return exitUsage
 		}
+		if journal.IsJournalFile(abs) {
+			journals = append(journals, abs)
+			continue
+		}
 		cfg.Tail.Include = append(cfg.Tail.Include, abs)
+	}
+	if len(cfg.Tail.Include) == 0 {
+		// The application input needs a glob; this one matches nothing.
+		cfg.Tail.Include = []string{"/nonexistent/skiff-tail/*"}
+	}
+	cfg.Journal.Dirs, cfg.Journal.ReadFrom = nil, "beginning"
+	if len(journals) == 0 {
+		for name, in := range cfg.Inputs {
+			in.Enabled = false
+			cfg.Inputs[name] = in
+		}
 	}
 	if errs := cfg.Validate(); len(errs) > 0 {
 		for _, e := range errs {
@@ -56,7 +84,7 @@ func tailCommand(ctx context.Context, args []string, getenv func(string) string,
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	force, stopForce := secondSignal()
 	defer stopForce()
-	a, err := newAgent(ctx, cfg, deps{log: log, reg: newRegistry(readBuildInfo()), stdout: stdout, force: force})
+	a, err := newAgent(ctx, cfg, deps{log: log, reg: newRegistry(readBuildInfo()), stdout: stdout, force: force, journalFiles: journals})
 	if err != nil {
 		fmt.Fprintf(stderr, "skiff tail: %v\n", err)
 		return exitFailed

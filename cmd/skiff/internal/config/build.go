@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/skiff-agent/skiff/enrich"
@@ -11,6 +13,7 @@ import (
 	"github.com/skiff-agent/skiff/sinks/file"
 	"github.com/skiff-agent/skiff/sinks/stdout"
 	"github.com/skiff-agent/skiff/tailer"
+	"github.com/skiff-agent/skiff/tailer/journal"
 )
 
 // This file is the one place where the file's sections become the
@@ -20,9 +23,16 @@ import (
 // TailerConfig is the tailer's configuration.
 func (c *Config) TailerConfig() tailer.Config {
 	t := &c.Tail
+	var inputs []tailer.Input
+	for _, name := range c.enabledInputs(InputFiles) {
+		in := c.Inputs[name]
+		inputs = append(inputs, tailer.Input{Name: name, Include: in.Include, Exclude: in.Exclude, Format: in.Format})
+	}
 	return tailer.Config{
+		Name:               ApplicationInput,
 		Include:            t.Include,
 		Exclude:            t.Exclude,
+		Inputs:             inputs,
 		ReadFrom:           t.ReadFrom,
 		StateDir:           t.StateDir,
 		CheckpointInterval: t.CheckpointInterval.Std(),
@@ -34,6 +44,34 @@ func (c *Config) TailerConfig() tailer.Config {
 		RescanInterval:     t.RescanInterval.Std(),
 		ReadBudget:         int(t.ReadBudget),
 	}
+}
+
+// enabledInputs returns the names of the enabled inputs of type typ, in
+// order.
+func (c *Config) enabledInputs(typ string) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(c.Inputs)) {
+		if in := c.Inputs[name]; in.Enabled && in.Type == typ {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// JournalConfig is the journal input's configuration; ok is false when no
+// journal input is enabled.
+func (c *Config) JournalConfig() (_ journal.InputConfig, ok bool) {
+	jc := journal.InputConfig{
+		Reader:             journal.Config{Dirs: c.Journal.Dirs, ReadFrom: c.Journal.ReadFrom},
+		StateDir:           c.Tail.StateDir,
+		CheckpointInterval: c.Tail.CheckpointInterval.Std(),
+	}
+	for _, name := range c.enabledInputs(InputJournal) {
+		in := c.Inputs[name]
+		m, _ := journalMatch(in) // checked by Validate
+		jc.Routes = append(jc.Routes, journal.Route{Name: name, Match: m, Fields: in.Fields})
+	}
+	return jc, len(jc.Routes) > 0
 }
 
 // EnrichConfig is the enricher's configuration. With output cloudwatch,
@@ -62,9 +100,9 @@ func (c *Config) EnrichConfig() enrich.Config {
 }
 
 // EncoderConfig is how the stdout and file outputs encode records.
-func (c *Config) EncoderConfig(format, parse string) sinks.EncoderConfig {
+func (c *Config) EncoderConfig(format, parse, mergeKey string) sinks.EncoderConfig {
 	return sinks.EncoderConfig{
-		Format: format, Parse: parse, Host: c.NodeName,
+		Format: format, Parse: parse, MergeKey: mergeKey, Host: c.NodeName,
 		Labels: c.Kubernetes.Labels, Annotations: c.Kubernetes.Annotations,
 	}
 }
@@ -81,6 +119,8 @@ func (c *Config) CloudWatchConfig() cloudwatch.Config {
 		Host:             c.NodeName,
 		Format:           cw.Format,
 		Parse:            cw.Parse,
+		MergeKey:         cw.MergeKey,
+		Routes:           c.routes(),
 		Labels:           c.Kubernetes.Labels,
 		Annotations:      c.Kubernetes.Annotations,
 		BufferBytes:      int64(cw.BufferBytes),
@@ -97,6 +137,17 @@ func (c *Config) CloudWatchConfig() cloudwatch.Config {
 	}
 }
 
+// routes are the destinations of the enabled inputs.
+func (c *Config) routes() map[string]cloudwatch.Route {
+	out := make(map[string]cloudwatch.Route)
+	for name, in := range c.Inputs {
+		if in.Enabled {
+			out[name] = cloudwatch.Route{LogGroup: in.LogGroup, LogStream: in.LogStream}
+		}
+	}
+	return out
+}
+
 // FileConfig is the file sink's configuration.
 func (c *Config) FileConfig() file.Config {
 	f := &c.File
@@ -105,13 +156,13 @@ func (c *Config) FileConfig() file.Config {
 		MaxBytes: int64(f.MaxBytes),
 		MaxFiles: f.MaxFiles,
 		Sync:     f.Sync,
-		Encoder:  c.EncoderConfig(f.Format, f.Parse),
+		Encoder:  c.EncoderConfig(f.Format, f.Parse, f.MergeKey),
 	}
 }
 
 // StdoutOptions are the stdout sink's options.
 func (c *Config) StdoutOptions() stdout.Options {
-	return stdout.Options{Encoder: c.EncoderConfig(c.Stdout.Format, c.Stdout.Parse)}
+	return stdout.Options{Encoder: c.EncoderConfig(c.Stdout.Format, c.Stdout.Parse, c.Stdout.MergeKey)}
 }
 
 // componentErrors is what the components' Validate say of the
@@ -142,6 +193,9 @@ func (c *Config) componentErrors() []*FieldError {
 		for _, fe := range fieldErrors(s.err) {
 			if fe.Key != "" && fe.Key == s.skip {
 				continue
+			}
+			if strings.HasPrefix(fe.Key, "Inputs[") || strings.HasPrefix(fe.Key, "Routes[") {
+				continue // the inputs' own rules (validateInputs) judge them
 			}
 			fe.Key = keyOf(s.key, s.typ, fe.Key)
 			out = append(out, fe)

@@ -15,6 +15,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
@@ -26,6 +27,7 @@ import (
 	"github.com/skiff-agent/skiff/sinks/cloudwatch"
 	"github.com/skiff-agent/skiff/sinks/file"
 	"github.com/skiff-agent/skiff/tailer"
+	"github.com/skiff-agent/skiff/tailer/journal"
 )
 
 // Outputs that skiff can ship to.
@@ -39,7 +41,10 @@ const (
 // then from the file; a field's comment states its default.
 type Config struct {
 	// Cluster names the cluster in log group names ({cluster}). Default
-	// $CLUSTER_NAME, else "default".
+	// $CLUSTER_NAME (the chart sets it from config.cluster, which it
+	// requires); outside a cluster, else "default". In a cluster
+	// ($KUBERNETES_SERVICE_HOST set) with output cloudwatch, skiff refuses
+	// to start without it rather than ship to a made-up group.
 	Cluster string `yaml:"cluster"`
 	// NodeName is the node whose pods are watched and the {host} of records.
 	// Default $NODE_NAME (the chart sets it from spec.nodeName), else the
@@ -52,8 +57,17 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Log is skiff's own logging.
 	Log Log `yaml:"log"`
-	// Tail says which files are read and how.
+	// Tail says which files are read and how: the application input, and
+	// the settings every file input shares.
 	Tail Tail `yaml:"tail"`
+	// Inputs are the inputs besides the application's, by name: sets of
+	// files, or entries of the systemd journal, each with its destination.
+	// The defaults are Container Insights' dataplane and host inputs,
+	// enabled in a cluster ($KUBERNETES_SERVICE_HOST set); an input given
+	// here changes the default of the same name key by key, or adds one.
+	Inputs map[string]Input `yaml:"inputs"`
+	// Journal says where the journal inputs read.
+	Journal Journal `yaml:"journal"`
 	// Kubernetes is pod metadata enrichment.
 	Kubernetes Kubernetes `yaml:"kubernetes"`
 	// Output is where records go: cloudwatch (default), stdout or file.
@@ -89,7 +103,8 @@ type Tail struct {
 	// Include lists the globs of files to read. Default
 	// ["/var/log/containers/*.log"].
 	Include []string `yaml:"include"`
-	// Exclude lists globs of files never to read. Default none.
+	// Exclude lists globs of files never to read. Default the aws-node and
+	// kube-proxy containers, which the dataplane-containers input reads.
 	Exclude []string `yaml:"exclude"`
 	// ReadFrom is where a file found on the first start, without a
 	// checkpoint, is read from: beginning (default) or end.
@@ -120,6 +135,65 @@ type Tail struct {
 	ReadBudget Size `yaml:"read_budget"`
 }
 
+// Input types.
+const (
+	InputFiles   = "files"
+	InputJournal = "journal"
+)
+
+// Input is one named input and its destination.
+type Input struct {
+	// Enabled turns the input on. Default: the default inputs are on in a
+	// cluster ($KUBERNETES_SERVICE_HOST set) and off elsewhere; an input
+	// the file adds is on.
+	Enabled bool `yaml:"enabled"`
+	// Type is files or journal. Required for a new input.
+	Type string `yaml:"type"`
+	// Include lists the globs of the files of a files input; a file is
+	// read by the first input that includes it (the application input
+	// first, then the others by name).
+	Include []string `yaml:"include"`
+	// Exclude lists globs of files the input leaves alone.
+	Exclude []string `yaml:"exclude"`
+	// Format is auto (default: CRI or docker json-file, told apart by the
+	// first line) or plain (lines of text, such as /var/log/messages).
+	Format string `yaml:"format"`
+	// Match lists FIELD=value terms a journal entry must have: terms on
+	// the same field are alternatives, terms on different fields must all
+	// hold (journalctl's matches). Default none: every entry.
+	Match []string `yaml:"match"`
+	// Priority keeps journal entries whose PRIORITY is in a range, such as
+	// "0..6" or "emerg..info" (journalctl -p). Default any.
+	Priority string `yaml:"priority"`
+	// Not lists FIELD=value terms a journal entry must not have.
+	Not []string `yaml:"not"`
+	// Fields maps the keys of a journal input's records to journal fields.
+	// Default {hostname: _HOSTNAME, systemd_unit: _SYSTEMD_UNIT, message:
+	// MESSAGE}.
+	Fields map[string]string `yaml:"fields"`
+	// LogGroup and LogStream are the input's CloudWatch destination,
+	// templates as cloudwatch.log_group's; {tag} is what Fluent Bit's tag
+	// holds in place of "*" (var.log.containers.<file>, or the journal
+	// entry's unit).
+	LogGroup  string `yaml:"log_group"`
+	LogStream string `yaml:"log_stream"`
+}
+
+// newSection makes a new input, named in the file without a default:
+// enabled, in the auto format for files.
+func (in *Input) newSection() { in.Enabled = true }
+
+// Journal configures where the journal inputs read.
+type Journal struct {
+	// Dirs are the journal directories. Default [/var/log/journal,
+	// /run/log/journal].
+	Dirs []string `yaml:"dirs"`
+	// ReadFrom is where the journal is read from on the first start,
+	// without a saved cursor: end (default, as Container Insights'
+	// Read_From_Tail) or beginning.
+	ReadFrom string `yaml:"read_from"`
+}
+
 // Kubernetes configures pod metadata enrichment.
 type Kubernetes struct {
 	// Enabled turns enrichment on. Default true inside a cluster
@@ -137,9 +211,10 @@ type Kubernetes struct {
 	// annotations to records as kubernetes.namespace_labels and
 	// kubernetes.namespace_annotations (needs RBAC on namespaces). Default false.
 	NamespaceMetadata bool `yaml:"namespace_metadata"`
-	// Labels attaches pod labels. Default true.
+	// Labels attaches pod labels. Default false, as Container Insights.
 	Labels bool `yaml:"labels"`
-	// Annotations attaches pod annotations. Default true.
+	// Annotations attaches pod annotations. Default false, as Container
+	// Insights.
 	Annotations bool `yaml:"annotations"`
 	// IncludeLabels, when not empty, keeps only the label keys it matches;
 	// ExcludeLabels drops the keys it matches. A pattern is a key, or a
@@ -167,13 +242,20 @@ type CloudWatch struct {
 	// /aws/containerinsights/{cluster}/application.
 	LogGroup string `yaml:"log_group"`
 	// LogStream is the log stream template. Default
-	// {kubernetes.pod_name}_{kubernetes.namespace_name}_{kubernetes.container_name}.
+	// {host}-application.{tag}: <node>-application.var.log.containers.<file>,
+	// Container Insights' name.
 	LogStream string `yaml:"log_stream"`
 	// Format is json (default: Fluent Bit's kubernetes filter shape) or raw
 	// (the line alone).
 	Format string `yaml:"format"`
-	// Parse is "" (default) or json: merge JSON lines into the record.
+	// Parse is json (default) or "": parse JSON lines (those that start
+	// with "{") into the record; a pod's fluentbit.io/parser or
+	// skiff.io/parser annotation asks for the same.
 	Parse string `yaml:"parse"`
+	// MergeKey is where a parsed line's object goes, beside the line in
+	// "log": log_processed (default, Container Insights' Merge_Log_Key);
+	// "" merges its members at the top level in place of "log".
+	MergeKey string `yaml:"merge_key"`
 	// BufferBytes is the memory budget for batched and in-flight data; the
 	// only buffer in memory. Default 64MiB.
 	BufferBytes Size `yaml:"buffer_bytes"`
@@ -216,16 +298,20 @@ type File struct {
 	Sync bool `yaml:"sync"`
 	// Format is json (default) or raw.
 	Format string `yaml:"format"`
-	// Parse is "" (default) or json: merge JSON lines into the record.
+	// Parse is "" (default) or json: parse JSON lines into the record.
 	Parse string `yaml:"parse"`
+	// MergeKey is as cloudwatch.merge_key. Default log_processed.
+	MergeKey string `yaml:"merge_key"`
 }
 
 // Stdout configures the stdout output: one JSON line per record.
 type Stdout struct {
 	// Format is json (default) or raw.
 	Format string `yaml:"format"`
-	// Parse is "" (default) or json: merge JSON lines into the record.
+	// Parse is "" (default) or json: parse JSON lines into the record.
 	Parse string `yaml:"parse"`
+	// MergeKey is as cloudwatch.merge_key. Default log_processed.
+	MergeKey string `yaml:"merge_key"`
 }
 
 // Default returns the configuration used for every key the file leaves out:
@@ -236,13 +322,14 @@ func Default(getenv func(string) string) Config {
 		getenv = func(string) string { return "" }
 	}
 	return Config{
-		Cluster:         cmp.Or(getenv("CLUSTER_NAME"), DefaultCluster),
+		Cluster:         defaultCluster(getenv),
 		NodeName:        cmp.Or(getenv("NODE_NAME"), hostname()),
 		ShutdownTimeout: Duration(25 * time.Second),
 		HTTP:            HTTP{Listen: "127.0.0.1:2021"},
 		Log:             Log{Level: "info", Format: "auto"},
 		Tail: Tail{
 			Include:            []string{tailer.DefaultInclude},
+			Exclude:            []string{"/var/log/containers/aws-node*", "/var/log/containers/kube-proxy*"},
 			ReadFrom:           tailer.ReadFromBeginning,
 			StateDir:           "/var/lib/skiff",
 			CheckpointInterval: Duration(tailer.DefaultCheckpointInterval),
@@ -254,33 +341,96 @@ func Default(getenv func(string) string) Config {
 			RescanInterval:     Duration(tailer.DefaultRescanInterval),
 			ReadBudget:         tailer.DefaultReadBudget,
 		},
+		Inputs:  DefaultInputs(getenv("KUBERNETES_SERVICE_HOST") != ""),
+		Journal: Journal{Dirs: []string{journal.DefaultPersistentDir, journal.DefaultVolatileDir}, ReadFrom: journal.ReadFromEnd},
 		Kubernetes: Kubernetes{
 			Enabled:         getenv("KUBERNETES_SERVICE_HOST") != "",
 			MetadataWait:    Duration(enrich.DefaultMetadataWait),
 			DeletedPodGrace: Duration(enrich.DefaultDeletedPodGrace),
-			Labels:          true,
-			Annotations:     true,
 			ExcludeSelf:     true,
 		},
 		Output: OutputCloudWatch,
 		CloudWatch: CloudWatch{
 			Region:          cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
 			LogGroup:        cloudwatch.DefaultLogGroup,
-			LogStream:       cloudwatch.DefaultLogStream,
+			LogStream:       ApplicationLogStream,
 			Format:          sinks.FormatJSON,
+			Parse:           sinks.ParseJSON,
+			MergeKey:        DefaultMergeKey,
 			BufferBytes:     sinks.DefaultBufferBytes,
 			FlushInterval:   Duration(cloudwatch.DefaultFlushInterval),
 			AutoCreateGroup: true,
 			LogGroupClass:   cloudwatch.ClassStandard,
 		},
-		File:   File{Format: sinks.FormatJSON, MaxBytes: file.DefaultMaxBytes, MaxFiles: file.DefaultMaxFiles},
-		Stdout: Stdout{Format: sinks.FormatJSON},
+		File: File{Format: sinks.FormatJSON, MergeKey: DefaultMergeKey,
+			MaxBytes: file.DefaultMaxBytes, MaxFiles: file.DefaultMaxFiles},
+		Stdout: Stdout{Format: sinks.FormatJSON, MergeKey: DefaultMergeKey},
 	}
 }
 
-// DefaultCluster is the cluster name when neither the file nor
-// $CLUSTER_NAME gives one.
+// ApplicationInput names the input of tail.include: {input} in templates.
+const ApplicationInput = "application"
+
+// Container Insights' layout, the defaults.
+const (
+	// ApplicationLogStream is <node>-application.var.log.containers.<file>.
+	ApplicationLogStream = "{host}-application.{tag}"
+	// DefaultMergeKey is where a JSON line's object goes, beside "log".
+	DefaultMergeKey = "log_processed"
+	dataplaneGroup  = "/aws/containerinsights/{cluster}/dataplane"
+	hostGroup       = "/aws/containerinsights/{cluster}/host"
+)
+
+// DefaultInputs are Container Insights' dataplane and host inputs: the
+// kubelet, containerd and docker units and the aws-node and kube-proxy
+// containers in /dataplane; kernel messages, syslog priorities 0 to 6
+// (except the mail, cron and authpriv facilities) and the authpriv
+// facility in /host, from the journal. They are enabled in a cluster:
+// outside one (a laptop) a machine's own journal is not shipped unless
+// asked.
+func DefaultInputs(enabled bool) map[string]Input {
+	host := map[string]string{"host": "_HOSTNAME", "ident": "SYSLOG_IDENTIFIER", "pid": "_PID", "message": "MESSAGE"}
+	in := func(i Input) Input { i.Enabled = enabled; return i }
+	return map[string]Input{
+		"dataplane": in(Input{
+			Type:     InputJournal,
+			Match:    []string{"_SYSTEMD_UNIT=kubelet.service", "_SYSTEMD_UNIT=containerd.service", "_SYSTEMD_UNIT=docker.service"},
+			Fields:   maps.Clone(journal.DefaultFields),
+			LogGroup: dataplaneGroup, LogStream: "{host}-dataplane.systemd.{tag}",
+		}),
+		"dataplane-containers": in(Input{
+			Type:     InputFiles,
+			Include:  []string{"/var/log/containers/aws-node*", "/var/log/containers/kube-proxy*"},
+			Format:   tailer.FormatAuto,
+			LogGroup: dataplaneGroup, LogStream: "{host}-dataplane.tail.{tag}",
+		}),
+		"host-dmesg": in(Input{
+			Type: InputJournal, Match: []string{"_TRANSPORT=kernel"}, Fields: maps.Clone(host),
+			LogGroup: hostGroup, LogStream: "{host}.host.dmesg",
+		}),
+		"host-messages": in(Input{
+			Type: InputJournal, Priority: "0..6",
+			Not:    []string{"SYSLOG_FACILITY=2", "SYSLOG_FACILITY=9", "SYSLOG_FACILITY=10"},
+			Fields: maps.Clone(host), LogGroup: hostGroup, LogStream: "{host}.host.messages",
+		}),
+		"host-secure": in(Input{
+			Type: InputJournal, Match: []string{"SYSLOG_FACILITY=10"}, Fields: maps.Clone(host),
+			LogGroup: hostGroup, LogStream: "{host}.host.secure",
+		}),
+	}
+}
+
+// DefaultCluster is the cluster name outside a cluster when neither the
+// file nor $CLUSTER_NAME gives one.
 const DefaultCluster = "default"
+
+// defaultCluster is $CLUSTER_NAME; else, outside a cluster, DefaultCluster.
+func defaultCluster(getenv func(string) string) string {
+	if c := getenv("CLUSTER_NAME"); c != "" || getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return c
+	}
+	return DefaultCluster
+}
 
 // FieldError is a problem with one key's value. Load turns it into an Error
 // that also names the file and line.
@@ -316,8 +466,8 @@ func (c *Config) Validate() []*FieldError {
 			bad(key, "%q is not one of %s", val, strings.Join(choices, ", "))
 		}
 	}
-	if c.Cluster == "" {
-		bad("cluster", "must not be empty")
+	if c.Cluster == "" && c.Output == OutputCloudWatch {
+		bad("cluster", "not set: name the cluster the log groups are for with cluster:, $CLUSTER_NAME or the chart's config.cluster (skiff does not guess one)")
 	}
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "auto", "json", "text")
@@ -368,6 +518,8 @@ func (c *Config) Validate() []*FieldError {
 		}
 	}
 
+	errs = append(errs, c.validateInputs()...)
+
 	cw := &c.CloudWatch
 	if c.Output == OutputCloudWatch && cw.Region == "" {
 		bad("cloudwatch.region", "not set, and neither is AWS_REGION: set cloudwatch.region, AWS_REGION or --region")
@@ -388,4 +540,111 @@ func (c *Config) Validate() []*FieldError {
 		bad("file.max_bytes", "must be at least %s, got %s", Size(minFileMaxBytes), c.File.MaxBytes)
 	}
 	return append(errs, c.componentErrors()...)
+}
+
+// validateInputs checks the inputs and the journal section.
+func (c *Config) validateInputs() []*FieldError {
+	var errs []*FieldError
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Inputs)) {
+		in := c.Inputs[name]
+		key := "inputs." + name
+		if name == "" || name == ApplicationInput || strings.ContainsAny(name, " .{}") {
+			bad(key, "%q cannot name an input: not empty, not %s (tail.include's), without spaces, dots or braces", name, ApplicationInput)
+		}
+		for _, k := range []struct{ key, v string }{{"log_group", in.LogGroup}, {"log_stream", in.LogStream}} {
+			if k.v == "" {
+				bad(key+"."+k.key, "must not be empty")
+			} else if _, err := cloudwatch.ParseTemplate(k.v); err != nil {
+				bad(key+"."+k.key, "%v", err)
+			}
+		}
+		switch in.Type {
+		case InputFiles:
+			if in.Enabled && len(in.Include) == 0 {
+				bad(key+".include", "must list at least one glob")
+			}
+			for _, g := range []struct {
+				key   string
+				globs []string
+			}{{".include", in.Include}, {".exclude", in.Exclude}} {
+				for _, p := range g.globs {
+					if !filepath.IsAbs(p) {
+						bad(key+g.key, "%q: must be an absolute path", p)
+					} else if _, err := filepath.Match(p, ""); err != nil {
+						bad(key+g.key, "%q: %v", p, err)
+					}
+				}
+			}
+			if in.Format != "" && in.Format != tailer.FormatAuto && in.Format != tailer.FormatPlain {
+				bad(key+".format", "%q is not one of %s, %s", in.Format, tailer.FormatAuto, tailer.FormatPlain)
+			}
+			for _, k := range []struct {
+				key string
+				set bool
+			}{{"match", len(in.Match) > 0}, {"priority", in.Priority != ""}, {"not", len(in.Not) > 0}, {"fields", len(in.Fields) > 0}} {
+				if k.set {
+					bad(key+"."+k.key, "is a key of journal inputs; this input is of type files")
+				}
+			}
+		case InputJournal:
+			terms := 0
+			for _, k := range []struct {
+				key   string
+				terms []string
+			}{{".match", in.Match}, {".not", in.Not}} {
+				for _, term := range k.terms {
+					if name, _, ok := strings.Cut(term, "="); !ok || name == "" {
+						bad(key+k.key, "%q is not FIELD=value", term)
+						terms++
+					}
+				}
+			}
+			if _, err := journalMatch(in); err != nil && terms == 0 {
+				bad(key, "%v", err)
+			}
+			for k, f := range in.Fields {
+				if k == "" || f == "" {
+					bad(key+".fields", "%q: %q: neither the key nor the journal field may be empty", k, f)
+				}
+			}
+			for _, k := range []struct {
+				key string
+				set bool
+			}{{"include", len(in.Include) > 0}, {"exclude", len(in.Exclude) > 0}, {"format", in.Format != ""}} {
+				if k.set {
+					bad(key+"."+k.key, "is a key of files inputs; this input is of type journal")
+				}
+			}
+		default:
+			bad(key+".type", "%q is not one of %s, %s", in.Type, InputFiles, InputJournal)
+		}
+	}
+	for _, d := range c.Journal.Dirs {
+		if !filepath.IsAbs(d) {
+			bad("journal.dirs", "%q: must be an absolute path", d)
+		}
+	}
+	if r := c.Journal.ReadFrom; r != journal.ReadFromBeginning && r != journal.ReadFromEnd {
+		bad("journal.read_from", "%q is not one of %s, %s", r, journal.ReadFromBeginning, journal.ReadFromEnd)
+	}
+	return errs
+}
+
+// journalMatch is the journal.Match of a journal input.
+func journalMatch(in Input) (journal.Match, error) {
+	m := journal.Match{Fields: in.Match, Not: in.Not}
+	if in.Priority != "" {
+		p, err := journal.ParsePriorities(in.Priority)
+		if err != nil {
+			return m, fmt.Errorf("priority: %w", err)
+		}
+		m.Priorities = p
+	}
+	if err := (journal.Filter{m}).Validate(); err != nil {
+		return m, fmt.Errorf("match: %w", err)
+	}
+	return m, nil
 }

@@ -26,7 +26,6 @@ func TestExampleIsValidAndShowsDefaults(t *testing.T) {
 		t.Fatalf("Load(example) = %v", err)
 	}
 	want := Default(getenv)
-	want.Tail.Exclude = []string{}
 	k := &want.Kubernetes
 	k.IncludeLabels, k.ExcludeLabels, k.IncludeAnnotations, k.ExcludeAnnotations = []string{}, []string{}, []string{}, []string{}
 	want.CloudWatch.Tags = map[string]string{}
@@ -166,6 +165,24 @@ func TestBadConfigs(t *testing.T) {
 		{"two problems", "tail:\n  long_lines: wrap\nlog:\n  level: verbose\n",
 			"f.yaml:2: tail.long_lines: \"wrap\" is not one of split, truncate\n" +
 				"f.yaml:4: log.level: \"verbose\" is not one of debug, info, warn, error"},
+		{"input without a type", "inputs:\n  audit:\n    include: [/var/log/audit/audit.log]\n    log_group: /a\n    log_stream: b\n",
+			`f.yaml:2: inputs.audit.type: "" is not one of files, journal`},
+		{"input without a destination", "inputs:\n  audit:\n    type: files\n    include: [/var/log/audit/audit.log]\n",
+			"f.yaml:2: inputs.audit.log_group: must not be empty\nf.yaml:2: inputs.audit.log_stream: must not be empty"},
+		{"bad priority", "inputs:\n  host-messages:\n    priority: loud\n",
+			`f.yaml:2: inputs.host-messages: priority: "loud" is not a priority: 0 to 7 or emerg, alert, crit, err, warning, notice, info, debug`},
+		{"bad match", "inputs:\n  dataplane:\n    match: [kubelet]\n",
+			`f.yaml:3: inputs.dataplane.match: "kubelet" is not FIELD=value`},
+		{"a files key on a journal input", "inputs:\n  dataplane:\n    include: [/x]\n",
+			`f.yaml:3: inputs.dataplane.include: is a key of files inputs; this input is of type journal`},
+		{"bad input format", "inputs:\n  dataplane-containers:\n    format: syslog\n",
+			`f.yaml:3: inputs.dataplane-containers.format: "syslog" is not one of auto, plain`},
+		{"unknown input key", "inputs:\n  dataplane:\n    unit: kubelet\n",
+			`f.yaml:3: inputs.dataplane.unit: unknown key (did you mean "inputs.dataplane.not"?)`},
+		{"input named like the application's", "inputs:\n  application:\n    type: files\n    include: [/x]\n    log_group: /a\n    log_stream: b\n",
+			`f.yaml:2: inputs.application: "application" cannot name an input: not empty, not application (tail.include's), without spaces, dots or braces`},
+		{"bad journal read_from", "journal:\n  read_from: middle\n",
+			`f.yaml:2: journal.read_from: "middle" is not one of beginning, end`},
 		{"decoding and validation problems together", "output: kafka\nshutdown_timeout: 25\n",
 			"f.yaml:1: output: \"kafka\" is not one of cloudwatch, stdout, file\n" +
 				"f.yaml:2: shutdown_timeout: \"25\" is not a duration: add a unit, as in 25s or 25ms"},
@@ -179,6 +196,79 @@ func TestBadConfigs(t *testing.T) {
 				t.Errorf("Load(%q) =\n%s\nwant\n%s", tc.src, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestInputsChangeTheDefaults: an input named in the file changes the
+// default of that name key by key; a new name adds an input; the
+// components get the enabled ones.
+func TestInputsChangeTheDefaults(t *testing.T) {
+	src := `
+inputs:
+  host-dmesg:
+    enabled: false
+  dataplane:
+    log_stream: "{host}-kubelet"
+  secure-file:
+    type: files
+    include: [/var/log/secure]
+    format: plain
+    log_group: /aws/containerinsights/{cluster}/host
+    log_stream: "{host}.host.secure-file"
+`
+	cfg, err := Load("f.yaml", []byte(src), env("AWS_REGION", "eu-west-1", "KUBERNETES_SERVICE_HOST", "10.0.0.1", "CLUSTER_NAME", "prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := cfg.Inputs["host-dmesg"]; in.Enabled || in.Type != InputJournal {
+		t.Errorf("host-dmesg = %+v; want the default, disabled", in)
+	}
+	if in := cfg.Inputs["dataplane"]; in.LogStream != "{host}-kubelet" || len(in.Match) != 3 || in.LogGroup != dataplaneGroup {
+		t.Errorf("dataplane = %+v; want the default with its stream changed", in)
+	}
+	tc := cfg.TailerConfig()
+	if len(tc.Inputs) != 2 || tc.Inputs[0].Name != "dataplane-containers" || tc.Inputs[1].Name != "secure-file" ||
+		tc.Inputs[1].Format != "plain" || tc.Name != ApplicationInput {
+		t.Errorf("tailer inputs = %+v", tc.Inputs)
+	}
+	jc, ok := cfg.JournalConfig()
+	var names []string
+	for _, r := range jc.Routes {
+		names = append(names, r.Name)
+	}
+	if !ok || fmt.Sprint(names) != "[dataplane host-messages host-secure]" || jc.StateDir != cfg.Tail.StateDir {
+		t.Errorf("journal routes %v, state dir %q", names, jc.StateDir)
+	}
+	routes := cfg.CloudWatchConfig().Routes
+	if r := routes["secure-file"]; r.LogStream != "{host}.host.secure-file" || len(routes) != 5 {
+		t.Errorf("routes = %v", routes)
+	}
+
+	// Outside a cluster the default inputs are off: a laptop's journal is
+	// not shipped unless asked; an input the file adds is on.
+	cfg, err = Load("f.yaml", []byte(src), env("AWS_REGION", "eu-west-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.JournalConfig(); ok || len(cfg.TailerConfig().Inputs) != 1 {
+		t.Errorf("outside a cluster: journal inputs on %v, file inputs %+v", ok, cfg.TailerConfig().Inputs)
+	}
+}
+
+// In a cluster, the cluster name must be given: skiff never ships to a
+// made-up group.
+func TestClusterRequiredInCluster(t *testing.T) {
+	_, err := Load("f.yaml", nil, env("AWS_REGION", "eu-west-1", "KUBERNETES_SERVICE_HOST", "10.0.0.1"))
+	want := "f.yaml: cluster: not set: name the cluster the log groups are for with cluster:, $CLUSTER_NAME or the chart's config.cluster (skiff does not guess one)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Load in a cluster without a name = %v; want %s", err, want)
+	}
+	cfg, err := Load("f.yaml", nil, env("AWS_REGION", "eu-west-1", "KUBERNETES_SERVICE_HOST", "10.0.0.1", "CLUSTER_NAME", "prod"))
+	if err != nil || cfg.Cluster != "prod" {
+		t.Errorf("with CLUSTER_NAME: %v, cluster %q", err, cfg.Cluster)
+	}
+	if cfg, err := Load("f.yaml", nil, env("AWS_REGION", "eu-west-1")); err != nil || cfg.Cluster != DefaultCluster {
+		t.Errorf("outside a cluster: %v, cluster %q", err, cfg.Cluster)
 	}
 }
 

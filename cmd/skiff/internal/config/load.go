@@ -256,6 +256,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, key string) {
 		d.mapping(n, v, key)
 	case v.Kind() == reflect.Slice:
 		d.list(n, v, key)
+	case v.Kind() == reflect.Map && v.Type().Elem().Kind() == reflect.Struct:
+		d.structMap(n, v, key)
 	case v.Kind() == reflect.Map:
 		d.stringMap(n, v, key)
 	default:
@@ -321,6 +323,39 @@ func (d *decoder) stringMap(n *yaml.Node, v reflect.Value, key string) {
 		kn, vn := n.Content[i], n.Content[i+1]
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.scalar(vn, elem, join(key, kn.Value))
+		out.SetMapIndex(reflect.ValueOf(kn.Value), elem)
+	}
+	v.Set(out)
+}
+
+// structMap decodes a mapping of names to sections: a name the map
+// already has (a default) is changed key by key; a new name starts from
+// newSection's value.
+func (d *decoder) structMap(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, key, "want a mapping of names, got %s", kindName(n))
+		return
+	}
+	out := reflect.MakeMapWithSize(v.Type(), v.Len()+len(n.Content)/2)
+	iter := v.MapRange()
+	for iter.Next() {
+		out.SetMapIndex(iter.Key(), iter.Value())
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := n.Content[i], n.Content[i+1]
+		path := join(key, kn.Value)
+		d.src.origins[path] = fmt.Sprintf("%s:%d", d.src.name, kn.Line)
+		elem := reflect.New(v.Type().Elem()).Elem()
+		if old := out.MapIndex(reflect.ValueOf(kn.Value)); old.IsValid() {
+			elem.Set(old)
+		} else if ns, ok := elem.Addr().Interface().(interface{ newSection() }); ok {
+			ns.newSection()
+		}
+		if vn.Kind == yaml.ScalarNode && vn.Tag == "!!null" {
+			out.SetMapIndex(reflect.ValueOf(kn.Value), elem)
+			continue
+		}
+		d.mapping(vn, elem, path)
 		out.SetMapIndex(reflect.ValueOf(kn.Value), elem)
 	}
 	v.Set(out)
