@@ -36,6 +36,9 @@ func TestAPIServer(t *testing.T) {
 			return renderHelm(t, "--set", "config.kubernetes.namespace_metadata=true", "--set", "service.enabled=true",
 				"--set", "dashboards.enabled=true", "--set", `serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::111122223333:role/skiff`)
 		}},
+		{"helm host network", func(t *testing.T) []byte {
+			return renderHelm(t, "--set", "hostNetwork=true", "--set", "hostPaths.journal=", "--set", "config.journal.dirs={/var/log/journal}")
+		}},
 	}
 	for _, r := range renderings {
 		t.Run("dry-run "+r.name, func(t *testing.T) {
@@ -56,7 +59,9 @@ func TestAPIServer(t *testing.T) {
 		helm := helmPath(t)
 		out := mustRun(t, nil, env, helm, "install", "skiff-helm", chartDir, "--namespace", "skiff-helm", "--create-namespace",
 			"--set", "config.cluster=prod", "--set", "config.cloudwatch.region=eu-west-1", "--wait=false")
-		for _, want := range []string{"STATUS: deployed", "rollout status daemonset/skiff-helm", "/aws/containerinsights/{cluster}/application", "No IAM role"} {
+		for _, want := range []string{"STATUS: deployed", "rollout status daemonset/skiff-helm", "No IAM role",
+			"/aws/containerinsights/prod/application: the containers", "/aws/containerinsights/prod/dataplane: inputs dataplane, dataplane-containers",
+			"/aws/containerinsights/prod/host: inputs host-dmesg, host-messages, host-secure"} {
 			if !bytes.Contains(out, []byte(want)) {
 				t.Errorf("helm install output lacks %q:\n%s", want, out)
 			}
@@ -64,6 +69,11 @@ func TestAPIServer(t *testing.T) {
 		out = mustRun(t, nil, env, helm, "upgrade", "skiff-helm", chartDir, "--namespace", "skiff-helm", "--reuse-values", "--set", "config.log.level=debug")
 		if !bytes.Contains(out, []byte("REVISION: 2")) {
 			t.Errorf("helm upgrade output:\n%s", out)
+		}
+		// Without a cluster name nothing is installed.
+		if out, err := run(t, nil, env, helm, "install", "skiff-nocluster", chartDir, "--namespace", "skiff-helm", "--wait=false"); err == nil ||
+			!strings.Contains(err.Error(), "--set config.cluster=NAME") {
+			t.Errorf("helm install without config.cluster: err = %v\n%s; want it refused, saying how to set it", err, out)
 		}
 		mustRun(t, nil, env, helm, "uninstall", "skiff-helm", "--namespace", "skiff-helm")
 	})

@@ -14,8 +14,10 @@
 // The tests render every variant with the real tools (kubectl kustomize, helm
 // template), check the DaemonSet's invariants mechanically (grace period above
 // shutdown_timeout, probes on /healthz and /readyz at the configured port,
-// read-only mounts, the locked-down UID 0 security context, no CPU limit,
-// GOMEMLIMIT from the memory limit), apply the output with server-side dry-run
+// read-only mounts holding every file and journal directory the effective
+// configuration reads, the locked-down UID 0 security context, no CPU limit,
+// GOMEMLIMIT from the memory limit, a configuration `skiff validate` accepts
+// in the pod's environment), apply the output with server-side dry-run
 // to a real kube-apiserver, run the agent's informer with only the rendered
 // ClusterRole's permissions, and build the static binary and its image as the
 // Dockerfile does and run it with podman the way the DaemonSet runs it.

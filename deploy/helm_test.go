@@ -9,18 +9,21 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestHelmLint(t *testing.T) {
-	out := mustRun(t, nil, helmEnv(t), helmPath(t), "lint", "--strict", chartDir)
-	if !bytes.Contains(out, []byte("0 chart(s) failed")) {
-		t.Errorf("helm lint:\n%s", out)
-	}
 	for _, values := range []string{
+		"",
 		"serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboards.enabled=true",
 		"config.kubernetes.namespace_metadata=true,config.output=stdout",
+		"hostNetwork=true,hostPaths.journal=,config.journal.dirs={/var/log/journal}",
 	} {
-		out := mustRun(t, nil, helmEnv(t), helmPath(t), "lint", "--strict", chartDir, "--set", values)
+		args := append([]string{"lint", "--strict", chartDir}, withCluster()...)
+		if values != "" {
+			args = append(args, "--set", values)
+		}
+		out := mustRun(t, nil, helmEnv(t), helmPath(t), args...)
 		if !bytes.Contains(out, []byte("0 chart(s) failed")) {
 			t.Errorf("helm lint --set %s:\n%s", values, out)
 		}
@@ -30,6 +33,19 @@ func TestHelmLint(t *testing.T) {
 func TestHelmDefault(t *testing.T) {
 	r := load(t, renderHelm(t))
 	checkInvariants(t, r)
+	checkJournalMounts(t, r)
+	checkContainerInsights(t, r)
+	spec := r.ds.Spec.Template.Spec
+	if spec.HostNetwork || spec.DNSPolicy != corev1.DNSClusterFirst {
+		t.Errorf("hostNetwork %v, dnsPolicy %q; want false, ClusterFirst by default", spec.HostNetwork, spec.DNSPolicy)
+	}
+	// config.cluster is the config's cluster and the pod's CLUSTER_NAME.
+	if e := r.env("CLUSTER_NAME"); r.config.Cluster != testCluster || e == nil || e.Value != testCluster {
+		t.Errorf("cluster %q, env CLUSTER_NAME %+v; want both %q", r.config.Cluster, e, testCluster)
+	}
+	if r.effective.Cluster != testCluster {
+		t.Errorf("effective cluster = %q; want %q", r.effective.Cluster, testCluster)
+	}
 	if r.ds.Name != "skiff" || r.ds.Namespace != "skiff" {
 		t.Errorf("DaemonSet %s/%s; want skiff/skiff for release skiff in namespace skiff", r.ds.Namespace, r.ds.Name)
 	}
@@ -68,6 +84,86 @@ func TestHelmVariants(t *testing.T) {
 			}
 			if r.config.Cluster != "prod" || r.config.CloudWatch.Region != "eu-west-1" {
 				t.Errorf("cluster %q region %q", r.config.Cluster, r.config.CloudWatch.Region)
+			}
+		},
+	}, {
+		// Container Insights' Fluent Bit runs in the node's network.
+		name: "host network",
+		args: []string{"--set", "hostNetwork=true"},
+		check: func(t *testing.T, r *rendered) {
+			if spec := r.ds.Spec.Template.Spec; !spec.HostNetwork || spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+				t.Errorf("hostNetwork %v, dnsPolicy %q; want true, ClusterFirstWithHostNet", spec.HostNetwork, spec.DNSPolicy)
+			}
+		},
+	}, {
+		name: "host network, node DNS",
+		args: []string{"--set", "hostNetwork=true", "--set", "dnsPolicy=Default"},
+		check: func(t *testing.T, r *rendered) {
+			if spec := r.ds.Spec.Template.Spec; !spec.HostNetwork || spec.DNSPolicy != corev1.DNSDefault {
+				t.Errorf("hostNetwork %v, dnsPolicy %q; want true, Default", spec.HostNetwork, spec.DNSPolicy)
+			}
+		},
+	}, {
+		name: "dns policy without host network",
+		args: []string{"--set", "dnsPolicy=ClusterFirstWithHostNet"},
+		check: func(t *testing.T, r *rendered) {
+			if spec := r.ds.Spec.Template.Spec; spec.HostNetwork || spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+				t.Errorf("hostNetwork %v, dnsPolicy %q; want false, ClusterFirstWithHostNet", spec.HostNetwork, spec.DNSPolicy)
+			}
+		},
+	}, {
+		// A node that keeps its journal on disk only.
+		name: "persistent journal only",
+		args: []string{"--set", "hostPaths.journal=", "--set", "config.journal.dirs={/var/log/journal}"},
+		check: func(t *testing.T, r *rendered) {
+			for _, v := range r.ds.Spec.Template.Spec.Volumes {
+				if v.HostPath != nil && v.HostPath.Path == "/run/log/journal" {
+					t.Errorf("volume %s mounts /run/log/journal; want none with hostPaths.journal empty", v.Name)
+				}
+			}
+		},
+	}, {
+		// The name from a variable the user supplies (here literally; in
+		// practice from a ConfigMap such as fluent-bit-cluster-info): the
+		// chart then sets no CLUSTER_NAME of its own.
+		name: "cluster from the environment",
+		args: []string{"--set", "config.cluster=${CLUSTER_NAME}", "--set", "env[0].name=CLUSTER_NAME", "--set", "env[0].value=from-env"},
+		check: func(t *testing.T, r *rendered) {
+			n := 0
+			for _, e := range r.container.Env {
+				if e.Name == "CLUSTER_NAME" {
+					n++
+				}
+			}
+			if n != 1 || r.effective.Cluster != "from-env" {
+				t.Errorf("%d CLUSTER_NAME variables, effective cluster %q; want 1 (the user's), from-env", n, r.effective.Cluster)
+			}
+		},
+	}, {
+		name: "inputs changed and added",
+		args: []string{"--set", "config.inputs.host-dmesg.enabled=false",
+			"--set-json", `config.inputs.app-files={"type": "files", "include": ["/var/log/app/*.log"], "format": "plain",
+				"log_group": "/aws/containerinsights/{cluster}/app-files", "log_stream": "{host}.app"}`,
+			"--set-json", `config.inputs.sshd={"type": "journal", "match": ["_SYSTEMD_UNIT=sshd.service"],
+				"log_group": "/aws/containerinsights/{cluster}/host", "log_stream": "{host}.host.sshd"}`},
+		check: func(t *testing.T, r *rendered) {
+			in := r.effective.Inputs
+			if in["host-dmesg"].Enabled || !in["host-messages"].Enabled || !in["app-files"].Enabled || in["sshd"].Type != "journal" {
+				t.Errorf("inputs = %+v; want host-dmesg off, host-messages on, app-files and sshd added", in)
+			}
+		},
+	}, {
+		// Values without the keys newer than the first chart, as helm
+		// upgrade --reuse-values keeps them: skiff's defaults apply, and
+		// the journal's mount is still there.
+		name: "values without the newer keys",
+		args: []string{"--set", "hostPaths.journal=null", "--set", "hostNetwork=null", "--set", "dnsPolicy=null",
+			"--set", "config.inputs=null", "--set", "config.journal=null"},
+		check: func(t *testing.T, r *rendered) {
+			checkJournalMounts(t, r)
+			checkContainerInsights(t, r)
+			if spec := r.ds.Spec.Template.Spec; spec.HostNetwork || spec.DNSPolicy != corev1.DNSClusterFirst {
+				t.Errorf("hostNetwork %v, dnsPolicy %q; want false, ClusterFirst", spec.HostNetwork, spec.DNSPolicy)
 			}
 		},
 	}, {
@@ -110,21 +206,41 @@ func TestHelmVariants(t *testing.T) {
 
 // The chart refuses values that would break the agent.
 func TestHelmRefuses(t *testing.T) {
+	const howToSetCluster = "config.cluster is required: set the cluster's name with --set config.cluster=NAME"
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name      string
+		args      []string
+		want      string
+		noCluster bool // render without withCluster's config.cluster
 	}{
-		{"grace equal to shutdown", []string{"--set", "terminationGracePeriodSeconds=25"}, "must be above config.shutdown_timeout"},
-		{"shutdown above grace", []string{"--set", "config.shutdown_timeout=1m"}, "must be above config.shutdown_timeout"},
-		{"unknown config key", []string{"--set", "config.tail.stat_dir=/x"}, "stat_dir"},
-		{"unknown top-level key", []string{"--set", "tolerration=x"}, "tolerration"},
-		{"bad duration", []string{"--set", "config.cloudwatch.flush_interval=5"}, "flush_interval"},
-		{"listen without port", []string{"--set", "config.http.listen=off"}, "config.http.listen"},
+		// skiff refuses to start in a cluster without a cluster name; the
+		// chart says so, and how to set it, before anything is installed.
+		{"no cluster", nil, howToSetCluster, true},
+		{"empty cluster", []string{"--set", "config.cluster="}, howToSetCluster, false},
+		{"blank cluster", []string{"--set", "config.cluster=  "}, howToSetCluster, false},
+		{"grace equal to shutdown", []string{"--set", "terminationGracePeriodSeconds=25"}, "must be above config.shutdown_timeout", false},
+		{"shutdown above grace", []string{"--set", "config.shutdown_timeout=1m"}, "must be above config.shutdown_timeout", false},
+		{"unknown config key", []string{"--set", "config.tail.stat_dir=/x"}, "stat_dir", false},
+		{"unknown top-level key", []string{"--set", "tolerration=x"}, "tolerration", false},
+		{"bad duration", []string{"--set", "config.cloudwatch.flush_interval=5"}, "flush_interval", false},
+		{"listen without port", []string{"--set", "config.http.listen=off"}, "config.http.listen", false},
+		{"unknown input key", []string{"--set", "config.inputs.dataplane.units=kubelet"}, "units", false},
+		{"input named application", []string{"--set", "config.inputs.application.type=files"}, "application", false},
+		{"bad input type", []string{"--set", "config.inputs.dataplane.type=syslog"}, "type", false},
+		{"bad match term", []string{"--set", "config.inputs.dataplane.match={kubelet}"}, "match", false},
+		{"unknown journal key", []string{"--set", "config.journal.dir=/x"}, "dir", false},
+		{"merge key of the record", []string{"--set", "config.cloudwatch.merge_key=log"}, "merge_key", false},
+		{"bad dns policy", []string{"--set", "dnsPolicy=None"}, "dnsPolicy", false},
+		{"journal dir not mounted", []string{"--set", "hostPaths.journal="}, "config.journal.dirs: /run/log/journal is not under", false},
+		{"journal dir outside the mounts", []string{"--set", "config.journal.dirs={/srv/journal}"}, "config.journal.dirs: /srv/journal is not under", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := helmTemplate(t, tt.args...)
+			args := tt.args
+			if !tt.noCluster {
+				args = withCluster(args...)
+			}
+			_, err := helmTemplate(t, args...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("helm template %v: err = %v; want it to mention %q", tt.args, err, tt.want)
 			}

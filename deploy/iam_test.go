@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path"
 	"regexp"
@@ -49,7 +50,8 @@ func (p *policy) allowed(action, arn string) bool {
 	return false
 }
 
-func TestIAMPolicy(t *testing.T) {
+func readPolicy(t *testing.T) *policy {
+	t.Helper()
 	data, err := os.ReadFile("iam/policy.json")
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +60,11 @@ func TestIAMPolicy(t *testing.T) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		t.Fatalf("policy.json: %v", err)
 	}
+	return &p
+}
+
+func TestIAMPolicy(t *testing.T) {
+	p := readPolicy(t)
 	if p.Version != "2012-10-17" {
 		t.Errorf("Version %q", p.Version)
 	}
@@ -95,6 +102,50 @@ func TestIAMPolicy(t *testing.T) {
 	for _, tt := range tests {
 		if got := p.allowed(tt.action, tt.arn); got != tt.want {
 			t.Errorf("allowed(%s, %s) = %v; want %v", tt.action, tt.arn, got, tt.want)
+		}
+	}
+}
+
+// The policy lets skiff do everything it does on each of Container
+// Insights' three groups, /aws/containerinsights/<cluster>/application,
+// /dataplane and /host, and on every group the chart ships to by default
+// (cloudwatch.log_group and the inputs' log_group).
+func TestIAMPolicyCoversContainerInsightsGroups(t *testing.T) {
+	p := readPolicy(t)
+	groups := map[string]bool{}
+	for _, g := range []string{"application", "dataplane", "host"} {
+		groups["/aws/containerinsights/{cluster}/"+g] = true
+	}
+	values := readYAML(t, path.Join(chartDir, "values.yaml"))["config"].(map[string]any)
+	groups[values["cloudwatch"].(map[string]any)["log_group"].(string)] = true
+	inputs := values["inputs"].(map[string]any)
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
+		groups[inputs[name].(map[string]any)["log_group"].(string)] = true
+	}
+	if len(groups) != 3 {
+		t.Errorf("the chart's default log groups and Container Insights' three: %v; want the same three", slices.Sorted(maps.Keys(groups)))
+	}
+	const acct = "arn:aws:logs:eu-west-1:111122223333:log-group:"
+	for _, tmpl := range slices.Sorted(maps.Keys(groups)) {
+		for _, cluster := range []string{"prod", "team-a.eu"} {
+			group := acct + strings.ReplaceAll(tmpl, "{cluster}", cluster)
+			stream := group + ":log-stream:ip-10-0-1-2.eu-west-1.compute.internal-application.var.log.containers.web-1_shop_app-0123.log"
+			for _, c := range []struct{ action, arn string }{
+				{"logs:CreateLogGroup", group},
+				{"logs:PutRetentionPolicy", group},
+				{"logs:CreateLogStream", group},
+				{"logs:PutLogEvents", stream},
+			} {
+				if !p.allowed(c.action, c.arn) {
+					t.Errorf("policy.json does not allow %s on %s", c.action, c.arn)
+				}
+			}
+		}
+	}
+	// Nothing beyond the layout.
+	for _, g := range []string{"/aws/containerinsight/prod/host", "/aws/eks/prod/cluster", "/dataplane"} {
+		if p.allowed("logs:PutLogEvents", acct+g+":log-stream:x") || p.allowed("logs:CreateLogGroup", acct+g) {
+			t.Errorf("policy.json allows writing to %s", g)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -8,8 +9,20 @@ import (
 
 func TestKustomizeBase(t *testing.T) {
 	r := load(t, renderKustomize(t, "base"))
+	// The base names no cluster: skiff in a pod refuses to start until
+	// CLUSTER_NAME is set (the eks overlay sets it), never ships under a
+	// made-up name.
+	if out, err := skiffOn(t, r, "validate"); err == nil || !strings.Contains(err.Error(), "cluster") {
+		t.Errorf("the base's skiff.yaml without CLUSTER_NAME: err = %v (%s); want it refused for the cluster name", err, out)
+	}
+	r.assumeEnv = []string{"CLUSTER_NAME=" + testCluster}
 	checkInvariants(t, r)
 	checkNamespace(t, r)
+	checkJournalMounts(t, r)
+	checkContainerInsights(t, r)
+	if r.effective.Cluster != testCluster {
+		t.Errorf("cluster = %q; want %q from CLUSTER_NAME", r.effective.Cluster, testCluster)
+	}
 	if got := r.expand(r.config.CloudWatch.LogGroup); got != "/aws/containerinsights/{cluster}/application" {
 		t.Errorf("log_group = %q; want the Container Insights layout", got)
 	}
@@ -34,8 +47,11 @@ func TestKustomizeEKS(t *testing.T) {
 			t.Errorf("env %s: key %s in %s = %q; want key %s set", name, ref.Key, ref.Name, cm.Data[ref.Key], key)
 		}
 	}
-	if r.config.Cluster != "${CLUSTER_NAME:-default}" || r.config.CloudWatch.Region != "${AWS_REGION}" {
-		t.Errorf("cluster %q, region %q: want them from ${CLUSTER_NAME} and ${AWS_REGION}", r.config.Cluster, r.config.CloudWatch.Region)
+	if r.config.Cluster != "${CLUSTER_NAME}" || r.config.CloudWatch.Region != "${AWS_REGION}" {
+		t.Errorf("cluster %q, region %q: want them from ${CLUSTER_NAME} (no fallback) and ${AWS_REGION}", r.config.Cluster, r.config.CloudWatch.Region)
+	}
+	if r.effective.Cluster != "my-cluster" {
+		t.Errorf("effective cluster = %q; want my-cluster from skiff-cluster-info", r.effective.Cluster)
 	}
 	if r.sa.Annotations["eks.amazonaws.com/role-arn"] == "" {
 		t.Error("ServiceAccount has no IRSA role annotation")

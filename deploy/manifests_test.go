@@ -36,6 +36,43 @@ type rendered struct {
 	config       skiffConfig
 	configText   string
 	containerEnv map[string]string // literal env values, for ${VAR} in the config
+	// assumeEnv are variables the rendering leaves to whoever applies it
+	// (the Kustomize base's CLUSTER_NAME, which the overlays set), as
+	// NAME=value; validateConfig adds them to the pod's environment.
+	assumeEnv []string
+	// effective is skiff's effective configuration of configText in the
+	// pod's environment (`skiff config`), set by checkInvariants.
+	effective effectiveConfig
+}
+
+// effectiveConfig is the part of `skiff config`'s output (the effective
+// configuration, defaults included) these tests reason about.
+type effectiveConfig struct {
+	Cluster string `yaml:"cluster"`
+	Tail    struct {
+		Include []string `yaml:"include"`
+		Exclude []string `yaml:"exclude"`
+	} `yaml:"tail"`
+	Inputs map[string]struct {
+		Enabled  bool     `yaml:"enabled"`
+		Type     string   `yaml:"type"`
+		Include  []string `yaml:"include"`
+		LogGroup string   `yaml:"log_group"`
+	} `yaml:"inputs"`
+	Journal struct {
+		Dirs []string `yaml:"dirs"`
+	} `yaml:"journal"`
+	Kubernetes struct {
+		Labels      bool `yaml:"labels"`
+		Annotations bool `yaml:"annotations"`
+	} `yaml:"kubernetes"`
+	Output     string `yaml:"output"`
+	CloudWatch struct {
+		LogGroup  string `yaml:"log_group"`
+		LogStream string `yaml:"log_stream"`
+		Parse     string `yaml:"parse"`
+		MergeKey  string `yaml:"merge_key"`
+	} `yaml:"cloudwatch"`
 }
 
 // skiffConfig is the part of skiff.yaml these tests reason about.
@@ -236,8 +273,14 @@ func checkInvariants(t *testing.T, r *rendered) {
 	}) {
 		t.Errorf("tolerations = %+v; want one {operator: Exists}", spec.Tolerations)
 	}
-	if spec.HostNetwork || spec.HostPID || spec.HostIPC {
-		t.Error("pod uses host namespaces")
+	if spec.HostPID || spec.HostIPC {
+		t.Error("pod uses the host's PID or IPC namespace")
+	}
+	// hostNetwork is an option (Container Insights' Fluent Bit runs so);
+	// with it, ClusterFirst silently falls back to the node's resolver, so
+	// cluster DNS must be asked for by name (or Default chosen outright).
+	if spec.HostNetwork && (spec.DNSPolicy == "" || spec.DNSPolicy == corev1.DNSClusterFirst) {
+		t.Errorf("hostNetwork with dnsPolicy %q: want ClusterFirstWithHostNet (or Default, chosen outright)", spec.DNSPolicy)
 	}
 
 	// Self-exclusion: the pods carry the label skiff skips.
@@ -317,11 +360,6 @@ func checkInvariants(t *testing.T, r *rendered) {
 	if !varlog || !state {
 		t.Errorf("mounts: /var/log %v, /var/lib/skiff %v; want both", varlog, state)
 	}
-	for _, inc := range r.config.Tail.Include {
-		if !strings.HasPrefix(inc, "/var/log/") {
-			t.Errorf("tail.include %q is outside the /var/log mount", inc)
-		}
-	}
 
 	// Downward API.
 	for name, path := range map[string]string{"NODE_NAME": "spec.nodeName", "POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"} {
@@ -375,21 +413,179 @@ func checkInvariants(t *testing.T, r *rendered) {
 	// RBAC: pods (and namespaces only with namespace metadata), read-only.
 	checkRBAC(t, r)
 
-	// The config is one the agent accepts, in the container's environment.
+	// The config is one the agent accepts, in the container's environment,
+	// and what it reads is inside the pod.
 	validateConfig(t, r)
+	r.effective = effectiveOf(t, r)
+	checkReadMounts(t, r)
+}
+
+// checkReadMounts checks that everything skiff reads, by its effective
+// configuration (skiff's defaults included), is inside a read-only hostPath
+// mounted at its own path: the globs of tail.include and of the enabled
+// files inputs, and, with an enabled journal input, every directory of
+// journal.dirs. (The same path: /var/log/containers/*.log are symlinks
+// into /var/log/pods, and a journal directory means the same in and out.)
+func checkReadMounts(t *testing.T, r *rendered) {
+	t.Helper()
+	spec := r.ds.Spec.Template.Spec
+	hostPaths := map[string]string{}
+	for _, v := range spec.Volumes {
+		if v.HostPath != nil {
+			hostPaths[v.Name] = v.HostPath.Path
+		}
+	}
+	inside := func(path string) bool {
+		return slices.ContainsFunc(r.container.VolumeMounts, func(m corev1.VolumeMount) bool {
+			hp, ok := hostPaths[m.Name]
+			mp := strings.TrimSuffix(m.MountPath, "/")
+			return ok && m.ReadOnly && hp == m.MountPath && (path == mp || strings.HasPrefix(path, mp+"/"))
+		})
+	}
+	e := r.effective
+	for _, g := range e.Tail.Include {
+		if !inside(g) {
+			t.Errorf("tail.include %q is outside every read-only hostPath mount", g)
+		}
+	}
+	journal := false
+	for _, name := range slices.Sorted(maps.Keys(e.Inputs)) {
+		in := e.Inputs[name]
+		if !in.Enabled {
+			continue
+		}
+		journal = journal || in.Type == "journal"
+		for _, g := range in.Include {
+			if !inside(g) {
+				t.Errorf("inputs.%s.include %q is outside every read-only hostPath mount", name, g)
+			}
+		}
+	}
+	if journal {
+		if len(e.Journal.Dirs) == 0 {
+			t.Error("journal inputs enabled, and journal.dirs is empty")
+		}
+		for _, d := range e.Journal.Dirs {
+			if !inside(d) {
+				t.Errorf("journal.dirs %q is outside every read-only hostPath mount: the journal inputs would read nothing there", d)
+			}
+		}
+	}
+}
+
+// checkJournalMounts checks the journal's two default directories: the
+// volatile /run/log/journal is a hostPath of its own, read-only, created
+// where the node keeps none (so that the pod starts everywhere), and the
+// persistent /var/log/journal is inside the read-only /var/log mount.
+func checkJournalMounts(t *testing.T, r *rendered) {
+	t.Helper()
+	var run *corev1.HostPathVolumeSource
+	var name string
+	for _, v := range r.ds.Spec.Template.Spec.Volumes {
+		if v.HostPath != nil && v.HostPath.Path == "/run/log/journal" {
+			run, name = v.HostPath, v.Name
+		}
+	}
+	if run == nil {
+		t.Fatal("no hostPath volume for /run/log/journal")
+	}
+	if run.Type == nil || *run.Type != corev1.HostPathDirectoryOrCreate {
+		t.Errorf("/run/log/journal hostPath type = %v; want DirectoryOrCreate (a node may keep no volatile journal)", run.Type)
+	}
+	i := slices.IndexFunc(r.container.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == name })
+	if i < 0 {
+		t.Fatalf("volume %s (/run/log/journal) is not mounted", name)
+	}
+	if m := r.container.VolumeMounts[i]; m.MountPath != "/run/log/journal" || !m.ReadOnly {
+		t.Errorf("volume %s mounted at %s, read-only %v; want /run/log/journal, read-only", name, m.MountPath, m.ReadOnly)
+	}
+	if !slices.Contains(r.effective.Journal.Dirs, "/var/log/journal") || !slices.Contains(r.effective.Journal.Dirs, "/run/log/journal") {
+		t.Errorf("journal.dirs = %v; want /var/log/journal and /run/log/journal", r.effective.Journal.Dirs)
+	}
+	// checkReadMounts found both inside read-only mounts of their own path.
+}
+
+// checkContainerInsights checks that a rendering left at its defaults ships
+// as Container Insights does: the application, dataplane and host groups,
+// its stream names, no pod labels or annotations, JSON lines parsed into
+// log_processed, and the dataplane containers out of the application group.
+func checkContainerInsights(t *testing.T, r *rendered) {
+	t.Helper()
+	e := r.effective
+	groups := map[string][]string{e.CloudWatch.LogGroup: {"application"}}
+	for _, name := range slices.Sorted(maps.Keys(e.Inputs)) {
+		if in := e.Inputs[name]; in.Enabled {
+			groups[in.LogGroup] = append(groups[in.LogGroup], name)
+		}
+	}
+	want := map[string][]string{
+		"/aws/containerinsights/{cluster}/application": {"application"},
+		"/aws/containerinsights/{cluster}/dataplane":   {"dataplane", "dataplane-containers"},
+		"/aws/containerinsights/{cluster}/host":        {"host-dmesg", "host-messages", "host-secure"},
+	}
+	if fmt.Sprint(groups) != fmt.Sprint(want) {
+		t.Errorf("log groups (and inputs) = %v; want %v", groups, want)
+	}
+	cw := e.CloudWatch
+	if cw.LogStream != "{host}-application.{tag}" || cw.Parse != "json" || cw.MergeKey != "log_processed" {
+		t.Errorf("cloudwatch log_stream %q, parse %q, merge_key %q; want {host}-application.{tag}, json, log_processed", cw.LogStream, cw.Parse, cw.MergeKey)
+	}
+	if e.Kubernetes.Labels || e.Kubernetes.Annotations {
+		t.Errorf("kubernetes labels %v, annotations %v; want both off, as Container Insights", e.Kubernetes.Labels, e.Kubernetes.Annotations)
+	}
+	for _, g := range []string{"/var/log/containers/aws-node*", "/var/log/containers/kube-proxy*"} {
+		if !slices.Contains(e.Tail.Exclude, g) {
+			t.Errorf("tail.exclude = %v; want %s (the dataplane-containers input's)", e.Tail.Exclude, g)
+		}
+	}
 }
 
 // validateConfig runs `skiff validate` (the binary the image ships) on the
-// rendered skiff.yaml with the environment the container would have. EKS's
-// IRSA webhook injects AWS_REGION; elsewhere it is us-east-1 here.
+// rendered skiff.yaml with the environment the container would have.
 func validateConfig(t *testing.T, r *rendered) {
+	t.Helper()
+	if out, err := skiffOn(t, r, "validate"); err != nil {
+		t.Errorf("rendered skiff.yaml does not validate: %v\n%s\n%s", err, out, r.configText)
+	}
+}
+
+// effectiveOf is `skiff config` of the rendered skiff.yaml in the
+// container's environment: its effective configuration.
+func effectiveOf(t *testing.T, r *rendered) effectiveConfig {
+	t.Helper()
+	out, err := skiffOn(t, r, "config")
+	if err != nil {
+		t.Fatalf("skiff config: %v\n%s", err, out)
+	}
+	var e effectiveConfig
+	if err := yaml.Unmarshal(out, &e); err != nil {
+		t.Fatalf("skiff config: %v\n%s", err, out)
+	}
+	return e
+}
+
+// skiffOn runs `skiff <cmd> --config` on the rendered skiff.yaml with
+// podEnv.
+func skiffOn(t *testing.T, r *rendered, cmd string) ([]byte, error) {
 	t.Helper()
 	bin := filepath.Join(dockerBuild(t), "skiff")
 	cfg := filepath.Join(t.TempDir(), "skiff.yaml")
 	if err := os.WriteFile(cfg, []byte(r.configText), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"NODE_NAME=node-a", "POD_NAME=skiff-abcde", "POD_NAMESPACE=" + r.ds.Namespace, "POD_UID=uid-1", "AWS_REGION=us-east-1"}
+	return run(t, nil, podEnv(t, r), bin, cmd, "--config", cfg)
+}
+
+// podEnv is the environment skiff has in the pod: the downward API's
+// values, the container's literal variables and those from rendered
+// ConfigMaps, KUBERNETES_SERVICE_HOST (every pod has it; skiff then
+// requires a cluster name), AWS_REGION (EKS's IRSA webhook injects it;
+// us-east-1 here) and r.assumeEnv. CLUSTER_NAME is cleared first, so that
+// the test's own environment cannot supply one.
+func podEnv(t *testing.T, r *rendered) []string {
+	t.Helper()
+	env := []string{"CLUSTER_NAME=", "KUBERNETES_SERVICE_HOST=10.96.0.1", "KUBERNETES_SERVICE_PORT=443",
+		"NODE_NAME=node-a", "POD_NAME=skiff-abcde", "POD_NAMESPACE=" + r.ds.Namespace, "POD_UID=uid-1", "AWS_REGION=us-east-1"}
 	for _, e := range r.container.Env {
 		switch {
 		case e.ValueFrom == nil:
@@ -403,9 +599,7 @@ func validateConfig(t *testing.T, r *rendered) {
 			env = append(env, e.Name+"="+cm.Data[ref.Key])
 		}
 	}
-	if out, err := run(t, nil, env, bin, "validate", "--config", cfg); err != nil {
-		t.Errorf("rendered skiff.yaml does not validate: %v\n%s\n%s", err, out, r.configText)
-	}
+	return append(env, r.assumeEnv...)
 }
 
 func listenPort(t testing.TB, listen string) int32 {

@@ -105,7 +105,9 @@ func TestImageRuns(t *testing.T) {
 		if err := os.WriteFile(cfg, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		args := runArgs("-v", filepath.Dir(cfg)+":/etc/skiff:ro", "-e", "NODE_NAME=node-a", "-e", "AWS_REGION=us-east-1", image,
+		// CLUSTER_NAME is the eks overlay's; the base names no cluster.
+		args := runArgs("-v", filepath.Dir(cfg)+":/etc/skiff:ro", "-e", "NODE_NAME=node-a", "-e", "AWS_REGION=us-east-1",
+			"-e", "KUBERNETES_SERVICE_HOST=10.96.0.1", "-e", "CLUSTER_NAME="+testCluster, image,
 			"validate", "--config", "/etc/skiff/skiff.yaml")
 		if got, err := pm.cmd(t, args...); err != nil {
 			t.Errorf("%v\n%s", err, got)

@@ -140,17 +140,29 @@ func renderKustomize(t testing.TB, dir string) []byte {
 // chartDir is the Helm chart.
 const chartDir = "helm/skiff"
 
-// renderHelm renders the chart as release "skiff" in namespace "skiff" with
-// the given --set/--values arguments.
+// testCluster is the cluster name the tests install the chart with: the
+// chart requires config.cluster.
+const testCluster = "test-cluster"
+
+// withCluster prepends --set config.cluster=testCluster to args (a later
+// --set config.cluster in args wins).
+func withCluster(args ...string) []string {
+	return append([]string{"--set", "config.cluster=" + testCluster}, args...)
+}
+
+// renderHelm renders the chart as release "skiff" in namespace "skiff" for
+// cluster testCluster with the given --set/--values arguments.
 func renderHelm(t testing.TB, args ...string) []byte {
 	t.Helper()
-	out, err := helmTemplate(t, args...)
+	out, err := helmTemplate(t, withCluster(args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
+// helmTemplate is helm template with exactly the given arguments (no
+// cluster name unless they set one).
 func helmTemplate(t testing.TB, args ...string) ([]byte, error) {
 	t.Helper()
 	base := []string{"template", "skiff", chartDir, "--namespace", "skiff"}

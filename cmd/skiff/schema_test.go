@@ -26,7 +26,9 @@ const chartSchema = "../../deploy/helm/skiff/values.schema.json"
 // validate` does, so that a value helm installs does not crash-loop the
 // pods and a value skiff takes is not refused by helm. The few rules a
 // JSON schema cannot state (ranges of sizes written with units, templates,
-// rules between keys) are listed in skiffOnly, each with its reason.
+// rules between keys) are listed in skiffOnly, each with its reason. Maps
+// of sections (config.inputs) are probed whole, and key by key under each
+// name the chart's values give, with the keys the values set for it.
 func TestChartSchemaAgreesWithValidate(t *testing.T) {
 	raw, err := os.ReadFile(chartSchema)
 	if err != nil {
@@ -40,13 +42,18 @@ func TestChartSchemaAgreesWithValidate(t *testing.T) {
 	config := root["properties"].(map[string]any)["config"].(map[string]any)
 	dir := t.TempDir()
 	getenv := func(k string) string {
-		return map[string]string{"AWS_REGION": "eu-west-1", "NODE_NAME": "node-1"}[k]
+		// As in the pod: in a cluster, where the default inputs are on.
+		return map[string]string{"AWS_REGION": "eu-west-1", "NODE_NAME": "node-1", "KUBERNETES_SERVICE_HOST": "10.100.0.1", "CLUSTER_NAME": "prod"}[k]
 	}
 	defaults := chartDefaults(t)
 	used := map[string]bool{}
 	n := 0
-	for key, sub := range leaves("", config) {
+	for key, l := range s.leaves("", config, defaults) {
+		sub := l.schema
 		probes := append(s.probes(sub), keyProbes[key]...)
+		if l.generic != key {
+			probes = append(probes, keyProbes[l.generic]...)
+		}
 		if d, ok := defaults[key]; ok {
 			probes = append(probes, d)
 			// The same from the environment, except for choices, which the
@@ -73,10 +80,14 @@ func TestChartSchemaAgreesWithValidate(t *testing.T) {
 				t.Logf("%s = %s: refused by the chart only: %s", key, jsonText(v), why)
 				continue
 			}
+			if why, ok := templateOnly[probe(key, v)]; ok && schemaOK && !skiffOK {
+				t.Logf("%s: %s (the chart's templates refuse it: %s)", key, msg, why)
+				continue
+			}
 			t.Errorf("config.%s = %s: the schema says valid=%v, skiff validate says valid=%v %s", key, jsonText(v), schemaOK, skiffOK, msg)
 		}
 	}
-	for _, known := range []map[string]string{skiffOnly, chartOnly} {
+	for _, known := range []map[string]string{skiffOnly, chartOnly, templateOnly} {
 		for p := range known {
 			if !used[p] {
 				t.Errorf("%s is listed as a known difference but never probed", p)
@@ -110,6 +121,60 @@ var keyProbes = map[string][]any{
 	"cloudwatch.role_arn":            {"", "arn:aws:iam::111122223333:role/skiff"},
 	"cloudwatch.external_id":         {"", "x"},
 	"file.path":                      {"/var/log/skiff.log"},
+	"cloudwatch.merge_key":           mergeKeyProbes,
+	"file.merge_key":                 mergeKeyProbes,
+	"stdout.merge_key":               mergeKeyProbes,
+	"journal.dirs":                   {[]any{}, []any{"/var/log/journal"}, []any{"var/log/journal"}, []any{"${SKIFF_PROBE:-/run/log/journal}"}},
+	"inputs": {
+		map[string]any{"app": newInput}, map[string]any{"app": newInputNoDestination},
+		map[string]any{"app": withKey(newInput, "bogus", "x")}, map[string]any{"application": newInput},
+		map[string]any{"a.b": newInput}, map[string]any{"a b": newInput},
+		map[string]any{"dataplane": map[string]any{"enabled": false}}, map[string]any{},
+	},
+	// Keys of the inputs, whatever their name.
+	"inputs.*.include":    {[]any{}, []any{"/var/log/containers/coredns*"}, []any{"relative/*.log"}, []any{"/a/["}},
+	"inputs.*.exclude":    {[]any{}, []any{"/var/log/containers/coredns*"}, []any{"relative/*.log"}, []any{"/a/["}},
+	"inputs.*.match":      journalTermProbes,
+	"inputs.*.not":        journalTermProbes,
+	"inputs.*.priority":   {"", "3", "err", "0..6", "emerg..info", "8", "warn", "6..0", "ERR", "0..", "${SKIFF_PROBE}"},
+	"inputs.*.fields":     {map[string]any{}, map[string]any{"message": "MESSAGE"}, map[string]any{"message": ""}, map[string]any{"": "MESSAGE"}, map[string]any{"message": "${SKIFF_PROBE:-MESSAGE}"}},
+	"inputs.*.log_group":  {"/aws/containerinsights/{cluster}/other", "{nope}", ""},
+	"inputs.*.log_stream": {"{host}.other.{tag}", "{nope}", ""},
+}
+
+var mergeKeyProbes = []any{"", "log_processed", "parsed", "log", "kubernetes", "time", "stream"}
+
+var journalTermProbes = []any{[]any{}, []any{"_SYSTEMD_UNIT=kubelet.service"}, []any{"PRIORITY="}, []any{"lower=x"},
+	[]any{"NOEQUALS"}, []any{"=x"}, []any{"1A=x"}, []any{"${SKIFF_PROBE:-_TRANSPORT=kernel}"}}
+
+// newInput is a complete new input; newInputNoDestination lacks the
+// log_group and log_stream that only the default inputs have already.
+var (
+	newInput = map[string]any{"type": "files", "include": []any{"/var/log/app/*.log"}, "format": "plain",
+		"log_group": "/aws/containerinsights/{cluster}/app", "log_stream": "{host}.app"}
+	newInputNoDestination = map[string]any{"type": "files", "include": []any{"/var/log/app/*.log"}}
+)
+
+func withKey(m map[string]any, k string, v any) map[string]any {
+	out := map[string]any{k: v}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// The chart's default inputs, by type.
+var (
+	journalInputs = []string{"dataplane", "host-dmesg", "host-messages", "host-secure"}
+	filesInputs   = []string{"dataplane-containers"}
+	allInputs     = append(slices.Clone(journalInputs), filesInputs...)
+)
+
+// forInputs lists the same difference for key under each of names.
+func forInputs(m map[string]string, names []string, key string, v any, why string) {
+	for _, n := range names {
+		m[probe("inputs."+n+"."+key, v)] = why
+	}
 }
 
 var keyPatternProbes = []any{[]any{}, []any{"app"}, []any{"example.com/*"}, []any{"*"}, []any{"a*b*"}, []any{""}}
@@ -118,21 +183,36 @@ var keyPatternProbes = []any{[]any{}, []any{"app"}, []any{"example.com/*"}, []an
 // no JSON schema can say why: they fail at the pods' start, with a
 // file:line message, never silently.
 var skiffOnly = map[string]string{
-	probe("tail.max_line_bytes", "64M"):       "a range of sizes written with units",
-	probe("tail.max_line_bytes", "64Mi"):      "a range of sizes written with units",
-	probe("tail.max_line_bytes", "64MiB"):     "a range of sizes written with units",
-	probe("tail.max_line_bytes", "1 GiB"):     "a range of sizes written with units",
-	probe("tail.read_budget", "1 GiB"):        "a range of sizes written with units",
-	probe("tail.read_budget", "1Ki"):          "a range of sizes written with units",
-	probe("cloudwatch.buffer_bytes", "65536"): "a range of sizes written as strings",
-	probe("file.max_bytes", "65536"):          "a range of sizes written as strings",
-	probe("cloudwatch.buffer_bytes", "1Ki"):   "a range of sizes written with units",
-	probe("file.max_bytes", "1Ki"):            "a range of sizes written with units",
-	probe("cloudwatch.log_group", "{nope}"):   "a template's fields",
-	probe("cloudwatch.log_stream", "{nope}"):  "a template's fields",
-	probe("cloudwatch.external_id", "x"):      "a rule between keys: external_id needs role_arn",
-	probe("tail.include", "/a/["):             "glob syntax",
-	probe("tail.exclude", "/a/["):             "glob syntax",
+	probe("tail.max_line_bytes", "64M"):                           "a range of sizes written with units",
+	probe("tail.max_line_bytes", "64Mi"):                          "a range of sizes written with units",
+	probe("tail.max_line_bytes", "64MiB"):                         "a range of sizes written with units",
+	probe("tail.max_line_bytes", "1 GiB"):                         "a range of sizes written with units",
+	probe("tail.read_budget", "1 GiB"):                            "a range of sizes written with units",
+	probe("tail.read_budget", "1Ki"):                              "a range of sizes written with units",
+	probe("cloudwatch.buffer_bytes", "65536"):                     "a range of sizes written as strings",
+	probe("file.max_bytes", "65536"):                              "a range of sizes written as strings",
+	probe("cloudwatch.buffer_bytes", "1Ki"):                       "a range of sizes written with units",
+	probe("file.max_bytes", "1Ki"):                                "a range of sizes written with units",
+	probe("cloudwatch.log_group", "{nope}"):                       "a template's fields",
+	probe("cloudwatch.log_stream", "{nope}"):                      "a template's fields",
+	probe("cloudwatch.external_id", "x"):                          "a rule between keys: external_id needs role_arn",
+	probe("tail.include", "/a/["):                                 "glob syntax",
+	probe("tail.exclude", "/a/["):                                 "glob syntax",
+	probe("inputs", map[string]any{"app": newInputNoDestination}): "a rule between names and keys: a new input needs log_group and log_stream, a default one has them",
+}
+
+func init() {
+	between := "a rule between keys: the input's other keys are of the other type"
+	forInputs(skiffOnly, journalInputs, "type", "files", between)
+	forInputs(skiffOnly, filesInputs, "type", "journal", between)
+	forInputs(skiffOnly, filesInputs, "include", "/a/[", "glob syntax")
+	forInputs(skiffOnly, filesInputs, "exclude", "/a/[", "glob syntax")
+	for _, k := range []string{"log_group", "log_stream"} {
+		forInputs(skiffOnly, allInputs, k, "{nope}", "a template's fields")
+	}
+	forInputs(skiffOnly, []string{"dataplane", "host-messages"}, "priority", "6..0", "the order of a range of priorities")
+	forInputs(chartOnly, []string{"dataplane", "host-messages"}, "priority", "ERR",
+		"the chart takes priority names in lower case, as journalctl -p documents them")
 }
 
 // chartOnly are the values skiff takes and the chart refuses, for the
@@ -142,7 +222,15 @@ var chartOnly = map[string]string{
 	probe("http.listen", ""): "the chart takes the container port from it",
 }
 
-// chartDefaults are the chart's values under config:, by dotted key.
+// templateOnly are the values the schema accepts and skiff refuses that the
+// chart's templates refuse when rendering, with a message a schema could
+// not give.
+var templateOnly = map[string]string{
+	probe("cluster", ""): "the chart requires config.cluster and says how to set it (--set config.cluster=NAME)",
+}
+
+// chartDefaults are the chart's values under config:, by dotted key: every
+// mapping (such as inputs and inputs.dataplane) as well as every leaf.
 func chartDefaults(t *testing.T) map[string]any {
 	data, err := os.ReadFile("../../deploy/helm/skiff/values.yaml")
 	if err != nil {
@@ -155,19 +243,36 @@ func chartDefaults(t *testing.T) map[string]any {
 	out := map[string]any{}
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
-		if m, ok := v.(map[string]any); ok && prefix != "cloudwatch.tags" {
+		if m, ok := v.(map[string]any); ok {
 			for k, e := range m {
 				walk(strings.TrimPrefix(prefix+"."+k, "."), e)
 			}
-			return
 		}
-		if n, ok := v.(int); ok {
-			v = float64(n)
-		}
-		out[prefix] = v
+		out[prefix] = jsonNumbers(v)
 	}
 	walk("", values["config"])
 	return out
+}
+
+// jsonNumbers turns YAML's ints into JSON's float64, as the probes are.
+func jsonNumbers(v any) any {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = jsonNumbers(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonNumbers(e)
+		}
+		return out
+	}
+	return v
 }
 
 func probe(key string, v any) string { return key + "=" + jsonText(v) }
@@ -235,29 +340,57 @@ func integral(v any) any {
 	return v
 }
 
-// leaves returns the schema of every leaf key under s, by dotted key.
-func leaves(prefix string, s map[string]any) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	props, ok := s["properties"].(map[string]any)
+// leaf is the schema of one key to probe, and the key with "*" for the
+// name of its section in a map of sections (inputs.*.match for
+// inputs.dataplane.match), for keyProbes.
+type leaf struct {
+	schema  map[string]any
+	generic string
+}
+
+// leaves returns every key under sub to probe, by dotted key: the leaves of
+// its properties, and each map of sections (an object whose
+// additionalProperties have properties, as inputs) as a whole and, for
+// every name the chart's values give it, each key the values set for that
+// name.
+func (s *schema) leaves(prefix string, sub map[string]any, defaults map[string]any) map[string]leaf {
+	out := map[string]leaf{}
+	join := func(a, b string) string { return strings.TrimPrefix(a+"."+b, ".") }
+	if ap, ok := sub["additionalProperties"].(map[string]any); ok {
+		if section, _ := s.resolve(ap); section["properties"] != nil {
+			out[prefix] = leaf{sub, prefix}
+			names, _ := defaults[prefix].(map[string]any)
+			props := section["properties"].(map[string]any)
+			for name := range names {
+				for k, ks := range props {
+					key := join(join(prefix, name), k)
+					if _, set := defaults[key]; !set {
+						continue
+					}
+					for lk, l := range s.leaves(key, ks.(map[string]any), defaults) {
+						out[lk] = leaf{l.schema, join(join(prefix, "*"), k) + strings.TrimPrefix(lk, key)}
+					}
+				}
+			}
+			return out
+		}
+	}
+	props, ok := sub["properties"].(map[string]any)
 	if !ok {
-		out[prefix] = s
+		out[prefix] = leaf{sub, prefix}
 		return out
 	}
-	for k, sub := range props {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
-		for lk, ls := range leaves(key, sub.(map[string]any)) {
-			out[lk] = ls
+	for k, ks := range props {
+		for lk, l := range s.leaves(join(prefix, k), ks.(map[string]any), defaults) {
+			out[lk] = l
 		}
 	}
 	return out
 }
 
 // schema evaluates the part of JSON Schema the chart uses: $ref into
-// $defs, type, enum, pattern, minimum, maximum, minLength, minItems, oneOf, items,
-// additionalProperties.
+// $defs, type, enum, not, pattern, minimum, maximum, minLength, minItems,
+// oneOf, items, properties, additionalProperties, propertyNames.
 type schema struct{ root map[string]any }
 
 func (s *schema) resolve(sub map[string]any) (map[string]any, string) {
@@ -281,6 +414,9 @@ func (s *schema) valid(sub map[string]any, v any) bool {
 		return n == 1
 	}
 	if enum, ok := sub["enum"].([]any); ok && !slices.ContainsFunc(enum, func(e any) bool { return jsonText(e) == jsonText(v) && fmt.Sprintf("%T", e) == fmt.Sprintf("%T", v) }) {
+		return false
+	}
+	if not, ok := sub["not"].(map[string]any); ok && s.valid(not, v) {
 		return false
 	}
 	switch typ, _ := sub["type"].(string); typ {
@@ -330,8 +466,23 @@ func (s *schema) valid(sub map[string]any, v any) bool {
 		if !ok {
 			return false
 		}
-		if ap, ok := sub["additionalProperties"].(map[string]any); ok {
-			for _, it := range o {
+		props, _ := sub["properties"].(map[string]any)
+		for k, it := range o {
+			if names, ok := sub["propertyNames"].(map[string]any); ok && !s.valid(names, k) {
+				return false
+			}
+			if ps, ok := props[k].(map[string]any); ok {
+				if !s.valid(ps, it) {
+					return false
+				}
+				continue
+			}
+			switch ap := sub["additionalProperties"].(type) {
+			case bool:
+				if !ap {
+					return false
+				}
+			case map[string]any:
 				if !s.valid(ap, it) {
 					return false
 				}

@@ -90,3 +90,74 @@ Seconds in a Go duration string ("25s", "1m30s", "1500ms"), as a float.
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be above config.shutdown_timeout (%v s): the kubelet kills the pod when the grace period ends, before skiff has flushed and checkpointed" $grace $shutdown) }}
 {{- end }}
 {{- end }}
+
+{{/*
+Fails without config.cluster: skiff refuses to start in a cluster without a
+cluster name rather than ship to a made-up log group, and the chart says so
+before anything is installed.
+*/}}
+{{- define "skiff.checkCluster" -}}
+{{- if not (toString (default "" .Values.config.cluster) | trim) }}
+{{- fail "config.cluster is required: set the cluster's name with --set config.cluster=NAME (the log groups are /aws/containerinsights/NAME/application, /dataplane and /host)" }}
+{{- end }}
+{{- end }}
+
+{{/* The pod's DNS policy: dnsPolicy, else the one that keeps cluster DNS. */}}
+{{- define "skiff.dnsPolicy" -}}
+{{- if .Values.dnsPolicy }}
+{{- .Values.dnsPolicy }}
+{{- else if .Values.hostNetwork }}
+{{- "ClusterFirstWithHostNet" }}
+{{- else }}
+{{- "ClusterFirst" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails when an enabled journal input would read a directory of
+config.journal.dirs (skiff's default when unset) that no mount brings into
+the pod: skiff would wait for it forever and ship nothing.
+*/}}
+{{- define "skiff.checkJournal" -}}
+{{- $journal := not (hasKey .Values.config "inputs") }}{{/* skiff's defaults read the journal */}}
+{{- range $name, $in := .Values.config.inputs }}
+{{- if and $in (eq (toString $in.type) "journal") (ne (toString $in.enabled) "false") }}
+{{- $journal = true }}
+{{- end }}
+{{- end }}
+{{- if $journal }}
+{{- $mounts := list .Values.hostPaths.log }}
+{{- with include "skiff.journalPath" . }}
+{{- $mounts = append $mounts . }}
+{{- end }}
+{{- range .Values.extraVolumeMounts }}
+{{- $mounts = append $mounts (toString .mountPath) }}
+{{- end }}
+{{- range (dig "journal" "dirs" list .Values.config | default (list "/var/log/journal" "/run/log/journal")) }}
+{{- $dir := toString . | trimSuffix "/" }}
+{{- $covered := contains "$" $dir }}
+{{- range $mounts }}
+{{- $m := trimSuffix "/" . }}
+{{- if or (eq $dir $m) (hasPrefix (printf "%s/" $m) $dir) }}
+{{- $covered = true }}
+{{- end }}
+{{- end }}
+{{- if not $covered }}
+{{- fail (printf "config.journal.dirs: %s is not under hostPaths.log (%s), hostPaths.journal (%q) or an extraVolumeMounts path: the journal inputs would read nothing there; mount it, or drop it from config.journal.dirs" $dir $.Values.hostPaths.log (include "skiff.journalPath" $)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The volatile journal's host path: hostPaths.journal ("" for none), or
+/run/log/journal in values from before the key existed (helm upgrade
+--reuse-values).
+*/}}
+{{- define "skiff.journalPath" -}}
+{{- if hasKey .Values.hostPaths "journal" }}
+{{- toString (default "" .Values.hostPaths.journal) }}
+{{- else }}
+{{- "/run/log/journal" }}
+{{- end }}
+{{- end }}
