@@ -45,6 +45,10 @@ type EncoderConfig struct {
 	Labels, Annotations bool
 	// Host is the node name written when the pod's metadata is unknown.
 	Host string
+	// InputFields are fields added to the records of an input (by
+	// FileMeta.Input), after "kubernetes" or "message": az and
+	// ec2_instance_id, as Fluent Bit's aws filter adds them.
+	InputFields map[string][][2]string
 }
 
 // Validate reports a format or parser the Encoder does not know, each a
@@ -80,6 +84,7 @@ type Encoder struct {
 
 	cache   atomic.Pointer[sync.Map] // metaKey -> *kubeEnc
 	entries atomic.Int64
+	extra   map[string][]byte // per input: `,"key":"value"...`
 
 	repaired    atomic.Uint64
 	parseErrors atomic.Uint64
@@ -111,6 +116,19 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	}
 	e := &Encoder{cfg: cfg, raw: cfg.Format == FormatRaw, parse: cfg.Parse == ParseJSON}
 	e.cache.Store(new(sync.Map))
+	for in, fields := range cfg.InputFields {
+		var b []byte
+		for _, f := range fields {
+			b = append(b, ',')
+			b, _ = AppendJSONString(b, []byte(f[0]))
+			b = append(b, ':')
+			b, _ = AppendJSONString(b, []byte(f[1]))
+		}
+		if e.extra == nil {
+			e.extra = make(map[string][]byte)
+		}
+		e.extra[in] = b
+	}
 	return e, nil
 }
 
@@ -139,6 +157,7 @@ func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 		if repaired {
 			e.repaired.Add(1)
 		}
+		dst = append(dst, e.extra[rec.File.Input]...)
 		return append(dst, '}')
 	}
 	kube := e.kubernetes(rec.File, rec.Pod).raw
@@ -424,7 +443,11 @@ func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []
 	if pod != nil && e.cfg.Annotations && len(pod.NamespaceAnnotations) > 0 {
 		b = appendMap(b, "namespace_annotations", pod.NamespaceAnnotations)
 	}
-	return append(b, '}')
+	b = append(b, '}')
+	if file != nil {
+		b = append(b, e.extra[file.Input]...)
+	}
+	return b
 }
 
 // appendField appends "key":"value", omitting an empty value unless always.

@@ -313,3 +313,39 @@ func TestEncoderShapes(t *testing.T) {
 		t.Error("merge key \"log\" accepted")
 	}
 }
+
+// TestEncoderInputFields: an input's fields follow "kubernetes" (or
+// "message") in its records only.
+func TestEncoderInputFields(t *testing.T) {
+	e, err := NewEncoder(EncoderConfig{InputFields: map[string][][2]string{
+		"dataplane-containers": {{"az", "eu-west-1b"}, {"ec2_instance_id", "i-0abc"}},
+		"host-files":           {{"az", "eu-west-1b"}, {"ec2_instance_id", "i-0abc"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 5, 16, 0, 0, 0, time.UTC)
+	dp := &tailer.FileMeta{Pod: "aws-node-x", Namespace: "kube-system", Container: "aws-node", Input: "dataplane-containers"}
+	app := &tailer.FileMeta{Pod: "web-1", Namespace: "shop", Container: "app", Input: "application"}
+	host := &tailer.FileMeta{Input: "host-files"}
+	for _, c := range []struct {
+		rec  tailer.Record
+		want string
+	}{
+		{tailer.Record{Time: at, Stream: tailer.Stdout, Message: []byte("cni up"), File: dp},
+			`{"time":"2026-12-05T16:00:00Z","stream":"stdout","log":"cni up","kubernetes":{"pod_name":"aws-node-x","namespace_name":"kube-system","container_name":"aws-node"},"az":"eu-west-1b","ec2_instance_id":"i-0abc"}`},
+		{tailer.Record{Time: at, Stream: tailer.Stdout, Message: []byte("hello"), File: app},
+			`{"time":"2026-12-05T16:00:00Z","stream":"stdout","log":"hello","kubernetes":{"pod_name":"web-1","namespace_name":"shop","container_name":"app"}}`},
+		{tailer.Record{Time: at, Flags: tailer.Plain, Message: []byte("sshd[1]: ok"), File: host},
+			`{"message":"sshd[1]: ok","az":"eu-west-1b","ec2_instance_id":"i-0abc"}`},
+	} {
+		if got := string(e.Append(nil, &c.rec)); got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+		esc, n := e.AppendEscaped(nil, &c.rec)
+		var back string
+		if err := json.Unmarshal([]byte(`"`+string(esc)+`"`), &back); err != nil || back != c.want || n != len(c.want) {
+			t.Errorf("escaped form %s does not decode to the message: %v", esc, err)
+		}
+	}
+}

@@ -55,6 +55,9 @@ type Config struct {
 	// input name (tailer.FileMeta.Input); records of other inputs go to
 	// LogGroup and LogStream.
 	Routes map[string]Route
+	// InputFields are fields added to the records of an input
+	// (sinks.EncoderConfig.InputFields).
+	InputFields map[string][][2]string
 	// Labels and Annotations include the pod's labels and annotations in
 	// the JSON shape (false in the zero Config; the config file defaults
 	// them to true).

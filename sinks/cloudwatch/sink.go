@@ -112,7 +112,7 @@ func newSink(cfg Config, client api, opts ...option) (*Sink, error) {
 		inputs[name] = rt
 	}
 	enc, err := sinks.NewEncoder(sinks.EncoderConfig{
-		Format: cfg.Format, Parse: cfg.Parse, MergeKey: cfg.MergeKey, Labels: cfg.Labels, Annotations: cfg.Annotations, Host: cfg.Host,
+		Format: cfg.Format, Parse: cfg.Parse, MergeKey: cfg.MergeKey, InputFields: cfg.InputFields, Labels: cfg.Labels, Annotations: cfg.Annotations, Host: cfg.Host,
 	})
 	if err != nil {
 		return nil, err

@@ -37,6 +37,9 @@ type Route struct {
 	// such as "message": "MESSAGE"; default DefaultFields. A field the
 	// entry lacks leaves its key out.
 	Fields map[string]string
+	// Extra are keys and values added to every record after Fields', such
+	// as the node's az and ec2_instance_id.
+	Extra [][2]string
 }
 
 // InputConfig configures an Input.
@@ -94,6 +97,7 @@ type inputRoute struct {
 	matcher *Matcher
 	keys    []string // sorted record keys
 	fields  []string // the journal field of each key
+	extra   []byte   // `,"key":"value"...` of Route.Extra
 	metas   map[string]*tailer.FileMeta
 }
 
@@ -166,6 +170,12 @@ func NewInput(cfg InputConfig, out tailer.Consumer) (*Input, error) {
 		slices.Sort(ir.keys)
 		for _, k := range ir.keys {
 			ir.fields = append(ir.fields, fields[k])
+		}
+		for _, f := range r.Extra {
+			ir.extra = append(ir.extra, ',')
+			ir.extra, _ = sinks.AppendJSONString(ir.extra, []byte(f[0]))
+			ir.extra = append(ir.extra, ':')
+			ir.extra, _ = sinks.AppendJSONString(ir.extra, []byte(f[1]))
 		}
 		in.routes = append(in.routes, ir)
 		filter = append(filter, r.Match)
@@ -397,6 +407,13 @@ func (r *inputRoute) appendRecord(dst []byte, e *Entry) []byte {
 		dst, _ = sinks.AppendJSONString(dst, []byte(k))
 		dst = append(dst, ':')
 		dst, _ = sinks.AppendJSONString(dst, v)
+	}
+	if len(r.extra) > 0 {
+		if first {
+			dst = append(dst, r.extra[1:]...)
+		} else {
+			dst = append(dst, r.extra...)
+		}
 	}
 	return append(dst, '}')
 }
