@@ -48,7 +48,8 @@ type deps struct {
 // The sink is closed by the pipeline's run, or here when a later step fails.
 func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err error) {
 	a := &agent{reg: d.reg, health: &health{}}
-	sink, err := newSink(ctx, cfg, d)
+	extra := ec2Fields(ctx, cfg, d)
+	sink, err := newSink(ctx, cfg, d, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +81,9 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 		// Journal records carry no pod: they go to the sink directly.
 		jc.Logger, jc.Registerer = d.log.With("component", "journal"), d.reg
 		jc.Reader.Files = d.journalFiles
+		for i := range jc.Routes {
+			jc.Routes[i].Extra = extra[jc.Routes[i].Name]
+		}
 		if in.journal, err = journal.NewInput(jc, sink); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
@@ -97,8 +101,30 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 	return a, nil
 }
 
-// newSink returns the sink of cfg.Output. Its errors name the sink.
-func newSink(ctx context.Context, cfg config.Config, d deps) (sinks.Sink, error) {
+// ec2Fields returns, by input, the fields of the node's EC2 metadata for
+// the inputs that ask for them; none when no input does or the instance
+// metadata service does not answer (logged: the records go without them).
+func ec2Fields(ctx context.Context, cfg config.Config, d deps) map[string][][2]string {
+	inputs := cfg.EC2MetadataInputs()
+	if len(inputs) == 0 {
+		return nil
+	}
+	ec2, err := enrich.LookupEC2(ctx, enrich.DefaultEC2Timeout)
+	if err != nil {
+		d.log.Warn("no EC2 instance metadata: records of these inputs go without az and ec2_instance_id",
+			slog.Any("inputs", inputs), slog.Any(attrErr, err))
+		return nil
+	}
+	out := make(map[string][][2]string, len(inputs))
+	for _, in := range inputs {
+		out[in] = ec2.Fields()
+	}
+	return out
+}
+
+// newSink returns the sink of cfg.Output, adding extra to the records of
+// each input. Its errors name the sink.
+func newSink(ctx context.Context, cfg config.Config, d deps, extra map[string][][2]string) (sinks.Sink, error) {
 	log := d.log.With(attrOutput, cfg.Output)
 	var s sinks.Sink
 	var err error
@@ -106,14 +132,17 @@ func newSink(ctx context.Context, cfg config.Config, d deps) (sinks.Sink, error)
 	case config.OutputStdout:
 		o := cfg.StdoutOptions()
 		o.Logger, o.Registerer = log, d.reg
+		o.Encoder.InputFields = extra
 		s, err = stdout.New(d.stdout, o)
 	case config.OutputFile:
 		fc := cfg.FileConfig()
 		fc.Logger, fc.Registerer = log, d.reg
+		fc.Encoder.InputFields = extra
 		s, err = file.New(fc)
 	default:
 		cc := cfg.CloudWatchConfig()
 		cc.Logger, cc.Registerer = log, d.reg
+		cc.InputFields = extra
 		s, err = cloudwatch.New(ctx, cc)
 	}
 	if err != nil {

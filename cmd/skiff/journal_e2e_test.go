@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-agent/skiff/enrich/ec2test"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
 )
 
@@ -35,6 +37,7 @@ type nodeJournal struct {
 	dir    string // the machine-ID directory
 	next   int    // the number of the next entry
 	files  int    // archived files so far
+	lastRT int64  // the last entry's time: each is later than the one before
 }
 
 func newNodeJournal(t *testing.T, root string) *nodeJournal {
@@ -80,7 +83,8 @@ func (j *nodeJournal) write(n int) {
 	for range n {
 		i := j.next
 		j.next++
-		rt := time.Now().UnixMicro()
+		rt := max(time.Now().UnixMicro(), j.lastRT+1)
+		j.lastRT = rt
 		fmt.Fprintf(&b, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n", rt, 1_000_000+i, journalBoot)
 		field("_MACHINE_ID", journalMachine)
 		field("_HOSTNAME", "ip-10-0-1-23.ec2.internal")
@@ -141,7 +145,7 @@ func (j *nodeJournal) rotate() {
 	}
 }
 
-// journalGroups are where each kind of entry must arrive: group suffix and
+// journalDestinations are where each kind of entry must arrive: group suffix and
 // stream, by kind.
 func journalDestinations(kind string) []string {
 	switch kind {
@@ -158,10 +162,36 @@ func journalDestinations(kind string) []string {
 
 var jmarkRE = regexp.MustCompile(`jmark (\d+)`)
 
+var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden.json from what the agent ships")
+
+// checkGolden compares the events of every destination, in order and byte
+// for byte, with the golden file: Container Insights' record shapes, as
+// they arrive.
+func checkGolden(t *testing.T, path string, records map[string][]string) {
+	t.Helper()
+	got, err := json.MarshalIndent(records, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	if *updateGolden {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -run %s -update ./cmd/skiff writes it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("records differ from %s:\n%s", path, got)
+	}
+}
+
 // journalTally reads back the dataplane and host groups: how many times
 // each entry arrived at each destination, and the records by destination.
-func (n *node) journalTally() (seen map[string]map[int]int, records map[string][]map[string]string) {
-	seen, records = map[string]map[int]int{}, map[string][]map[string]string{}
+func (n *node) journalTally() (seen map[string]map[int]int, records map[string][]map[string]string, raw map[string][]string) {
+	seen, records, raw = map[string]map[int]int{}, map[string][]map[string]string{}, map[string][]string{}
 	for _, dest := range []string{
 		"dataplane|demo-node-dataplane.systemd.kubelet.service", "dataplane|demo-node-dataplane.systemd.containerd.service",
 		"host|demo-node.host.dmesg", "host|demo-node.host.messages", "host|demo-node.host.secure",
@@ -175,20 +205,21 @@ func (n *node) journalTally() (seen map[string]map[int]int, records map[string][
 				n.t.Fatalf("%s: event %q is not a flat JSON record: %v", dest, e.Message, err)
 			}
 			records[dest] = append(records[dest], rec)
+			raw[dest] = append(raw[dest], e.Message)
 			if m := jmarkRE.FindStringSubmatch(e.Message); m != nil {
 				i, _ := strconv.Atoi(m[1])
 				seen[dest][i]++
 			}
 		}
 	}
-	return seen, records
+	return seen, records, raw
 }
 
 // checkJournal counts the entries below written that did not arrive at
 // every destination of their kind, and the copies; report logs the first
 // missing ones.
 func (n *node) checkJournal(written int, report bool) (missing, duplicates int) {
-	seen, _ := n.journalTally()
+	seen, _, _ := n.journalTally()
 	for i := range written {
 		for _, dest := range journalDestinations(entryKind(i)) {
 			switch c := seen[dest][i]; {
@@ -209,7 +240,8 @@ func (n *node) checkJournal(written int, report bool) (missing, duplicates int) 
 // Container Insights' groups and streams, with its record shapes, next to
 // the application's files.
 func TestJournalGroupsAndRecords(t *testing.T) {
-	n := newNode(t, nodeOptions{pods: 1, rate: 100, journal: true})
+	imds := ec2test.Server(t, ec2test.Instance{AvailabilityZone: "eu-west-1b", InstanceID: "i-0123456789abcdef0", Region: "eu-west-1"})
+	n := newNode(t, nodeOptions{pods: 1, rate: 100, journal: true, env: []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL}})
 	j := newNodeJournal(t, n.journalDir())
 	j.write(16)
 	p := n.start()
@@ -220,14 +252,18 @@ func TestJournalGroupsAndRecords(t *testing.T) {
 		return missing == 0
 	})
 	n.finish(p)
-	_, records := n.journalTally()
+	_, records, raw := n.journalTally()
+	checkGolden(t, "testdata/journal-records.golden.json", raw)
 	want := map[string]map[string]string{
 		"dataplane|demo-node-dataplane.systemd.kubelet.service": {
-			"hostname": "ip-10-0-1-23.ec2.internal", "systemd_unit": "kubelet.service", "message": "jmark 0"},
+			"hostname": "ip-10-0-1-23.ec2.internal", "systemd_unit": "kubelet.service", "message": "jmark 0",
+			"az": "eu-west-1b", "ec2_instance_id": "i-0123456789abcdef0"},
 		"host|demo-node.host.dmesg": {
-			"host": "ip-10-0-1-23.ec2.internal", "ident": "kernel", "message": "jmark 3"},
+			"host": "ip-10-0-1-23.ec2.internal", "ident": "kernel", "message": "jmark 3",
+			"az": "eu-west-1b", "ec2_instance_id": "i-0123456789abcdef0"},
 		"host|demo-node.host.secure": {
-			"host": "ip-10-0-1-23.ec2.internal", "ident": "sshd", "pid": "4321", "message": "jmark 5"},
+			"host": "ip-10-0-1-23.ec2.internal", "ident": "sshd", "pid": "4321", "message": "jmark 5",
+			"az": "eu-west-1b", "ec2_instance_id": "i-0123456789abcdef0"},
 	}
 	for dest, w := range want {
 		if len(records[dest]) == 0 || fmt.Sprint(records[dest][0]) != fmt.Sprint(w) {
@@ -252,7 +288,7 @@ func TestJournalGroupsAndRecords(t *testing.T) {
 // the middle of an outage while the journal grows and rotates, and stopped
 // once; every entry arrives at every destination of its kind.
 func TestJournalKillDuringOutageWithRotation(t *testing.T) {
-	n := newNode(t, nodeOptions{pods: 1, rate: 200, bufferBytes: "2MiB", journal: true})
+	n := newNode(t, nodeOptions{pods: 1, rate: 200, bufferBytes: "2MiB", journal: true, env: []string{"AWS_EC2_METADATA_DISABLED=true"}})
 	j := newNodeJournal(t, n.journalDir())
 	j.write(300)
 	p := n.start()

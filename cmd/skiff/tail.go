@@ -49,8 +49,9 @@ func tailCommand(ctx context.Context, args []string, getenv func(string) string,
 	for name, in := range cfg.Inputs {
 		if in.Type == config.InputFiles {
 			in.Enabled = false
-			cfg.Inputs[name] = in
 		}
+		in.EC2Metadata = false // no instance metadata lookup for a look at a file
+		cfg.Inputs[name] = in
 	}
 	for _, a := range fs.Args() {
 		abs, err := filepath.Abs(a)

@@ -58,6 +58,18 @@ func (c *Config) enabledInputs(typ string) []string {
 	return out
 }
 
+// EC2MetadataInputs returns the enabled inputs whose records carry the
+// node's EC2 metadata.
+func (c *Config) EC2MetadataInputs() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(c.Inputs)) {
+		if in := c.Inputs[name]; in.Enabled && in.EC2Metadata {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // JournalConfig is the journal input's configuration; ok is false when no
 // journal input is enabled.
 func (c *Config) JournalConfig() (_ journal.InputConfig, ok bool) {

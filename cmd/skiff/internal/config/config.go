@@ -177,6 +177,11 @@ type Input struct {
 	// entry's unit).
 	LogGroup  string `yaml:"log_group"`
 	LogStream string `yaml:"log_stream"`
+	// EC2Metadata adds the node's az and ec2_instance_id to the records,
+	// from the instance metadata service, as Container Insights' aws
+	// filter does for its dataplane and host records. Default true for the
+	// default inputs, false for an added one.
+	EC2Metadata bool `yaml:"ec2_metadata"`
 }
 
 // newSection makes a new input, named in the file without a default:
@@ -390,7 +395,7 @@ const (
 // asked.
 func DefaultInputs(enabled bool) map[string]Input {
 	host := map[string]string{"host": "_HOSTNAME", "ident": "SYSLOG_IDENTIFIER", "pid": "_PID", "message": "MESSAGE"}
-	in := func(i Input) Input { i.Enabled = enabled; return i }
+	in := func(i Input) Input { i.Enabled, i.EC2Metadata = enabled, true; return i }
 	return map[string]Input{
 		"dataplane": in(Input{
 			Type:     InputJournal,
