@@ -42,6 +42,9 @@ const (
 	// EnvHTTPAddr is a free loopback address for the agent's own HTTP
 	// server (metrics, health), if it has one.
 	EnvHTTPAddr = "SKIFF_BENCH_HTTP_ADDR"
+	// EnvJournalDir is the simulated journal's directory, in scenarios
+	// that write one, for agents with Adapter.Journal.
+	EnvJournalDir = "SKIFF_BENCH_JOURNAL_DIR"
 	// EnvKubeAPI, when set, asks for Kubernetes enrichment against this API
 	// server URL; EnvKubeconfig is a kubeconfig file pointing at it and
 	// EnvKubeToken a file holding a bearer token. The api-down scenario
@@ -61,6 +64,11 @@ type Adapter struct {
 	Missing string
 	// NeedsTLS: the agent can only talk HTTPS to the endpoint.
 	NeedsTLS bool
+	// Journal: the agent ships the journal in EnvJournalDir to Container
+	// Insights' dataplane and host groups. The simulator's journal files
+	// have no hash tables, which libsystemd (Fluent Bit's systemd input)
+	// needs, so only agents that read the files themselves take part.
+	Journal bool
 	// Command writes the agent's configuration from env (the contract's
 	// variables) and returns the command line and extra environment.
 	Command func(env map[string]string) (argv, extraEnv []string, err error)

@@ -8,7 +8,7 @@ import (
 // skiffAdapter runs the skiff binary with a config written from the
 // contract's variables.
 func skiffAdapter(binary, missing string) Adapter {
-	return Adapter{Name: "skiff", Binary: binary, Missing: missing, Command: func(env map[string]string) ([]string, []string, error) {
+	return Adapter{Name: "skiff", Binary: binary, Missing: missing, Journal: true, Command: func(env map[string]string) ([]string, []string, error) {
 		q := strconv.Quote
 		kube := "kubernetes:\n  enabled: false\n"
 		if env[EnvKubeAPI] != "" {
@@ -34,6 +34,14 @@ cloudwatch:
   auto_create_group: true
 `, q(env[EnvCluster]), q(env[EnvNodeName]), q(env[EnvHTTPAddr]), q(env[EnvLogGlob]), q(env[EnvStateDir]),
 			kube, q(env[EnvRegion]), q(env[EnvEndpoint]), q(env[EnvLogGroup]))
+		if dir := env[EnvJournalDir]; dir != "" {
+			// Container Insights' journal inputs, as in a cluster.
+			cfg += "inputs:\n"
+			for _, name := range []string{"dataplane", "host-dmesg", "host-messages", "host-secure"} {
+				cfg += "  " + name + ": {enabled: true, ec2_metadata: false}\n"
+			}
+			cfg += fmt.Sprintf("journal:\n  dirs: [%s]\n  read_from: beginning\n", q(dir))
+		}
 		path, err := writeFile(env[EnvWorkDir], "skiff.yaml", cfg)
 		if err != nil {
 			return nil, nil, err

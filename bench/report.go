@@ -143,6 +143,10 @@ func notes(r Result) string {
 	if r.Unmarked > 0 || r.Foreign > 0 {
 		out = append(out, fmt.Sprintf("%d unmarked, %d foreign", r.Unmarked, r.Foreign))
 	}
+	if r.JournalWritten > 0 {
+		out = append(out, fmt.Sprintf("journal: %d entries written, %d delivered to /dataplane and /host, %d lost",
+			r.JournalWritten, r.JournalDelivered, r.JournalLost))
+	}
 	for _, n := range r.Notes {
 		if !strings.HasPrefix(n, "agent log tail") {
 			out = append(out, n)

@@ -69,6 +69,12 @@ type Result struct {
 
 	// KeptUp: zero loss, every line delivered by the end of the drain, and
 	// at most 3 s of lines behind when the writers stopped.
+	// JournalWritten, JournalDelivered and JournalLost count the journal's
+	// entries in journal scenarios, each at its first destination.
+	JournalWritten   int64 `json:"journal_written,omitempty"`
+	JournalDelivered int64 `json:"journal_delivered,omitempty"`
+	JournalLost      int64 `json:"journal_lost,omitempty"`
+
 	KeptUp    bool               `json:"kept_up"`
 	KeptUpWhy string             `json:"kept_up_why,omitempty"`
 	Extra     map[string]float64 `json:"extra,omitempty"`
@@ -151,6 +157,10 @@ func (r *runner) result(res Result) Result {
 	tally := r.counter.Tally()
 	res.Written, res.Delivered, res.Lost, res.Duplicates = tally.Written, tally.Delivered, tally.Lost, tally.Duplicates
 	res.Unmarked, res.Foreign = tally.Unmarked, tally.Foreign
+	if r.jcounter != nil {
+		jt := r.jcounter.Tally()
+		res.JournalWritten, res.JournalDelivered, res.JournalLost = jt.Written, jt.Delivered, jt.Lost
+	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	res.P50ms, res.P99ms, res.MaxMs = ms(tally.LatencyP50), ms(tally.LatencyP99), ms(tally.LatencyMax)
 	r.mu.Lock()

@@ -26,6 +26,9 @@ type spec struct {
 	Throttle bool // cwlocal's real quotas
 	Faults   cwlocal.Faults
 	Kube     bool // enrichment against a dead API server
+	// Journal is systemd journal entries per second, written beside the
+	// pods' lines for agents that ship the journal (Adapter.Journal).
+	Journal float64
 	// Actions run at offsets into the writing window.
 	Actions []action
 	// DrainQuiet ends the drain when nothing arrived for this long;
@@ -47,10 +50,14 @@ type runner struct {
 	dir     string
 	sim     *nodesim.Sim
 	counter *nodesim.Counter
-	srv     *cwlocal.Server
-	env     []string
-	argv    []string
-	t0      time.Time // writers started
+	// jsim and jcounter are the journal and what arrived of it in the
+	// dataplane and host groups (each entry at its first destination).
+	jsim     *nodesim.Journal
+	jcounter *nodesim.Counter
+	srv      *cwlocal.Server
+	env      []string
+	argv     []string
+	t0       time.Time // writers started
 
 	mu       sync.Mutex
 	proc     *agentProc
@@ -104,6 +111,15 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.sim = sim
 	r.counter = nodesim.NewCounter(sim)
+	if sp.Journal > 0 && r.ad.Journal {
+		r.jsim, err = nodesim.NewJournal(nodesim.JournalConfig{Dir: filepath.Join(r.dir, "journal"), Rate: sp.Journal, Hostname: "bench-node"})
+		if err != nil {
+			return err
+		}
+		r.jcounter = nodesim.NewCounter(r.jsim)
+	} else if sp.Journal > 0 {
+		r.addNote("the journal is not measured for this agent: the simulator's journal files have no hash tables, which libsystemd needs")
+	}
 	tls := r.h.tls || r.ad.NeedsTLS
 	srv, err := cwlocal.NewServer(cwlocal.Options{
 		TLS:      tls,
@@ -111,10 +127,17 @@ func (r *runner) run(ctx context.Context) error {
 		Throttle: sp.Throttle,
 		Faults:   sp.Faults,
 		Discard:  true,
-		OnPut: func(_, _ string, events []cwlocal.Event) {
+		OnPut: func(group, stream string, events []cwlocal.Event) {
 			now := time.Now()
+			c := r.counter
+			if r.jcounter != nil && (strings.HasSuffix(group, "/dataplane") || strings.HasSuffix(group, "/host")) {
+				if strings.HasSuffix(stream, ".host.messages") {
+					return // the second destination of kubelet, containerd and kernel entries
+				}
+				c = r.jcounter
+			}
 			for _, e := range events {
-				r.counter.Observe(now, e.Message)
+				c.Observe(now, e.Message)
 			}
 		},
 	})
@@ -145,6 +168,9 @@ func (r *runner) run(ctx context.Context) error {
 	defer cancel()
 	simErr := make(chan error, 1)
 	go func() { simErr <- sim.Run(writeCtx) }()
+	if r.jsim != nil {
+		go func() { _ = r.jsim.Run(writeCtx) }()
+	}
 	actErr := make(chan error, 1)
 	go func() { actErr <- r.act(writeCtx) }()
 	if err := <-simErr; err != nil {
@@ -202,6 +228,9 @@ func (r *runner) prepareEnv(tls bool) error {
 	}
 	if tls {
 		env[EnvTLS], env[EnvCAFile] = "on", r.srv.CAFile()
+	}
+	if r.jsim != nil {
+		env[EnvJournalDir] = r.jsim.Dir()
 	}
 	if r.spec.Kube {
 		if err := deadKube(env, work); err != nil {
@@ -412,6 +441,10 @@ func (r *runner) drain(ctx context.Context) time.Duration {
 	for {
 		written := r.sim.Stats().Lines
 		got, _ := r.counter.Delivered()
+		if r.jsim != nil {
+			jgot, _ := r.jcounter.Delivered()
+			written, got = written+r.jsim.Written(), got+jgot
+		}
 		if got >= written {
 			return time.Since(t0)
 		}

@@ -31,6 +31,7 @@ var scenarios = []scenario{
 	{"kill9-outage", "5,000 lines/s, 40 s outage from 10 s, SIGKILL at 25 s and 35 s while files rotate every 256 KiB and the oldest are deleted", runKill9Outage},
 	{"sigterm-long-outage", "5,000 lines/s, outage from 10 s to 70 s, SIGTERM at 30 s, restart at 64 s, files rotating every 256 KiB meanwhile", runSigtermLongOutage},
 	{"api-down", "1,000 lines/s with enrichment on and the API server unreachable: shipping must go on", runAPIDown},
+	{"journal", "5,000 lines/s and 500 journal entries/s (kubelet, containerd, kernel, sshd) to the application, dataplane and host groups", runJournal},
 }
 
 func findScenario(name string) *scenario {
@@ -60,6 +61,15 @@ func rateLabel(rate float64) string {
 	default:
 		return fmt.Sprintf("%.0f/s", rate)
 	}
+}
+
+// runJournal writes the pods' lines and a node's journal: all three
+// Container Insights groups. Agents that do not read the simulator's
+// journal files measure the pods' lines only.
+func runJournal(ctx context.Context, h *harness, ad Adapter) []Result {
+	sp := h.base("journal", 5000)
+	sp.Journal = 500
+	return []Result{h.runOne(ctx, ad, sp)}
 }
 
 func runSteady(ctx context.Context, h *harness, ad Adapter) []Result {
