@@ -40,6 +40,7 @@ type demoOptions struct {
 	rotate     int64
 	keep       bool
 	httpListen string
+	journal    float64 // journal entries per second; 0: none
 }
 
 // demoCommand is `skiff demo`: a simulated node (pods writing CRI logs with
@@ -58,10 +59,11 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	fs.Int64Var(&o.rotate, "rotate-bytes", 256<<10, "rotate a container's log at this size (the kubelet's is 10 MiB)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the local CloudWatch running after the report, to read the logs back")
 	fs.StringVar(&o.httpListen, "http-listen", "127.0.0.1:0", "the agent's /metrics port (\"off\" disables)")
+	fs.Float64Var(&o.journal, "journal-rate", 100, "systemd journal entries per second (kubelet, containerd, kernel, sshd), shipped to /dataplane and /host; 0: no journal")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if o.pods < 1 || o.rate <= 0 || o.rotate < 4096 {
+	if o.pods < 1 || o.rate <= 0 || o.rotate < 4096 || o.journal < 0 {
 		fmt.Fprintln(stderr, "skiff demo: --pods must be at least 1, --rate positive, --rotate-bytes at least 4096")
 		return exitUsage
 	}
@@ -102,6 +104,15 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("node simulator: %w", err)
 	}
+	var jsim *nodesim.Journal
+	if o.journal > 0 {
+		jsim, err = nodesim.NewJournal(nodesim.JournalConfig{
+			Dir: filepath.Join(dir, "journal"), Rate: o.journal, RotateBytes: 1 << 20, Hostname: demoNode,
+		})
+		if err != nil {
+			return fmt.Errorf("journal simulator: %w", err)
+		}
+	}
 	live := newDemoLive(sim)
 	cw, err := cwlocal.NewServer(cwlocal.Options{
 		AccessKey: demoAccessKey, SecretKey: demoSecretKey, Region: demoRegion,
@@ -130,6 +141,16 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	cfg.Tail.RescanInterval = config.Duration(5 * time.Second)
 	cfg.CloudWatch.Region = demoRegion
 	cfg.CloudWatch.Endpoint = cw.URL()
+	if jsim != nil {
+		// Container Insights' journal inputs, on as in a cluster, without
+		// the EC2 metadata a laptop has not.
+		for _, name := range []string{"dataplane", "host-dmesg", "host-messages", "host-secure"} {
+			in := cfg.Inputs[name]
+			in.Enabled, in.EC2Metadata = true, false
+			cfg.Inputs[name] = in
+		}
+		cfg.Journal.Dirs, cfg.Journal.ReadFrom = []string{jsim.Dir()}, "beginning"
+	}
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return fmt.Errorf("demo config: %v", errs[0])
 	}
@@ -171,6 +192,9 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		}
 		return err
 	})
+	if jsim != nil {
+		g.Go(func() error { return jsim.Run(simCtx) })
+	}
 	var agentErr error
 	agentDone := make(chan struct{})
 	go func() {
@@ -213,6 +237,9 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	viewWG.Wait()
 
 	rep := readBack(cw, sim)
+	if jsim != nil {
+		rep.journal = readBackJournal(cw, jsim)
+	}
 	rep.cut = errors.Is(agentErr, errIncomplete)
 	fmt.Fprint(stdout, rep.format(cw.URL(), o.keep))
 	if err := errors.Join(simErr, agentErr); err != nil {
@@ -224,6 +251,9 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 	if rep.tally.Lost > 0 {
 		return fmt.Errorf("%w: %d of %d", errLost, rep.tally.Lost, rep.tally.Written)
+	}
+	if rep.journal != nil && rep.journal.tally.Lost > 0 {
+		return fmt.Errorf("%w: %d of %d journal entries", errLost, rep.journal.tally.Lost, rep.journal.tally.Written)
 	}
 	return nil
 }
@@ -283,6 +313,42 @@ type demoReport struct {
 	// cut is set when the flush was cut short (a second Ctrl-C): what was
 	// not delivered is not lost, the agent reads it again at its next start.
 	cut bool
+	// journal is the account of the journal's entries, when there is one.
+	journal *journalReport
+}
+
+// journalReport counts the journal's entries where the default inputs ship
+// them: each kind at its first destination (kubelet and containerd entries
+// are also in /host's messages stream, as on a Container Insights node).
+type journalReport struct {
+	tally  nodesim.Tally
+	events map[string]int // by group
+}
+
+// journalDestination is where the default inputs ship a kind of entry
+// first: group suffix and stream.
+func journalDestination(kind string) (group, stream string) {
+	switch kind {
+	case "kernel":
+		return "host", demoNode + ".host.dmesg"
+	case "sshd":
+		return "host", demoNode + ".host.secure"
+	}
+	return "dataplane", demoNode + "-dataplane.systemd." + kind + ".service"
+}
+
+func readBackJournal(cw *cwlocal.Server, j *nodesim.Journal) *journalReport {
+	c := nodesim.NewCounter(j)
+	r := &journalReport{events: map[string]int{}}
+	for _, k := range nodesim.JournalKinds {
+		group, stream := journalDestination(k.Name)
+		for _, e := range cw.Events("/aws/containerinsights/"+demoCluster+"/"+group, stream) {
+			c.Observe(time.UnixMilli(e.IngestionTime), e.Message)
+			r.events[group]++
+		}
+	}
+	r.tally = c.Tally()
+	return r
 }
 
 func readBack(cw *cwlocal.Server, sim *nodesim.Sim) demoReport {

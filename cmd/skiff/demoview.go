@@ -249,6 +249,13 @@ func (r demoReport) format(endpoint string, keep bool) string {
 	fmt.Fprintf(&b, "  %-11s %12s\n", lostLabel, groupDigits(t.Lost))
 	fmt.Fprintf(&b, "  write→accept latency p50 %s, p99 %s, max %s\n",
 		t.LatencyP50.Round(time.Millisecond), t.LatencyP99.Round(time.Millisecond), t.LatencyMax.Round(time.Millisecond))
+	if j := r.journal; j != nil {
+		jt := j.tally
+		fmt.Fprintf(&b, "  journal     %12s entries written (kubelet, containerd, kernel, sshd), %s delivered:"+
+			" %s events in /dataplane, %s in /host (dmesg, secure); %s lost, %s duplicates\n",
+			groupDigits(jt.Written), groupDigits(jt.Delivered), groupDigits(int64(j.events["dataplane"])),
+			groupDigits(int64(j.events["host"])), groupDigits(jt.Lost), groupDigits(jt.Duplicates))
+	}
 	if len(r.streams) > 0 {
 		fmt.Fprintf(&b, "\nRead the shipped logs back with the AWS CLI%s:\n", map[bool]string{true: "", false: " (run the demo with --keep to keep the local CloudWatch up)"}[keep])
 		fmt.Fprintf(&b, "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s \\\n  aws --endpoint-url %s --region %s logs get-log-events \\\n    --log-group-name %s \\\n    --log-stream-name %s --start-from-head --limit 5\n",

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,6 +112,11 @@ func TestDemoHeadless(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, stdout)
 		}
+	}
+	// The journal's entries reach /dataplane and /host, all of them.
+	m := regexp.MustCompile(`journal +([\d,]+) entries written .*, ([\d,]+) delivered: ([\d,]+) events in /dataplane, ([\d,]+) in /host .*; 0 lost`).FindStringSubmatch(stdout)
+	if m == nil || m[1] != m[2] || m[3] == "0" || m[4] == "0" {
+		t.Errorf("demo output has no journal line with every entry delivered to both groups:\n%s", stdout)
 	}
 }
 
