@@ -51,6 +51,10 @@ type Config struct {
 	// Labels and Annotations attach the pod's labels and annotations.
 	// DefaultConfig sets both to true.
 	Labels, Annotations bool
+	// OwnerReferences attaches the pod's owner references
+	// (PodMeta.OwnerReferences), as Fluent Bit's owner_references.
+	// Default false.
+	OwnerReferences bool
 	// IncludeLabels and IncludeAnnotations, when not empty, keep only the
 	// keys they match; ExcludeLabels and ExcludeAnnotations drop the keys
 	// they match. A pattern is an exact key, or a prefix followed by "*".

@@ -72,6 +72,7 @@ func New(cfg Config, client *Client, next tailer.Consumer) (*Enricher, error) {
 		labelKeys:   keyFilter{include: cfg.IncludeLabels, exclude: cfg.ExcludeLabels},
 		annKeys:     keyFilter{include: cfg.IncludeAnnotations, exclude: cfg.ExcludeAnnotations},
 		excludeSelf: cfg.ExcludeSelf,
+		ownerRefs:   cfg.OwnerReferences,
 		checkGroup:  cfg.CheckLogGroup,
 		checkStream: cfg.CheckLogStream,
 		invalid:     e.invalidAnnotation,

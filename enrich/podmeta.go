@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,7 @@ type builder struct {
 	labels, annotations bool
 	labelKeys, annKeys  keyFilter
 	excludeSelf         bool
+	ownerRefs           bool // attach the owner references
 	// checkGroup and checkStream judge the log group and log stream
 	// annotations; nil passes them through.
 	checkGroup, checkStream func(string) error
@@ -83,6 +85,14 @@ func (b *builder) build(pod *corev1.Pod) *tailer.PodMeta {
 		m.Annotations = filterKeys(pod.Annotations, b.annKeys)
 	}
 	m.OwnerKind, m.OwnerName = owner(pod)
+	if b.ownerRefs {
+		for _, r := range pod.OwnerReferences {
+			m.OwnerReferences = append(m.OwnerReferences, tailer.OwnerReference{
+				APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name, UID: string(r.UID),
+				Controller: r.Controller != nil && *r.Controller, BlockOwnerDeletion: r.BlockOwnerDeletion != nil && *r.BlockOwnerDeletion,
+			})
+		}
+	}
 	m.Containers = containers(pod)
 	m.Controls = b.controls(pod)
 	if b.excludeSelf && pod.Labels[SelfLabel] == SelfValue {
@@ -211,6 +221,7 @@ func sameMeta(a, b *tailer.PodMeta) bool {
 	return a.Name == b.Name && a.Namespace == b.Namespace && a.UID == b.UID &&
 		a.Host == b.Host && a.PodIP == b.PodIP &&
 		a.OwnerKind == b.OwnerKind && a.OwnerName == b.OwnerName &&
+		slices.Equal(a.OwnerReferences, b.OwnerReferences) &&
 		a.Controls == b.Controls &&
 		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
 		maps.Equal(a.NamespaceLabels, b.NamespaceLabels) &&

@@ -3,6 +3,7 @@ package enrich
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,5 +168,29 @@ func TestConfigValidate(t *testing.T) {
 	c.DeletedPodGrace = -1
 	if got := fieldsOf(c.Validate()); strings.Join(got, ",") != "DeletedPodGrace,ExcludeLabels" {
 		t.Errorf("bad pattern and grace: fields %v; want [DeletedPodGrace ExcludeLabels]", got)
+	}
+}
+
+// Owner references are attached only when asked for, in the API's shape.
+func TestBuildOwnerReferences(t *testing.T) {
+	pod := testPod("shop", "web-1", "uid-1", map[string]string{"pod-template-hash": "7d4b9c"}, nil)
+	yes := true
+	pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-7d4b9c", UID: "rs-uid",
+		Controller: &yes, BlockOwnerDeletion: &yes}}
+	if refs := (&builder{}).build(pod).OwnerReferences; refs != nil {
+		t.Errorf("owner references without asking: %v", refs)
+	}
+	m := (&builder{ownerRefs: true}).build(pod)
+	want := []tailer.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-7d4b9c", UID: "rs-uid", Controller: true, BlockOwnerDeletion: true}}
+	if !slices.Equal(m.OwnerReferences, want) || m.OwnerKind != "Deployment" || m.OwnerName != "web" {
+		t.Errorf("owner references %v, workload %s/%s", m.OwnerReferences, m.OwnerKind, m.OwnerName)
+	}
+	other := (&builder{ownerRefs: true}).build(pod)
+	if !sameMeta(m, other) {
+		t.Error("the same pod built twice is not the same metadata")
+	}
+	pod.OwnerReferences[0].Name = "web-8e5c0d"
+	if sameMeta(m, (&builder{ownerRefs: true}).build(pod)) {
+		t.Error("a changed owner reference is the same metadata")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -431,6 +432,9 @@ func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []
 	b = appendField(b, "docker_id", k.DockerID, false)
 	b = appendField(b, "container_hash", k.ContainerHash, false)
 	b = appendField(b, "container_image", k.ContainerImage, false)
+	if pod != nil && len(pod.OwnerReferences) > 0 {
+		b = appendOwnerReferences(b, pod.OwnerReferences)
+	}
 	if pod != nil && e.cfg.Labels && len(pod.Labels) > 0 {
 		b = appendMap(b, "labels", pod.Labels)
 	}
@@ -463,6 +467,28 @@ func appendField(b []byte, key, value string, first bool) []byte {
 	b = append(b, `":`...)
 	b, _ = AppendJSONString(b, []byte(value))
 	return b
+}
+
+// appendOwnerReferences appends ,"ownerReferences":[…] in the API's shape,
+// as Fluent Bit's owner_references writes them.
+func appendOwnerReferences(b []byte, refs []tailer.OwnerReference) []byte {
+	b = append(b, `,"ownerReferences":[`...)
+	for i, r := range refs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = appendField(b, "apiVersion", r.APIVersion, true)
+		b = appendField(b, "kind", r.Kind, false)
+		b = appendField(b, "name", r.Name, false)
+		b = appendField(b, "uid", r.UID, false)
+		b = append(b, `,"controller":`...)
+		b = strconv.AppendBool(b, r.Controller)
+		b = append(b, `,"blockOwnerDeletion":`...)
+		b = strconv.AppendBool(b, r.BlockOwnerDeletion)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // appendMap appends ,"key":{…} with the map's keys in sorted order.

@@ -349,3 +349,17 @@ func TestEncoderInputFields(t *testing.T) {
 		}
 	}
 }
+
+// Owner references, when enrichment attached them, are written as Fluent
+// Bit's owner_references writes them.
+func TestEncoderOwnerReferences(t *testing.T) {
+	e, _ := NewEncoder(EncoderConfig{})
+	pod := &tailer.PodMeta{Name: "web-1", Namespace: "shop", OwnerReferences: []tailer.OwnerReference{
+		{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-7d4b9c", UID: "rs-uid", Controller: true, BlockOwnerDeletion: true}}}
+	rec := tailer.Record{Time: time.Date(2026, 12, 5, 16, 0, 0, 0, time.UTC), Stream: tailer.Stdout, Message: []byte("x"), File: testFile, Pod: pod}
+	got := string(e.Append(nil, &rec))
+	want := `"container_name":"app","docker_id":"abc","ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web-7d4b9c","uid":"rs-uid","controller":true,"blockOwnerDeletion":true}]}}`
+	if !strings.HasSuffix(got, want) || !json.Valid([]byte(got)) {
+		t.Errorf("got %s\nwant it to end with %s", got, want)
+	}
+}

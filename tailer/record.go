@@ -120,10 +120,20 @@ type PodMeta struct {
 	// StatefulSet, Job, CronJob or ReplicaSet, or empty.
 	OwnerKind string
 	OwnerName string
+	// OwnerReferences are the pod's own, when asked for
+	// (enrich.Config.OwnerReferences).
+	OwnerReferences []OwnerReference
 	// Containers maps a container name to its runtime details.
 	Containers map[string]ContainerMeta
 	// Controls are the pod's skiff.io (or fluentbit.io) annotations.
 	Controls Controls
+}
+
+// OwnerReference is one of a pod's owner references, as the API server
+// gives it.
+type OwnerReference struct {
+	APIVersion, Kind, Name, UID    string
+	Controller, BlockOwnerDeletion bool
 }
 
 // ContainerMeta is one container's runtime details.
