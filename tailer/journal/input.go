@@ -72,9 +72,11 @@ type Input struct {
 	reader *Reader
 	routes []inputRoute
 
-	// arena and recs are reused by every batch (one Write at a time).
+	// arena, recs and spans are reused by every batch (one Write at a
+	// time); spans locate each record's message in arena.
 	arena []byte
 	recs  []tailer.Record
+	spans [][2]int
 
 	// refused is the batch the consumer refused last, still in pending
 	// so that nothing after it is committed: the Reader offers the same
@@ -322,8 +324,7 @@ func (in *Input) Write(ctx context.Context, batch []*Entry) error {
 	in.arena = in.arena[:0]
 	in.recs = in.recs[:0]
 	b := &entryBatch{in: in, cursor: batch[len(batch)-1].Cursor()}
-	type span struct{ start, end int }
-	var spans []span
+	in.spans = in.spans[:0]
 	for _, e := range batch {
 		matched := false
 		for i := range in.routes {
@@ -334,7 +335,7 @@ func (in *Input) Write(ctx context.Context, batch []*Entry) error {
 			matched = true
 			start := len(in.arena)
 			in.arena = r.appendRecord(in.arena, e)
-			spans = append(spans, span{start, len(in.arena)})
+			in.spans = append(in.spans, [2]int{start, len(in.arena)})
 			in.recs = append(in.recs, tailer.Record{
 				Time: e.Time(), Flags: tailer.Encoded, File: r.meta(e), Pos: tailer.Position{Acker: b},
 			})
@@ -344,7 +345,8 @@ func (in *Input) Write(ctx context.Context, batch []*Entry) error {
 		}
 	}
 	for i := range in.recs {
-		in.recs[i].Message = in.arena[spans[i].start:spans[i].end:spans[i].end]
+		sp := in.spans[i]
+		in.recs[i].Message = in.arena[sp[0]:sp[1]:sp[1]]
 	}
 	b.remaining = len(in.recs)
 	in.mu.Lock()
