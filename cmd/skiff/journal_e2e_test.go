@@ -23,6 +23,7 @@ import (
 
 	"github.com/skiff-agent/skiff/enrich/ec2test"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+	"github.com/skiff-agent/skiff/tailer/journal"
 )
 
 const (
@@ -340,4 +341,91 @@ func TestJournalKillDuringOutageWithRotation(t *testing.T) {
 		}
 	}
 	t.Logf("%d journal entries written in %d files; %d copies delivered twice (at least once across kills)", j.next, j.files+1, dups)
+}
+
+// TestJournalVacuumedWhileDownIsCounted: entries read but not yet accepted
+// when the agent was killed, in a file journald vacuumed before the agent
+// came back, cannot be read by anyone: the next start counts exactly them
+// as lost (reason gap), and delivers everything after.
+func TestJournalVacuumedWhileDownIsCounted(t *testing.T) {
+	n := newNode(t, nodeOptions{pods: 1, rate: 50, journal: true, env: []string{"AWS_EC2_METADATA_DISABLED=true"}})
+	dir := filepath.Join(n.journalDir(), journalMachine)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var seq, machine, boot journal.ID128
+	copy(seq[:], "vacuum-test-seq")
+	copy(machine[:], "vacuum-machine")
+	copy(boot[:], "vacuum-boot")
+	active := filepath.Join(dir, "system.journal")
+	w, err := journal.CreateWriter(active, seq, machine, journal.ID128{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := uint64(0)
+	write := func(w *journal.Writer, count int) {
+		t.Helper()
+		for range count {
+			next++
+			err := w.Append(journal.WriterEntry{Seqnum: next, Realtime: uint64(time.Now().UnixMicro()), Monotonic: next, BootID: boot,
+				Fields: []string{"_SYSTEMD_UNIT=kubelet.service", "_HOSTNAME=node-1", "PRIORITY=6", fmt.Sprintf("MESSAGE=jmark %d", next-1)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	delivered := func(from, to int) bool {
+		seen, _, _ := n.journalTally()
+		for i := from; i < to; i++ {
+			if seen["dataplane|demo-node-dataplane.systemd.kubelet.service"][i] == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	write(w, 20)
+	p := n.start()
+	waitFor(t, 30*time.Second, "the first 20 entries delivered", func() bool { return delivered(0, 20) })
+	cursor := filepath.Join(n.dir, "state", journal.CursorFile)
+	waitFor(t, 30*time.Second, "their cursor saved", func() bool {
+		b, err := os.ReadFile(cursor)
+		c, perr := journal.ParseCursor(strings.TrimSpace(string(b)))
+		return err == nil && perr == nil && c.Seqnum == 20
+	})
+	n.cw.SetFaults(cwlocal.Faults{Outage: true})
+	write(w, 30) // read, never accepted
+	waitFor(t, 30*time.Second, "entries read in the outage", func() bool {
+		return n.metric("skiff_input_journal_records_total") >= 20+30*2 // dataplane and host messages
+	})
+	n.kill(p)
+
+	// journald rotates, then vacuums the archived file, while skiff is down.
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	archived := filepath.Join(dir, "system@1.journal")
+	if err := os.Rename(active, archived); err != nil {
+		t.Fatal(err)
+	}
+	w2, err := journal.CreateWriter(active, seq, machine, journal.ID128{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	write(w2, 25)
+	if err := os.Remove(archived); err != nil {
+		t.Fatal(err)
+	}
+	n.cw.SetFaults(cwlocal.Faults{})
+	p = n.start()
+	waitFor(t, 30*time.Second, "the entries after the vacuumed file delivered", func() bool { return delivered(50, 75) })
+	if lost := n.metric(`skiff_input_journal_lost_entries_total{reason="gap"}`); lost != 30 {
+		t.Errorf("skiff_input_journal_lost_entries_total{reason=gap} = %v; want 30 (the entries of the vacuumed file after the cursor)", lost)
+	}
+	if delivered(20, 50) {
+		t.Error("entries of the vacuumed file were delivered: the test did not vacuum them before the agent read them")
+	}
+	if code := n.stopAgent(p, n.grace); code != 0 {
+		t.Errorf("exit code %d after SIGTERM", code)
+	}
 }

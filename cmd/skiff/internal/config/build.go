@@ -99,6 +99,7 @@ func (c *Config) EnrichConfig() enrich.Config {
 		NamespaceMetadata:  k.NamespaceMetadata,
 		Labels:             k.Labels,
 		Annotations:        k.Annotations,
+		OwnerReferences:    k.OwnerReferences,
 		IncludeLabels:      k.IncludeLabels,
 		ExcludeLabels:      k.ExcludeLabels,
 		IncludeAnnotations: k.IncludeAnnotations,

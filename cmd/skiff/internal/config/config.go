@@ -221,6 +221,10 @@ type Kubernetes struct {
 	// Annotations attaches pod annotations. Default false, as Container
 	// Insights.
 	Annotations bool `yaml:"annotations"`
+	// OwnerReferences attaches the pod's owner references as
+	// kubernetes.ownerReferences, as Fluent Bit's owner_references.
+	// Default false.
+	OwnerReferences bool `yaml:"owner_references"`
 	// IncludeLabels, when not empty, keeps only the label keys it matches;
 	// ExcludeLabels drops the keys it matches. A pattern is a key, or a
 	// prefix followed by "*". Default none.
