@@ -199,6 +199,13 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 		}
 		return out, n
 	}
+	if e.cfg.MergeKey != "" && rec.Flags&tailer.Plain == 0 && e.parses(rec) && looksLikeObject(rec.Message) {
+		if obj, ok := jsonObject(rec.Message); ok {
+			return e.appendUnderEscaped(dst, rec, obj)
+		}
+		e.parseErrors.Add(1)
+		return e.appendEscapedLine(dst, rec)
+	}
 	if rec.Flags&tailer.Plain != 0 || (e.parses(rec) && looksLikeObject(rec.Message)) {
 		// Rare enough: build the message, then escape it.
 		sp := scratchPool.Get().(*[]byte)
@@ -208,6 +215,11 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 		scratchPool.Put(sp)
 		return out, n
 	}
+	return e.appendEscapedLine(dst, rec)
+}
+
+// appendEscapedLine is AppendEscaped of the common shape: the line in "log".
+func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record) ([]byte, int) {
 	kube := e.kubernetes(rec.File, rec.Pod)
 	start := len(dst)
 	dst = append(dst, `{\"time\":\"`...)
@@ -326,6 +338,34 @@ func looksLikeObject(msg []byte) bool {
 		return c == '{'
 	}
 	return false
+}
+
+// appendUnderEscaped is AppendEscaped of appendUnder's record, escaped as
+// it is written: the line twice (a string in a string), its object once.
+// It returns the message's own length.
+func (e *Encoder) appendUnderEscaped(dst []byte, rec *tailer.Record, obj []byte) ([]byte, int) {
+	kube := e.kubernetes(rec.File, rec.Pod)
+	start := len(dst)
+	dst = append(dst, `{\"time\":\"`...)
+	dst = e.appendTime(dst, rec.Time)
+	tlen := len(dst) - start - len(`{\"time\":\"`)
+	dst = append(dst, `\",\"stream\":\"`...)
+	st := rec.Stream.String()
+	dst = append(dst, st...)
+	dst = append(dst, `\",\"log\":`...)
+	dst, logLen, _ := appendEscapedTwice(dst, rec.Message)
+	dst = append(dst, `,\"`...)
+	dst, keyLen, _ := AppendEscaped(dst, []byte(e.cfg.MergeKey))
+	dst = append(dst, `\":`...)
+	dst, objLen, repaired := AppendEscaped(dst, obj)
+	if repaired {
+		e.repaired.Add(1)
+	}
+	dst = append(dst, kube.esc...)
+	dst = append(dst, '}')
+	n := len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen +
+		len(`,"`) + keyLen + len(`":`) + objLen + len(kube.raw) + 1
+	return dst, n
 }
 
 // appendUnder writes the record with the line in "log" and the JSON object

@@ -198,11 +198,13 @@ func BenchmarkEncoder(b *testing.B) {
 		{"json", EncoderConfig{Labels: true, Annotations: true}},
 		{"raw", EncoderConfig{Format: FormatRaw}},
 		{"parse", EncoderConfig{Parse: ParseJSON}},
+		{"parse-merge-key", EncoderConfig{Parse: ParseJSON, MergeKey: "log_processed"}},
+		{"parse-merge-key-text-line", EncoderConfig{Parse: ParseJSON, MergeKey: "log_processed"}},
 	} {
 		b.Run(cfg.name, func(b *testing.B) {
 			e, _ := NewEncoder(cfg.cfg)
 			recs := benchRecords(1, 256)
-			if cfg.cfg.Parse != "" {
+			if cfg.cfg.Parse != "" && !strings.HasSuffix(cfg.name, "text-line") {
 				recs[0].Message = []byte(`{"level":"info","msg":"GET /api/v1/items 200","latency_ms":12,"user":"u-42","path":"/api/v1/items?id=42","agent":"curl/8.0"}`)
 			}
 			b.SetBytes(int64(len(recs[0].Message)))
@@ -210,6 +212,20 @@ func BenchmarkEncoder(b *testing.B) {
 			buf := make([]byte, 0, 4096)
 			for b.Loop() {
 				buf = e.Append(buf[:0], &recs[0])
+			}
+		})
+		// AppendEscaped is what the CloudWatch sink calls.
+		b.Run(cfg.name+"-escaped", func(b *testing.B) {
+			e, _ := NewEncoder(cfg.cfg)
+			recs := benchRecords(1, 256)
+			if cfg.cfg.Parse != "" && !strings.HasSuffix(cfg.name, "text-line") {
+				recs[0].Message = []byte(`{"level":"info","msg":"GET /api/v1/items 200","latency_ms":12,"user":"u-42","path":"/api/v1/items?id=42","agent":"curl/8.0"}`)
+			}
+			b.SetBytes(int64(len(recs[0].Message)))
+			b.ReportAllocs()
+			buf := make([]byte, 0, 8192)
+			for b.Loop() {
+				buf, _ = e.AppendEscaped(buf[:0], &recs[0])
 			}
 		})
 	}
@@ -220,7 +236,8 @@ func BenchmarkEncoder(b *testing.B) {
 func TestAppendEscapedMatchesAppend(t *testing.T) {
 	msgs := []string{"plain", `{"level":"info","n":1}`, "tab\there \"q\" back\\slash\nnl", "ctl\x01\x1f\x7f", "üñí ☃ 😀",
 		"bad\xff\xfeutf8", "", "{not json", "\u2028"}
-	for _, cfg := range []EncoderConfig{{}, {Labels: true, Annotations: true}, {Format: FormatRaw}, {Parse: ParseJSON}} {
+	for _, cfg := range []EncoderConfig{{}, {Labels: true, Annotations: true}, {Format: FormatRaw}, {Parse: ParseJSON},
+		{Parse: ParseJSON, MergeKey: "log_processed"}} {
 		for _, m := range msgs {
 			for _, pod := range []*tailer.PodMeta{nil, testPod} {
 				checkEscaped(t, cfg, tailer.Record{Time: testTime, Stream: tailer.Stderr, Message: []byte(m), File: testFile, Pod: pod})
