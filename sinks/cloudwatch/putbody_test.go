@@ -98,6 +98,16 @@ func TestPutBodyMatchesReference(t *testing.T) {
 					t.Fatalf("n=%d: byte-at-a-time read differs", n)
 				}
 			}
+			// WriteTo, as the transport and the signer copy it, from the
+			// start and after a Seek.
+			for _, pos := range []int64{0, rng.Int64N(int64(len(want)) + 1)} {
+				r.Seek(pos, io.SeekStart)
+				var buf bytes.Buffer
+				k, err := io.Copy(&buf, r) // uses WriteTo
+				if err != nil || k != int64(len(want))-pos || !bytes.Equal(buf.Bytes(), want[pos:]) {
+					t.Fatalf("n=%d: WriteTo from %d wrote %d bytes (err %v), not the rest of the body", n, pos, k, err)
+				}
+			}
 			for range 5 {
 				pos := rng.Int64N(int64(len(want)) + 1)
 				if got, _ := r.Seek(pos, io.SeekStart); got != pos {
@@ -178,5 +188,25 @@ func TestBatchBlocks(t *testing.T) {
 	}
 	if !reused {
 		t.Error("a delivered batch's block was not reused")
+	}
+}
+
+// Copying a body allocates nothing once the copy buffer exists: io.Copy
+// goes through putBody.WriteTo.
+func TestPutBodyWriteToAllocatesNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	d := &dest{group: "/aws/g", stream: "s"}
+	b, _ := randomBatch(rng, d, 500)
+	defer b.recycle()
+	r := newPutBody(b, b.events)
+	var conn io.Writer = struct{ io.Writer }{io.Discard} // a writer without ReadFrom, as a TLS connection
+	allocs := testing.AllocsPerRun(20, func() {
+		r.Seek(0, io.SeekStart)
+		if _, err := io.Copy(conn, r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("copying a body allocated %.0f times", allocs)
 	}
 }
