@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -46,6 +47,11 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 			slog.Int64("bytes", limit))
 	}
 	gcPercent(getenv)
+	if !cfg.HTTP.Pprof {
+		// Nothing reads heap profiles: do not sample allocations for
+		// them (their buckets are memory that is never returned).
+		runtime.MemProfileRate = 0
+	}
 	force, stopForce := secondSignal()
 	defer stopForce()
 	a, err := newAgent(ctx, cfg, deps{log: log, reg: newRegistry(bi), stdout: stdout, force: force})
