@@ -28,11 +28,12 @@ const (
 // event is one message in a batch's blocks, escaped as the inside of a
 // JSON string, ready for the request body.
 type event struct {
-	ts    int64 // milliseconds since the epoch
-	block int32 // which of the batch's blocks holds it
-	off   int32 // where the escaped message starts in the block
-	en    int32 // escaped length
-	n     int32 // the message's own length (what CloudWatch counts)
+	ts    int64  // milliseconds since the epoch
+	block uint16 // which of the batch's blocks holds it (at most MaxBatchEvents+1)
+	ns    uint16 // the record's namespace, as costs index it
+	off   int32  // where the escaped message starts in the block
+	en    int32  // escaped length
+	n     int32  // the message's own length (what CloudWatch counts)
 }
 
 // batch is a request being filled for one stream, then sent.
@@ -117,8 +118,9 @@ func (b *batch) fits(n int, ts int64) bool {
 	return hi-lo < MaxBatchSpan.Milliseconds()
 }
 
-// add appends an escaped message of n bytes; the caller checked fits.
-func (b *batch) add(esc []byte, n int, ts int64) {
+// add appends an escaped message of n bytes, of the namespace at index ns;
+// the caller checked fits.
+func (b *batch) add(esc []byte, n int, ts int64, ns uint16) {
 	if len(b.events) == 0 {
 		b.minTS, b.maxTS = ts, ts
 	}
@@ -138,7 +140,7 @@ func (b *batch) add(esc []byte, n int, ts int64) {
 		last++
 	}
 	blk := b.blocks[last]
-	b.events = append(b.events, event{ts: ts, block: int32(last), off: int32(len(blk)), en: int32(len(esc)), n: int32(n)})
+	b.events = append(b.events, event{ts: ts, block: uint16(last), ns: ns, off: int32(len(blk)), en: int32(len(esc)), n: int32(n)})
 	b.blocks[last] = append(blk, esc...)
 	b.size += n + EventOverhead
 	b.charge += int64(n + EventOverhead)

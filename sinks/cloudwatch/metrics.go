@@ -24,6 +24,7 @@ type metrics struct {
 	destErrors   *prometheus.CounterVec // reason
 	pausedDests  prometheus.Gauge
 	pausedWrites prometheus.Counter
+	cost         *costs
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -81,13 +82,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "skiff_cloudwatch_paused_writes_total",
 			Help: "Writes refused because their records go to a paused destination that holds its share of the buffer; the input keeps them.",
 		}),
+		cost: newCosts(),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.throttles, m.rejected, m.inflight, m.limit, m.streams, m.split,
-		m.state, m.rate, m.destErrors, m.pausedDests, m.pausedWrites} {
+		m.state, m.rate, m.destErrors, m.pausedDests, m.pausedWrites, m.cost.vec} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)

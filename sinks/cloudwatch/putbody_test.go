@@ -52,7 +52,7 @@ func randomBatch(rng *rand.Rand, d *dest, n int) (*batch, []string) {
 		}
 		msg := sb.String() + strconv.Itoa(i)
 		esc, _ := json.Marshal(msg)
-		b.add(esc[1:len(esc)-1], len(msg), 1_700_000_000_000+rng.Int64N(100_000))
+		b.add(esc[1:len(esc)-1], len(msg), 1_700_000_000_000+rng.Int64N(100_000), 0)
 		msgs = append(msgs, msg)
 	}
 	b.seal()
@@ -152,12 +152,12 @@ func TestPutBodyMatchesReference(t *testing.T) {
 func TestBatchBlocks(t *testing.T) {
 	msg := bytes.Repeat([]byte("x"), 100)
 	quiet := newBatch(&dest{lastBytes: 300}, time.Now())
-	quiet.add(msg, len(msg), 1)
+	quiet.add(msg, len(msg), 1, 0)
 	if c := cap(quiet.blocks[0]); c > 1024 {
 		t.Errorf("quiet stream's first block: %d bytes; want about its last batch's 300", c)
 	}
 	for range 20 {
-		quiet.add(msg, len(msg), 1)
+		quiet.add(msg, len(msg), 1, 0)
 	}
 	if len(quiet.blocks) != 2 || cap(quiet.blocks[1]) != blockBytes {
 		t.Errorf("quiet stream grown past its first block: blocks %d, second %d bytes", len(quiet.blocks), cap(quiet.blocks[1]))
@@ -165,10 +165,10 @@ func TestBatchBlocks(t *testing.T) {
 
 	busy := newBatch(&dest{lastBytes: 3 * blockBytes}, time.Now())
 	for range 3 * blockBytes / len(msg) {
-		busy.add(msg, len(msg), 1)
+		busy.add(msg, len(msg), 1, 0)
 	}
 	huge := bytes.Repeat([]byte("y"), 2*blockBytes)
-	busy.add(huge, len(huge), 1)
+	busy.add(huge, len(huge), 1, 0)
 	for i, blk := range busy.blocks[:len(busy.blocks)-1] {
 		if cap(blk) != blockBytes {
 			t.Errorf("busy stream's block %d: %d bytes; want %d", i, cap(blk), blockBytes)

@@ -3,6 +3,7 @@ package cloudwatch
 import (
 	"sync"
 
+	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -15,7 +16,10 @@ type routeKey struct {
 	stream tailer.Stream
 }
 
-type route struct{ group, stream, key string }
+type route struct {
+	group, stream, key string
+	ns                 uint16 // the records' namespace, as costs index it
+}
 
 // routeTemplates are an input's destination.
 type routeTemplates struct{ group, stream *Template }
@@ -43,6 +47,7 @@ func (s *Sink) route(rec *tailer.Record) *route {
 		stream: SanitizeStream(st.appendRender(nil, rec, s.env)),
 	}
 	r.key = r.group + "\x00" + r.stream
+	r.ns = s.cm.cost.index(sinks.KubernetesOf(rec.File, rec.Pod, "").NamespaceName)
 	if s.routeN.Add(1) > routeCacheMax {
 		s.routeN.Store(1)
 		m = new(sync.Map)

@@ -319,8 +319,17 @@ func (s *sender) accepted(b *batch, evs []event, out *cloudwatchlogs.PutLogEvent
 		}
 	}
 	bytes := 0
-	for _, e := range evs[tooOld+expired : n-tooNew] {
+	run, runNS := 0, uint16(0) // consecutive events of one namespace: one Add
+	for i, e := range evs[tooOld+expired : n-tooNew] {
 		bytes += int(e.n)
+		if i > 0 && e.ns != runNS {
+			s.cm.cost.add(runNS, run)
+			run = 0
+		}
+		run, runNS = run+int(e.n)+EventOverhead, e.ns
+	}
+	if run > 0 {
+		s.cm.cost.add(runNS, run)
 	}
 	s.m.ProcRecords.Add(float64(n - tooOld - expired - tooNew))
 	s.m.ProcBytes.Add(float64(bytes))

@@ -300,7 +300,7 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 			d.open = newBatch(d, now)
 		}
 		b := d.open
-		b.add(sc.buf[e.off:e.off+e.en], e.n, e.ts)
+		b.add(sc.buf[e.off:e.off+e.en], e.n, e.ts, e.r.ns)
 		b.charge += e.charge - int64(e.n+EventOverhead)
 		b.acks.AddN(e.acker, 1)
 		if len(b.events) >= MaxBatchEvents || b.size > MaxBatchBytes-EventOverhead-1 {

@@ -373,3 +373,56 @@ func TestFlushCutsBackoffShort(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestCostPerNamespace: the bytes CloudWatch accepted are counted by the
+// record's namespace as it bills them (message + 26), records of no pod as
+// _node, and namespaces past the cap as _other.
+func TestCostPerNamespace(t *testing.T) {
+	srv, _ := startServer(t, cwlocal.Options{})
+	s, reg := newTestSink(t, srv, Config{Cluster: "prod", AutoCreateGroup: true, LogStream: "{kubernetes.namespace_name|node}"})
+	runSink(t, s)
+	var a acker
+	shop := &tailer.PodMeta{Name: "web-1", Namespace: "shop", UID: "u1"}
+	batch := &tailer.PodMeta{Name: "job-1", Namespace: "batch", UID: "u2"}
+	journalFile := &tailer.FileMeta{Path: "journal", Input: "dataplane", Tag: "kubelet.service", Restart: -1}
+	var recs []tailer.Record
+	for i := range 5 {
+		r := rec(fmt.Sprintf("shop line %d", i), time.Now(), testFile, &a)
+		r.Pod = shop
+		recs = append(recs, r)
+	}
+	for i := range 3 {
+		r := rec(fmt.Sprintf("batch line %d", i), time.Now(), testFile, &a)
+		r.Pod = batch
+		recs = append(recs, r)
+	}
+	j := rec(`{"hostname":"n","message":"kubelet up"}`, time.Now(), journalFile, &a)
+	j.Flags = tailer.Encoded
+	recs = append(recs, j)
+	write(t, s, recs...)
+	flushSink(t, s)
+	billed := func(stream string) float64 {
+		n := 0
+		for _, m := range messages(srv, "/aws/containerinsights/prod/application", stream) {
+			n += len(m) + EventOverhead
+		}
+		return float64(n)
+	}
+	for ns, stream := range map[string]string{"shop": "shop", "batch": "batch", NamespaceNode: "node"} {
+		got := counter(t, reg, "skiff_output_bytes_total", map[string]string{"k8s_namespace_name": ns})
+		if want := billed(stream); got != want || want == 0 {
+			t.Errorf("skiff_output_bytes_total{k8s_namespace_name=%q} = %v; want %v", ns, got, want)
+		}
+	}
+
+	c := newCosts()
+	for i := range MaxCostNamespaces + 10 {
+		c.index(fmt.Sprintf("ns-%d", i))
+	}
+	if i := c.index("ns-0"); i == 0 {
+		t.Error("a namespace under the cap shares _other's counter")
+	}
+	if i := c.index(fmt.Sprintf("ns-%d", MaxCostNamespaces+5)); i != 0 {
+		t.Errorf("a namespace past the cap got counter %d, not _other's", i)
+	}
+}
