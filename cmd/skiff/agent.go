@@ -109,7 +109,7 @@ func ec2Fields(ctx context.Context, cfg config.Config, d deps) map[string][][2]s
 	if len(inputs) == 0 {
 		return nil
 	}
-	ec2, err := enrich.LookupEC2(ctx, enrich.DefaultEC2Timeout)
+	ec2, err := cloudwatch.LookupEC2(ctx, cloudwatch.DefaultEC2Timeout)
 	if err != nil {
 		d.log.Warn("no EC2 instance metadata: records of these inputs go without az and ec2_instance_id",
 			slog.Any("inputs", inputs), slog.Any(attrErr, err))

@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiff-agent/skiff/enrich/ec2test"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
+	"github.com/skiff-agent/skiff/sinks/cloudwatch/ec2test"
 	"github.com/skiff-agent/skiff/tailer/journal"
 )
 

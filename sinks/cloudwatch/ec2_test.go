@@ -1,14 +1,15 @@
-package enrich
+package cloudwatch
 
 import (
 	"testing"
 	"time"
 
-	"github.com/skiff-agent/skiff/enrich/ec2test"
+	"github.com/skiff-agent/skiff/sinks/cloudwatch/ec2test"
 )
 
 func TestLookupEC2(t *testing.T) {
 	srv := ec2test.Server(t, ec2test.Instance{AvailabilityZone: "eu-west-1b", InstanceID: "i-0123456789abcdef0", Region: "eu-west-1"})
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "") // TestMain turns it off for the SDK's credential chain
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", srv.URL)
 	got, err := LookupEC2(t.Context(), 5*time.Second)
 	if err != nil {
