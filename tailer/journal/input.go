@@ -104,8 +104,8 @@ type inputRoute struct {
 }
 
 type inputMetrics struct {
-	entries, records, saveErrors prometheus.Counter
-	lost                         *prometheus.CounterVec
+	entries, records   prometheus.Counter
+	cursorErrors, lost *prometheus.CounterVec // reason
 }
 
 // entryBatch is the records of one Write: done once all are acknowledged.
@@ -192,10 +192,18 @@ func NewInput(cfg InputConfig, out tailer.Consumer) (*Input, error) {
 			onLoss(l)
 		}
 	}
+	if err := in.m.register(cfg.Registerer); err != nil {
+		return nil, err
+	}
 	if cfg.StateDir != "" {
 		c, err := readCursor(filepath.Join(cfg.StateDir, CursorFile))
 		if err != nil {
-			return nil, err
+			// As with a corrupt checkpoint: read everything there is,
+			// rather than lose what came after the lost position.
+			in.m.cursorErrors.WithLabelValues(cursorCorrupt).Inc()
+			in.log.Error("journal cursor unreadable; reading the journal from the beginning (entries may be delivered again)",
+				"error", err)
+			rc.ReadFrom = ReadFromBeginning
 		}
 		if !c.IsZero() {
 			rc.After = c
@@ -207,9 +215,6 @@ func NewInput(cfg InputConfig, out tailer.Consumer) (*Input, error) {
 		return nil, err
 	}
 	in.reader = r
-	if err := in.m.register(cfg.Registerer); err != nil {
-		return nil, err
-	}
 	return in, nil
 }
 
@@ -218,8 +223,12 @@ func (m *inputMetrics) register(reg prometheus.Registerer) error {
 		Help: "Journal entries read that matched an input."})
 	m.records = prometheus.NewCounter(prometheus.CounterOpts{Name: "skiff_input_journal_records_total",
 		Help: "Records made of journal entries (an entry makes one per input that matches it)."})
-	m.saveErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "skiff_input_journal_cursor_errors_total",
-		Help: "Failed writes of the journal cursor."})
+	m.cursorErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skiff_input_journal_cursor_errors_total",
+		Help: "Journal cursor errors: write (a save failed, tried again), corrupt (the saved cursor could not be read at start; the journal was read from the beginning)."},
+		[]string{"reason"})
+	for _, r := range []string{cursorWrite, cursorCorrupt} {
+		m.cursorErrors.WithLabelValues(r)
+	}
 	m.lost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skiff_input_journal_lost_entries_total",
 		Help: "Journal entries that could not be read: vacuumed before they were read (gap), corrupt, unreadable files; cursor counts resumes whose position was gone."},
 		[]string{"reason"})
@@ -229,7 +238,7 @@ func (m *inputMetrics) register(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{m.entries, m.records, m.saveErrors, m.lost} {
+	for _, c := range []prometheus.Collector{m.entries, m.records, m.cursorErrors, m.lost} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("journal metrics: %w", err)
 		}
@@ -237,8 +246,14 @@ func (m *inputMetrics) register(reg prometheus.Registerer) error {
 	return nil
 }
 
+// Reasons of skiff_input_journal_cursor_errors_total.
+const (
+	cursorWrite   = "write"
+	cursorCorrupt = "corrupt"
+)
+
 // readCursor returns the cursor saved at path, or the zero Cursor when
-// there is none. A file that does not parse is reported and ignored.
+// there is none; an error when the file cannot be read or parsed.
 func readCursor(path string) (Cursor, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -249,7 +264,7 @@ func readCursor(path string) (Cursor, error) {
 	}
 	c, err := ParseCursor(strings.TrimSpace(string(b)))
 	if err != nil {
-		return Cursor{}, fmt.Errorf("journal cursor %s: %w (remove the file to read from journal.read_from)", path, err)
+		return Cursor{}, fmt.Errorf("journal cursor %s: %w", path, err)
 	}
 	return c, nil
 }
@@ -295,7 +310,7 @@ func (in *Input) Checkpoint() error {
 		return err
 	}
 	if err := tailer.WriteFileAtomic(filepath.Join(in.cfg.StateDir, CursorFile), append(text, '\n')); err != nil {
-		in.m.saveErrors.Inc()
+		in.m.cursorErrors.WithLabelValues(cursorWrite).Inc()
 		in.log.Warn("cannot save the journal cursor; it is tried again", "error", err)
 		return err
 	}

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/skiff-agent/skiff/tailer"
 )
 
@@ -335,4 +338,41 @@ func TestInputRefusedBatchHoldsTheCursor(t *testing.T) {
 	if n := len(sink.recs); n != 30 {
 		t.Errorf("the next start delivered %d records; want 30", n)
 	}
+}
+
+// TestInputCorruptCursor: a cursor file that does not parse (a disk that
+// filled up while it was written) is counted and logged, and the journal is
+// read from the beginning, not from the end: nothing is lost for it.
+func TestInputCorruptCursor(t *testing.T) {
+	jr := needTools(t)
+	dir, state := t.TempDir(), t.TempDir()
+	writeJournal(t, jr, filepath.Join(dir, "system.journal"), nodeExport(20, sampleBase), true)
+	if err := os.WriteFile(filepath.Join(state, CursorFile), []byte("s=12;i=zz"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sink := newRecordSink(false)
+	in, err := NewInput(InputConfig{Reader: Config{Dirs: []string{dir}, ReadFrom: ReadFromEnd},
+		Routes: []Route{{Name: "all"}}, StateDir: state}, sink)
+	if err != nil {
+		t.Fatalf("NewInput with a corrupt cursor: %v", err)
+	}
+	defer in.Close()
+	if err := in.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sink.recs); n != 20 {
+		t.Errorf("%d records after a corrupt cursor; want the whole journal, 20", n)
+	}
+	if got := testutilCount(in.m.cursorErrors.WithLabelValues(cursorCorrupt)); got != 1 {
+		t.Errorf("cursor errors (corrupt) = %v; want 1", got)
+	}
+}
+
+// testutilCount reads a counter's value.
+func testutilCount(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
 }
