@@ -105,6 +105,7 @@ type inputRoute struct {
 
 type inputMetrics struct {
 	entries, records   prometheus.Counter
+	repaired           prometheus.Counter
 	cursorErrors, lost *prometheus.CounterVec // reason
 }
 
@@ -223,6 +224,8 @@ func (m *inputMetrics) register(reg prometheus.Registerer) error {
 		Help: "Journal entries read that matched an input."})
 	m.records = prometheus.NewCounter(prometheus.CounterOpts{Name: "skiff_input_journal_records_total",
 		Help: "Records made of journal entries (an entry makes one per input that matches it)."})
+	m.repaired = prometheus.NewCounter(prometheus.CounterOpts{Name: "skiff_input_journal_utf8_repaired_records_total",
+		Help: "Journal records with a field value that was not valid UTF-8 (binary data), replaced by U+FFFD byte by byte."})
 	m.cursorErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skiff_input_journal_cursor_errors_total",
 		Help: "Journal cursor errors: write (a save failed, tried again), corrupt (the saved cursor could not be read at start; the journal was read from the beginning)."},
 		[]string{"reason"})
@@ -238,7 +241,7 @@ func (m *inputMetrics) register(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{m.entries, m.records, m.cursorErrors, m.lost} {
+	for _, c := range []prometheus.Collector{m.entries, m.records, m.repaired, m.cursorErrors, m.lost} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("journal metrics: %w", err)
 		}
@@ -349,7 +352,11 @@ func (in *Input) Write(ctx context.Context, batch []*Entry) error {
 			}
 			matched = true
 			start := len(in.arena)
-			in.arena = r.appendRecord(in.arena, e)
+			var repaired bool
+			in.arena, repaired = r.appendRecord(in.arena, e)
+			if repaired {
+				in.m.repaired.Inc()
+			}
 			in.spans = append(in.spans, [2]int{start, len(in.arena)})
 			in.recs = append(in.recs, tailer.Record{
 				Time: e.Time(), Flags: tailer.Encoded, File: r.meta(e), Pos: tailer.Position{Acker: b},
@@ -408,8 +415,9 @@ func (in *Input) Drain(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// appendRecord appends the JSON record of e for r to dst.
-func (r *inputRoute) appendRecord(dst []byte, e *Entry) []byte {
+// appendRecord appends the JSON record of e for r to dst; repaired reports
+// whether a value held invalid UTF-8 (replaced by U+FFFD).
+func (r *inputRoute) appendRecord(dst []byte, e *Entry) (_ []byte, repaired bool) {
 	dst = append(dst, '{')
 	first := true
 	for i, k := range r.keys {
@@ -423,7 +431,9 @@ func (r *inputRoute) appendRecord(dst []byte, e *Entry) []byte {
 		first = false
 		dst, _ = sinks.AppendJSONString(dst, []byte(k))
 		dst = append(dst, ':')
-		dst, _ = sinks.AppendJSONString(dst, v)
+		var bad bool
+		dst, bad = sinks.AppendJSONString(dst, v)
+		repaired = repaired || bad
 	}
 	if len(r.extra) > 0 {
 		if first {
@@ -432,7 +442,7 @@ func (r *inputRoute) appendRecord(dst []byte, e *Entry) []byte {
 			dst = append(dst, r.extra...)
 		}
 	}
-	return append(dst, '}')
+	return append(dst, '}'), repaired
 }
 
 // metaCacheMax bounds the FileMetas kept per route (one per unit).

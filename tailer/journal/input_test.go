@@ -376,3 +376,35 @@ func testutilCount(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestInputRepairsInvalidUTF8: a field holding bytes that are not UTF-8
+// goes out as valid JSON with U+FFFD in their place, counted.
+func TestInputRepairsInvalidUTF8(t *testing.T) {
+	dir := t.TempDir()
+	w, err := CreateWriter(filepath.Join(dir, "system.journal"), ID128{'s'}, ID128{'m'}, ID128{'f'})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, msg := range []string{"fine", "bad \xff\xfe bytes", "also fine"} {
+		if err := w.Append(WriterEntry{Seqnum: uint64(i + 1), Realtime: 1_700_000_000_000_000 + uint64(i), BootID: ID128{'b'},
+			Fields: []string{"_SYSTEMD_UNIT=kubelet.service", "MESSAGE=" + msg}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	sink := newRecordSink(false)
+	in, err := NewInput(InputConfig{Reader: Config{Dirs: []string{dir}}, Routes: []Route{{Name: "all", Fields: map[string]string{"message": "MESSAGE"}}}}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if err := in.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.recs) != 3 || string(sink.recs[1].Message) != "{\"message\":\"bad \ufffd\ufffd bytes\"}" || !json.Valid(sink.recs[1].Message) {
+		t.Fatalf("%d records, the second %q", len(sink.recs), sink.recs[min(1, len(sink.recs)-1)].Message)
+	}
+	if got := testutilCount(in.m.repaired); got != 1 {
+		t.Errorf("repaired = %v; want 1", got)
+	}
+}
