@@ -118,17 +118,10 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 	e := &Encoder{cfg: cfg, raw: cfg.Format == FormatRaw, parse: cfg.Parse == ParseJSON}
 	e.cache.Store(new(sync.Map))
 	for in, fields := range cfg.InputFields {
-		var b []byte
-		for _, f := range fields {
-			b = append(b, ',')
-			b, _ = AppendJSONString(b, []byte(f[0]))
-			b = append(b, ':')
-			b, _ = AppendJSONString(b, []byte(f[1]))
-		}
 		if e.extra == nil {
 			e.extra = make(map[string][]byte)
 		}
-		e.extra[in] = b
+		e.extra[in] = AppendFields(nil, fields)
 	}
 	return e, nil
 }
@@ -165,18 +158,33 @@ func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 	if e.parses(rec) && looksLikeObject(rec.Message) {
 		if obj, ok := jsonObject(rec.Message); ok {
 			if e.cfg.MergeKey != "" {
-				return e.appendUnder(dst, rec, obj, kube)
+				return e.appendLine(dst, rec, obj, kube)
 			}
 			return e.appendMerged(dst, rec, obj, kube)
 		}
 		e.parseErrors.Add(1)
 	}
+	return e.appendLine(dst, rec, nil, kube)
+}
+
+// appendLine writes the record with the line in "log" and, when obj is not
+// nil, the line's JSON object under the merge key, as Fluent Bit's
+// Merge_Log_Key does.
+func (e *Encoder) appendLine(dst []byte, rec *tailer.Record, obj, kube []byte) []byte {
 	dst = append(dst, `{"time":"`...)
 	dst = e.appendTime(dst, rec.Time)
 	dst = append(dst, `","stream":"`...)
 	dst = append(dst, rec.Stream.String()...)
 	dst = append(dst, `","log":`...)
-	dst, repaired = AppendJSONString(dst, rec.Message)
+	dst, repaired := AppendJSONString(dst, rec.Message)
+	if obj != nil {
+		dst = append(dst, ',')
+		dst, _ = AppendJSONString(dst, []byte(e.cfg.MergeKey))
+		dst = append(dst, ':')
+		var bad bool
+		dst, bad = AppendValidUTF8(dst, obj)
+		repaired = repaired || bad
+	}
 	if repaired {
 		e.repaired.Add(1)
 	}
@@ -201,10 +209,10 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 	}
 	if e.cfg.MergeKey != "" && rec.Flags&tailer.Plain == 0 && e.parses(rec) && looksLikeObject(rec.Message) {
 		if obj, ok := jsonObject(rec.Message); ok {
-			return e.appendUnderEscaped(dst, rec, obj)
+			return e.appendEscapedLine(dst, rec, obj)
 		}
 		e.parseErrors.Add(1)
-		return e.appendEscapedLine(dst, rec)
+		return e.appendEscapedLine(dst, rec, nil)
 	}
 	if rec.Flags&tailer.Plain != 0 || (e.parses(rec) && looksLikeObject(rec.Message)) {
 		// Rare enough: build the message, then escape it.
@@ -215,11 +223,13 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 		scratchPool.Put(sp)
 		return out, n
 	}
-	return e.appendEscapedLine(dst, rec)
+	return e.appendEscapedLine(dst, rec, nil)
 }
 
-// appendEscapedLine is AppendEscaped of the common shape: the line in "log".
-func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record) ([]byte, int) {
+// appendEscapedLine is AppendEscaped of appendLine's record, escaped as it
+// is written: the line twice (a string in a string), its object, when there
+// is one, once. It returns the message's own length.
+func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) ([]byte, int) {
 	kube := e.kubernetes(rec.File, rec.Pod)
 	start := len(dst)
 	dst = append(dst, `{\"time\":\"`...)
@@ -230,12 +240,22 @@ func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record) ([]byte, int
 	dst = append(dst, st...)
 	dst = append(dst, `\",\"log\":`...)
 	dst, logLen, repaired := appendEscapedTwice(dst, rec.Message)
+	n := len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen + len(kube.raw) + 1
+	if obj != nil {
+		dst = append(dst, `,`...)
+		var keyLen, objLen int
+		var bad bool
+		dst, keyLen, _ = appendEscapedTwice(dst, []byte(e.cfg.MergeKey))
+		dst = append(dst, ':')
+		dst, objLen, bad = AppendEscaped(dst, obj)
+		repaired = repaired || bad
+		n += len(`,`) + keyLen + len(`:`) + objLen
+	}
 	if repaired {
 		e.repaired.Add(1)
 	}
 	dst = append(dst, kube.esc...)
-	dst = append(dst, '}')
-	return dst, len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen + len(kube.raw) + 1
+	return append(dst, '}'), n
 }
 
 // appendTime appends t in UTC as time.RFC3339Nano does. Lines come in
@@ -338,55 +358,6 @@ func looksLikeObject(msg []byte) bool {
 		return c == '{'
 	}
 	return false
-}
-
-// appendUnderEscaped is AppendEscaped of appendUnder's record, escaped as
-// it is written: the line twice (a string in a string), its object once.
-// It returns the message's own length.
-func (e *Encoder) appendUnderEscaped(dst []byte, rec *tailer.Record, obj []byte) ([]byte, int) {
-	kube := e.kubernetes(rec.File, rec.Pod)
-	start := len(dst)
-	dst = append(dst, `{\"time\":\"`...)
-	dst = e.appendTime(dst, rec.Time)
-	tlen := len(dst) - start - len(`{\"time\":\"`)
-	dst = append(dst, `\",\"stream\":\"`...)
-	st := rec.Stream.String()
-	dst = append(dst, st...)
-	dst = append(dst, `\",\"log\":`...)
-	dst, logLen, _ := appendEscapedTwice(dst, rec.Message)
-	dst = append(dst, `,\"`...)
-	dst, keyLen, _ := AppendEscaped(dst, []byte(e.cfg.MergeKey))
-	dst = append(dst, `\":`...)
-	dst, objLen, repaired := AppendEscaped(dst, obj)
-	if repaired {
-		e.repaired.Add(1)
-	}
-	dst = append(dst, kube.esc...)
-	dst = append(dst, '}')
-	n := len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen +
-		len(`,"`) + keyLen + len(`":`) + objLen + len(kube.raw) + 1
-	return dst, n
-}
-
-// appendUnder writes the record with the line in "log" and the JSON object
-// obj under the merge key, as Fluent Bit's Merge_Log_Key does.
-func (e *Encoder) appendUnder(dst []byte, rec *tailer.Record, obj, kube []byte) []byte {
-	dst = append(dst, `{"time":"`...)
-	dst = e.appendTime(dst, rec.Time)
-	dst = append(dst, `","stream":"`...)
-	dst = append(dst, rec.Stream.String()...)
-	dst = append(dst, `","log":`...)
-	dst, _ = AppendJSONString(dst, rec.Message)
-	dst = append(dst, `,"`...)
-	dst = append(dst, e.cfg.MergeKey...)
-	dst = append(dst, `":`...)
-	var repaired bool
-	dst, repaired = AppendValidUTF8(dst, obj)
-	if repaired {
-		e.repaired.Add(1)
-	}
-	dst = append(dst, kube...)
-	return append(dst, '}')
 }
 
 // jsonObject returns msg without surrounding blanks when it is a valid JSON
@@ -492,6 +463,18 @@ func (e *Encoder) buildKubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) []
 		b = append(b, e.extra[file.Input]...)
 	}
 	return b
+}
+
+// AppendFields appends `,"key":"value"` for each field, as members that
+// follow others in a JSON object.
+func AppendFields(dst []byte, fields [][2]string) []byte {
+	for _, f := range fields {
+		dst = append(dst, ',')
+		dst, _ = AppendJSONString(dst, []byte(f[0]))
+		dst = append(dst, ':')
+		dst, _ = AppendJSONString(dst, []byte(f[1]))
+	}
+	return dst
 }
 
 // appendField appends "key":"value", omitting an empty value unless always.

@@ -174,12 +174,7 @@ func NewInput(cfg InputConfig, out tailer.Consumer) (*Input, error) {
 		for _, k := range ir.keys {
 			ir.fields = append(ir.fields, fields[k])
 		}
-		for _, f := range r.Extra {
-			ir.extra = append(ir.extra, ',')
-			ir.extra, _ = sinks.AppendJSONString(ir.extra, []byte(f[0]))
-			ir.extra = append(ir.extra, ':')
-			ir.extra, _ = sinks.AppendJSONString(ir.extra, []byte(f[1]))
-		}
+		ir.extra = sinks.AppendFields(nil, r.Extra)
 		in.routes = append(in.routes, ir)
 		filter = append(filter, r.Match)
 	}
