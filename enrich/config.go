@@ -72,6 +72,12 @@ type Config struct {
 	// ignored, logged and counted in skiff_enrich_invalid_annotations_total
 	// with reason "destination".
 	CheckLogGroup, CheckLogStream func(value string) error
+	// Parsers and MultilineRules are the names the parser annotation
+	// (AnnotationParser, FluentBitParser) and the multiline annotation
+	// (AnnotationMultiline) may take; other values are ignored, logged and
+	// counted with reason "value". Default: the parser annotation takes
+	// "json" only, the multiline annotation nothing.
+	Parsers, MultilineRules []string
 	// Logger receives state changes of the watch and invalid annotations;
 	// nil discards.
 	Logger *slog.Logger

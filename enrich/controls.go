@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,9 +14,10 @@ import (
 // move from Fluent Bit; the skiff.io key wins when both are set.
 const (
 	AnnotationExclude   = "skiff.io/exclude"    // "true": drop the pod's logs
-	AnnotationParser    = "skiff.io/parser"     // "json": merge JSON lines
+	AnnotationParser    = "skiff.io/parser"     // a parser: json, logfmt, nginx, ...
 	AnnotationLogGroup  = "skiff.io/log-group"  // log group (template) override
 	AnnotationLogStream = "skiff.io/log-stream" // log stream (template) override
+	AnnotationMultiline = "skiff.io/multiline"  // a multi-line rule: java, python, ...
 
 	FluentBitExclude = "fluentbit.io/exclude"
 	FluentBitParser  = "fluentbit.io/parser"
@@ -48,10 +50,23 @@ func (b *builder) controls(pod *corev1.Pod) tailer.Controls {
 		}
 	}
 	if key, v, ok := first(ann, AnnotationParser, FluentBitParser); ok {
-		if p := strings.ToLower(strings.TrimSpace(v)); p == "json" {
+		parsers := b.parsers
+		if len(parsers) == 0 {
+			parsers = []string{"json"}
+		}
+		if p := strings.TrimSpace(v); slices.Contains(parsers, p) {
+			c.Parser = p
+		} else if p := strings.ToLower(p); slices.Contains(parsers, p) {
 			c.Parser = p
 		} else {
-			b.reject(pod, key, v, reasonValue, `the only parser is "json"`)
+			b.reject(pod, key, v, reasonValue, "not a parser: "+strings.Join(parsers, ", "))
+		}
+	}
+	if v, ok := ann[AnnotationMultiline]; ok {
+		if r := strings.TrimSpace(v); slices.Contains(b.multiline, r) {
+			c.Multiline = r
+		} else {
+			b.reject(pod, AnnotationMultiline, v, reasonValue, "not a multiline rule: "+strings.Join(b.multiline, ", "))
 		}
 	}
 	c.LogGroup = b.destination(pod, AnnotationLogGroup, b.checkGroup)

@@ -75,6 +75,8 @@ func New(cfg Config, client *Client, next tailer.Consumer) (*Enricher, error) {
 		ownerRefs:   cfg.OwnerReferences,
 		checkGroup:  cfg.CheckLogGroup,
 		checkStream: cfg.CheckLogStream,
+		parsers:     cfg.Parsers,
+		multiline:   cfg.MultilineRules,
 		invalid:     e.invalidAnnotation,
 	}
 	e.podWatch = newWatchState("pods", e.log, m)

@@ -44,6 +44,9 @@ type builder struct {
 	// checkGroup and checkStream judge the log group and log stream
 	// annotations; nil passes them through.
 	checkGroup, checkStream func(string) error
+	// parsers and multiline are the names the parser and multiline
+	// annotations may take.
+	parsers, multiline []string
 	// invalid is told about an annotation control whose value is ignored,
 	// with a reason (reasonValue, reasonDestination) and why.
 	invalid func(pod *corev1.Pod, key, value, reason, why string)

@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ const (
 	FormatJSON = "json" // the Fluent Bit kubernetes-filter shape
 	FormatRaw  = "raw"  // the line alone
 	ParseJSON  = "json" // merge a JSON object line into the record
+	// DefaultPlainFieldsKey is where a plain text record's parsed fields
+	// go when there is no merge key.
+	DefaultPlainFieldsKey = "fields"
 )
 
 // metaCacheMax bounds the number of per-container entries an Encoder keeps;
@@ -151,10 +155,23 @@ func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 		if repaired {
 			e.repaired.Add(1)
 		}
+		if rec.Fields != nil {
+			dst = append(dst, ',')
+			dst, _ = AppendJSONString(dst, []byte(cmp.Or(e.cfg.MergeKey, DefaultPlainFieldsKey)))
+			dst = append(dst, ':')
+			dst, _ = AppendValidUTF8(dst, rec.Fields)
+		}
 		dst = append(dst, e.extra[rec.File.Input]...)
+		dst = append(dst, rec.Extra...)
 		return append(dst, '}')
 	}
 	kube := e.kubernetes(rec.File, rec.Pod).raw
+	if rec.Fields != nil {
+		if e.cfg.MergeKey != "" {
+			return e.appendLine(dst, rec, rec.Fields, kube)
+		}
+		return e.appendMerged(dst, rec, rec.Fields, kube)
+	}
 	if e.parses(rec) && looksLikeObject(rec.Message) {
 		if obj, ok := jsonObject(rec.Message); ok {
 			if e.cfg.MergeKey != "" {
@@ -189,6 +206,7 @@ func (e *Encoder) appendLine(dst []byte, rec *tailer.Record, obj, kube []byte) [
 		e.repaired.Add(1)
 	}
 	dst = append(dst, kube...)
+	dst = append(dst, rec.Extra...)
 	return append(dst, '}')
 }
 
@@ -207,6 +225,9 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 		}
 		return out, n
 	}
+	if e.cfg.MergeKey != "" && rec.Flags&tailer.Plain == 0 && rec.Fields != nil {
+		return e.appendEscapedLine(dst, rec, rec.Fields)
+	}
 	if e.cfg.MergeKey != "" && rec.Flags&tailer.Plain == 0 && e.parses(rec) && looksLikeObject(rec.Message) {
 		if obj, ok := jsonObject(rec.Message); ok {
 			return e.appendEscapedLine(dst, rec, obj)
@@ -214,7 +235,7 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 		e.parseErrors.Add(1)
 		return e.appendEscapedLine(dst, rec, nil)
 	}
-	if rec.Flags&tailer.Plain != 0 || (e.parses(rec) && looksLikeObject(rec.Message)) {
+	if rec.Flags&tailer.Plain != 0 || rec.Fields != nil || (e.parses(rec) && looksLikeObject(rec.Message)) {
 		// Rare enough: build the message, then escape it.
 		sp := scratchPool.Get().(*[]byte)
 		msg := e.Append((*sp)[:0], rec)
@@ -255,6 +276,11 @@ func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) 
 		e.repaired.Add(1)
 	}
 	dst = append(dst, kube.esc...)
+	if len(rec.Extra) > 0 {
+		var extraLen int
+		dst, extraLen, _ = AppendEscaped(dst, rec.Extra)
+		n += extraLen
+	}
 	return append(dst, '}'), n
 }
 
@@ -337,6 +363,13 @@ func (e *Encoder) appendMerged(dst []byte, rec *tailer.Record, obj, kube []byte)
 			kube = kube[1:] // drop the leading comma
 		}
 		dst = append(dst, kube...)
+		sep = true
+	}
+	if extra := rec.Extra; len(extra) > 0 {
+		if !sep {
+			extra = extra[1:]
+		}
+		dst = append(dst, extra...)
 	}
 	return append(dst, '}')
 }

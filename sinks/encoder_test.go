@@ -311,6 +311,20 @@ func TestEncoderShapes(t *testing.T) {
 		{"encoded", EncoderConfig{},
 			tailer.Record{Time: at, Flags: tailer.Encoded, Message: []byte(`{"hostname":"n","message":"m"}`), File: testFile},
 			`{"hostname":"n","message":"m"}`},
+		{"parsed fields and extra members", EncoderConfig{MergeKey: "log_processed"},
+			tailer.Record{Time: at, Stream: tailer.Stdout, Message: []byte(`level=warn msg="slow"`), File: testFile, Pod: pod,
+				Fields: []byte(`{"level":"warn","msg":"slow"}`), Extra: []byte(`,"team":"shop"`)},
+			`{"time":"2026-12-05T16:00:00.5Z","stream":"stdout","log":"level=warn msg=\"slow\"","log_processed":{"level":"warn","msg":"slow"},` +
+				`"kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"u1","host":"node-1","pod_ip":"10.0.3.7","container_name":"app","docker_id":"abc"},"team":"shop"}`},
+		{"parsed fields merged at the top", EncoderConfig{},
+			tailer.Record{Time: at, Stream: tailer.Stdout, Message: []byte(`level=warn`), File: testFile, Pod: pod,
+				Fields: []byte(`{"level":"warn"}`), Extra: []byte(`,"team":"shop"`)},
+			`{"time":"2026-12-05T16:00:00.5Z","stream":"stdout","level":"warn",` +
+				`"kubernetes":{"pod_name":"web-1","namespace_name":"shop","pod_id":"u1","host":"node-1","pod_ip":"10.0.3.7","container_name":"app","docker_id":"abc"},"team":"shop"}`},
+		{"plain with parsed fields", EncoderConfig{MergeKey: "log_processed"},
+			tailer.Record{Time: at, Flags: tailer.Plain, Message: []byte("sshd[7]: ok"), File: testFile,
+				Fields: []byte(`{"ident":"sshd","pid":"7"}`)},
+			`{"message":"sshd[7]: ok","log_processed":{"ident":"sshd","pid":"7"}}`},
 	}
 	for _, c := range cases {
 		e, err := NewEncoder(c.cfg)

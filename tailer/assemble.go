@@ -3,6 +3,8 @@ package tailer
 import (
 	"time"
 	"unicode/utf8"
+
+	"github.com/skiff-agent/skiff/tailer/multiline"
 )
 
 // assembler turns the physical lines of one file into records: it decodes
@@ -23,6 +25,10 @@ type assembler struct {
 	arena []byte
 	part  [3]partial // by Stream; StreamUnknown holds an overlong malformed line
 
+	rule   *multiline.Rule // joins lines into multi-line records; nil: none
+	groups [3]group        // by Stream
+	extras []extraAck      // records of the round that acknowledge a rotated file too
+
 	long     bool   // inside a physical line longer than the read buffer
 	longPart bool   // that line is a partial chunk
 	longS    Stream // and the stream it belongs to
@@ -35,6 +41,7 @@ type assembler struct {
 // follower after each round.
 type assembleStats struct {
 	records, malformed, split, truncated int
+	groups, groupsSplit                  int // multi-line records of several lines; split at the line limit
 }
 
 // partial is a logical line being joined.
@@ -62,7 +69,15 @@ func (a *assembler) startRound(now time.Time) {
 	clear(a.recs)
 	a.recs = a.recs[:0]
 	a.arena = a.arena[:0]
+	clear(a.extras)
+	a.extras = a.extras[:0]
 	a.now = now
+}
+
+// extraAck is a record that also acknowledges a rotated file's chunk.
+type extraAck struct {
+	rec   int
+	acker Acker
 }
 
 // safeOffset returns the offset where reading could restart without cutting
@@ -72,6 +87,11 @@ func (a *assembler) safeOffset(readOff int64) int64 {
 	for i := range a.part {
 		if p := &a.part[i]; p.active && p.start < readOff {
 			readOff = p.start
+		}
+	}
+	for i := range a.groups {
+		if g := &a.groups[i]; g.active && g.start < readOff {
+			readOff = g.start
 		}
 	}
 	return readOff
@@ -84,7 +104,7 @@ func (a *assembler) pending() bool {
 			return true
 		}
 	}
-	return false
+	return a.grouping()
 }
 
 // line takes one complete physical line without its newline, which starts
@@ -98,7 +118,7 @@ func (a *assembler) line(b []byte, start, end int64) {
 		a.format = detectFormat(b)
 	}
 	if a.format == formatPlain {
-		a.rawLine(b, end, Plain)
+		a.rawLine(b, start, end, Plain)
 		return
 	}
 	var d decoded
@@ -111,13 +131,13 @@ func (a *assembler) line(b []byte, start, end int64) {
 	}
 	if err != nil {
 		a.arena = a.arena[:mark]
-		a.malformedLine(b, end)
+		a.malformedLine(b, start, end)
 		return
 	}
 	p := &a.part[d.stream]
 	if !p.active {
 		if !d.partial && len(d.msg) <= a.maxLine {
-			a.emit(d.time, d.stream, 0, d.msg, end)
+			a.complete(d.time, d.stream, 0, d.msg, start, end, false)
 			return
 		}
 		p.begin(start, d.time)
@@ -208,6 +228,9 @@ func (a *assembler) appendPart(p *partial, s Stream, msg []byte) {
 			a.stats.truncated++
 			return
 		}
+		if a.rule != nil && p != &a.groups[s].partial {
+			a.endGroup(s) // the stream's records stay in order
+		}
 		cut := runeCut(p.buf)
 		flags := Split
 		if p.malformed {
@@ -258,7 +281,11 @@ func (a *assembler) finish(p *partial, s Stream, end int64) {
 	if p.plain {
 		flags |= Plain
 	}
-	a.emitCopy(p.time, s, flags, p.buf, end)
+	if p == &a.groups[s].partial {
+		a.emitCopy(p.time, s, flags, p.buf, end)
+	} else {
+		a.complete(p.time, s, flags, p.buf, p.start, end, true)
+	}
 	p.active = false
 	if cap(p.buf) > bigPartial {
 		p.buf = nil
@@ -266,10 +293,11 @@ func (a *assembler) finish(p *partial, s Stream, end int64) {
 	p.buf = p.buf[:0]
 }
 
-// flush emits every unfinished line as it is, ending at end: the file will
-// not grow any more, or its content was replaced.
+// flush emits every unfinished line and group as it is, ending at end: the
+// file will not grow any more, or its content was replaced.
 func (a *assembler) flush(end int64) {
 	a.long = false
+	defer a.endGroups()
 	for {
 		var p *partial
 		var s Stream
@@ -286,14 +314,17 @@ func (a *assembler) flush(end int64) {
 }
 
 // malformedLine emits a line that could not be decoded, raw.
-func (a *assembler) malformedLine(b []byte, end int64) {
+func (a *assembler) malformedLine(b []byte, start, end int64) {
 	a.stats.malformed++
-	a.rawLine(b, end, Malformed)
+	a.rawLine(b, start, end, Malformed)
 }
 
 // rawLine emits a line as it is, split or truncated when it is too long.
-func (a *assembler) rawLine(b []byte, end int64, flags Flags) {
+func (a *assembler) rawLine(b []byte, start, end int64, flags Flags) {
 	if len(b) > a.maxLine {
+		if a.rule != nil {
+			a.endGroup(StreamUnknown) // the stream's records stay in order
+		}
 		if a.truncate {
 			a.stats.truncated++
 			a.emit(a.now, StreamUnknown, flags|Truncated, b[:runeCut(b[:a.maxLine])], end)
@@ -307,7 +338,7 @@ func (a *assembler) rawLine(b []byte, end int64, flags Flags) {
 			b = b[cut:]
 		}
 	}
-	a.emit(a.now, StreamUnknown, flags, b, end)
+	a.complete(a.now, StreamUnknown, flags, b, start, end, false)
 }
 
 func (a *assembler) emitCopy(t time.Time, s Stream, flags Flags, msg []byte, off int64) {
@@ -334,6 +365,9 @@ func (a *assembler) reset() {
 	for i := range a.part {
 		a.part[i].active = false
 		a.part[i].buf = a.part[i].buf[:0]
+	}
+	for i := range a.groups {
+		a.groups[i] = group{partial: partial{buf: a.groups[i].buf[:0]}}
 	}
 	a.long = false
 	a.format = a.meta.format

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skiff-agent/skiff/tailer/multiline"
 )
 
 // Defaults of Config's fields.
@@ -96,6 +98,20 @@ type Config struct {
 	// ReadBudget is how many bytes one file reads per round before the
 	// others get their turn; default 256 KiB.
 	ReadBudget int
+	// Multiline chooses the multi-line rule that joins a file's lines into
+	// records (a stack trace as one record), or nil to take each line
+	// alone; decided is false while the rule cannot be known yet (the
+	// pod's metadata, which may name one, has not arrived). It is asked at
+	// every read round, so a rule learned late applies from the next line
+	// on; it must be fast and safe for concurrent use. Default nil: no
+	// joining.
+	Multiline func(*FileMeta) (rule *multiline.Rule, decided bool)
+	// MultilineQuiet is how long a multi-line group waits for its next
+	// line before it is shipped as it is; default 1s.
+	MultilineQuiet time.Duration
+	// MultilineWait is how long a newly opened file waits, unread, for
+	// Multiline to decide; default 2s.
+	MultilineWait time.Duration
 	// Logger receives the tailer's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the tailer's metrics; nil registers none.
@@ -134,6 +150,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadFrom == "" {
 		c.ReadFrom = ReadFromBeginning
+	}
+	if c.MultilineQuiet <= 0 {
+		c.MultilineQuiet = DefaultMultilineQuiet
+	}
+	if c.MultilineWait <= 0 {
+		c.MultilineWait = DefaultMultilineWait
 	}
 	if c.CheckpointInterval == 0 {
 		c.CheckpointInterval = DefaultCheckpointInterval

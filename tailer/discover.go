@@ -276,16 +276,38 @@ func (t *Tailer) scan(start func(*follower)) {
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.started {
+		// At the first start, a rotated file resumed in the middle of a
+		// multi-line group hands it to the live file of its path: they are
+		// linked before either starts.
+		run := start
+		var later []*follower
+		start = func(f *follower) { later = append(later, f) }
+		defer func() {
+			linkResumed(t.byPath, later)
+			for _, f := range later {
+				run(f)
+			}
+		}()
+	}
 	for _, d := range dangling {
 		t.watchDir(d)
 	}
-	// Paths that moved on or disappeared.
+	// Paths that moved on or disappeared. A rotation's new file may come
+	// a scan later than the rename: the file a path led to is remembered
+	// while it is open.
+	for p, f := range t.previous {
+		if f.closed.Load() {
+			delete(t.previous, p)
+		}
+	}
 	for p, f := range t.byPath {
 		if nf, ok := files[p]; ok && nf.id == f.id {
 			continue
 		} else if ok {
 			t.catchRotated(f.meta.Target, start)
 		}
+		t.previous[p] = f
 		delete(t.byPath, p)
 		if !t.attached(f) {
 			if t.byTarget[f.meta.Target] == f {
@@ -351,6 +373,10 @@ func (t *Tailer) scan(start func(*follower)) {
 		}
 		t.byPath[p] = f
 		t.watchDir(filepath.Dir(nf.target))
+		if pred := t.previous[p]; pred != nil && pred != f && f.off == 0 && pred.detached.Load() {
+			f.link(pred)
+		}
+		delete(t.previous, p)
 		start(f)
 	}
 	if !t.started {

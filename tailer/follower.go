@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/skiff-agent/skiff/tailer/multiline"
 )
 
 // Follower timing. No timer ever closes a file with unread or
@@ -88,6 +90,11 @@ type followerDeps struct {
 	// watching reports whether fsnotify watches dir, so that its files'
 	// safety poll may back off. It takes Tailer.mu.
 	watching func(dir string) bool
+	// multiline chooses a file's multi-line rule at each round (nil: no
+	// joining), and quiet is how long a group waits for its next line.
+	multiline func(*FileMeta) (*multiline.Rule, bool)
+	quiet     time.Duration
+	ruleWait  time.Duration
 	// closeQuiet, spoolDelay and readEvery are the constants of those
 	// names; a test may change them before Run.
 	closeQuiet, spoolDelay, readEvery time.Duration
@@ -109,6 +116,8 @@ type follower struct {
 	grown    time.Time // when the file last grew
 	modTime  time.Time // its modification time at the last look
 	flushed  bool      // the unfinished line was flushed for idleness
+	// ruleKnown: the multi-line rule was decided, or waited for long enough.
+	ruleKnown bool
 
 	acks     atomic.Pointer[ackTracker]
 	size     atomic.Int64 // last size seen
@@ -141,6 +150,13 @@ type follower struct {
 
 	unsent      *roundBuf // a batch whose Write failed, to send again
 	unsentChunk *ackChunk
+
+	// carry hands multi-line groups to the file that follows this one
+	// after a rotation (its successor); pred is the rotated file this
+	// one follows, until its first read.
+	carryMu sync.Mutex
+	carry   *carry
+	pred    *follower
 }
 
 func newFollower(d *followerDeps, file *os.File, id fileID, meta *FileMeta, start int64, fp fingerprint) *follower {
@@ -229,6 +245,9 @@ func (f *follower) run(ctx context.Context) {
 	defer timer.Stop()
 	failing := false
 	quiet := 0 // safety polls in a row that found nothing new
+	if !f.adopt(ctx) {
+		return
+	}
 	for {
 		began := time.Now()
 		size, off := f.size.Load(), f.off
@@ -244,6 +263,9 @@ func (f *follower) run(ctx context.Context) {
 			failing = true
 		} else {
 			failing = false
+		}
+		if !failing && f.detached.Load() && f.off >= f.size.Load() {
+			f.resolve()
 		}
 		if !failing && f.finishIfDone(ctx) {
 			return
@@ -287,6 +309,11 @@ func (f *follower) poll(quiet int) time.Duration {
 			return min(left+time.Millisecond, pollAttached)
 		}
 		return pollAttached
+	case !f.ruleKnown && f.d.multiline != nil:
+		return 50 * time.Millisecond // waiting for the pod's metadata
+	case f.asm.grouping():
+		// A multi-line group is shipped once quiet.
+		return min(pollAttached, max(f.asm.groupWait(time.Now(), f.d.quiet), time.Millisecond))
 	case quiet == 0 || f.asm.pending() || f.unsent != nil || !f.d.watching(filepath.Dir(f.meta.Target)):
 		// Something to ship soon, or no fsnotify to say when the file
 		// changes: the poll is all there is.
@@ -328,7 +355,7 @@ func (f *follower) finishIfDone(ctx context.Context) bool {
 	if fi.Size() > f.size.Load() {
 		return false // grew since: read again first
 	}
-	if time.Since(f.quietSince()) < f.d.closeQuiet {
+	if time.Since(f.quietSince()) < f.d.closeQuiet || f.ruleUndecided() {
 		return false
 	}
 	if err := f.drain(ctx, true); err != nil {
@@ -354,6 +381,9 @@ func (f *follower) finishIfDone(ctx context.Context) bool {
 func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 	if f.skipping() {
 		return nil
+	}
+	if gated && f.ruleUndecided() {
+		return nil // read once the pod's multi-line rule is known; a shutdown does not wait
 	}
 	if err := f.resend(ctx); err != nil {
 		return err
@@ -397,6 +427,13 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 		}
 		if n == 0 {
 			break
+		}
+	}
+	// A multi-line group waits for its next line only so long, unless the
+	// file was rotated and the new one waits for it (resolve).
+	if f.asm.grouping() && f.asm.groupWait(time.Now(), f.d.quiet) <= 0 && !f.successorWaits() {
+		if err := f.shipGroups(ctx, false); err != nil {
+			return err
 		}
 	}
 	// A container that exits in the middle of a line leaves a partial
@@ -467,7 +504,9 @@ func (f *follower) drain(ctx context.Context, gated bool) error {
 		return err
 	}
 	if !f.detached.Load() {
-		return nil
+		// A live file keeps its unfinished last line for the next start;
+		// its multi-line groups, made of complete lines, are shipped.
+		return f.shipGroups(ctx, true)
 	}
 	if _, err := f.round(ctx, true); err != nil {
 		return err

@@ -28,6 +28,9 @@ type metrics struct {
 	malformed      prometheus.Counter
 	split          prometheus.Counter
 	truncated      prometheus.Counter
+	groups         prometheus.Counter
+	groupsSplit    prometheus.Counter
+	carried        prometheus.Counter
 	skipped        *prometheus.CounterVec
 	ckptErrors     *prometheus.CounterVec
 	ckptWrites     prometheus.Counter
@@ -49,6 +52,9 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 		malformed:      counter("skiff_input_malformed_lines_total", "Lines that could not be decoded and were shipped raw."),
 		split:          counter("skiff_input_split_lines_total", "Lines longer than max_line_bytes that were split into pieces."),
 		truncated:      counter("skiff_input_truncated_lines_total", "Lines longer than max_line_bytes whose tail was dropped."),
+		groups:         counter("skiff_input_multiline_records_total", "Records joined from several lines by a multi-line rule."),
+		groupsSplit:    counter("skiff_input_multiline_split_total", "Multi-line records longer than max_line_bytes, split into pieces (or truncated)."),
+		carried:        counter("skiff_input_multiline_rotated_total", "Multi-line records whose lines a rotation split between two files, joined across them."),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_input_skipped_bytes_total",
 			Help: "Bytes of log files never read because a bound forced skipping, by reason.",
@@ -75,7 +81,7 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 	}
 	cs := []prometheus.Collector{
 		m.filesOpened, m.filesClosed, m.filesRotated, m.filesTruncated, m.records, m.bytes,
-		m.malformed, m.split, m.truncated, m.skipped, m.ckptErrors, m.ckptWrites, m.spooledBytes, m.spoolFiles,
+		m.malformed, m.split, m.truncated, m.groups, m.groupsSplit, m.carried, m.skipped, m.ckptErrors, m.ckptWrites, m.spooledBytes, m.spoolFiles,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "skiff_input_spool_bytes",
 			Help: "Bytes held in the spool, against tail.max_spool_bytes.",
@@ -117,5 +123,11 @@ func (m *metrics) add(s assembleStats, bytes int) {
 	}
 	if s.truncated > 0 {
 		m.truncated.Add(float64(s.truncated))
+	}
+	if s.groups > 0 {
+		m.groups.Add(float64(s.groups))
+	}
+	if s.groupsSplit > 0 {
+		m.groupsSplit.Add(float64(s.groupsSplit))
 	}
 }

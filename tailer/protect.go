@@ -113,7 +113,13 @@ func (f *follower) protect(final bool) {
 			fp = nfp
 		}
 	}
-	next, err := sp.save(sf, f.file, f.id, fp, f.meta, wm, size, deleted, f.spoolEvicted)
+	// The last write orders the file among its path's rotated files at the
+	// next start, as their modification times do.
+	var written int64
+	if fi, err := f.file.Stat(); err == nil {
+		written = fi.ModTime().UnixNano()
+	}
+	next, err := sp.save(sf, f.file, f.id, fp, f.meta, written, wm, size, deleted, f.spoolEvicted)
 	if err != nil {
 		if !deleted {
 			return // still on disk: the restart reads it there

@@ -81,6 +81,22 @@ func (f *follower) flush(ctx context.Context) error {
 	return f.hand(ctx, 0, rb)
 }
 
+// shipGroups ships the multi-line groups that waited their quiet period,
+// or all of them.
+func (f *follower) shipGroups(ctx context.Context, all bool) error {
+	if !f.asm.grouping() {
+		return nil
+	}
+	rb := f.begin()
+	defer f.end(rb)
+	if all {
+		f.asm.endGroups()
+	} else {
+		f.asm.groupsDue(time.Now(), f.d.quiet)
+	}
+	return f.hand(ctx, 0, rb)
+}
+
 // hand registers the round's records with the ack tracker and writes them
 // to the consumer; blocking there is the backpressure.
 func (f *follower) hand(ctx context.Context, read int, rb *roundBuf) error {
@@ -99,6 +115,9 @@ func (f *follower) hand(ctx context.Context, read int, rb *roundBuf) error {
 	for i := range a.recs {
 		a.recs[i].Pos.Acker = c
 	}
+	for _, x := range a.extras {
+		a.recs[x.rec].Pos.Acker = &bothAcker{c, x.acker}
+	}
 	if err := f.d.out.Write(ctx, a.recs); err != nil {
 		// The consumer may have taken part of the batch. Keep it to send
 		// again (resend) rather than leave a hole that only the next start
@@ -115,6 +134,10 @@ func (f *follower) begin() *roundBuf {
 	a := f.asm
 	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
 	a.startRound(time.Now())
+	if f.d.multiline != nil {
+		r, _ := f.rule()
+		a.setRule(r)
+	}
 	return rb
 }
 
@@ -142,6 +165,10 @@ func (f *follower) resend(ctx context.Context) error {
 	}
 	c := f.acks.Load().replace(f.unsentChunk, len(rb.recs))
 	for i := range rb.recs {
+		if both, ok := rb.recs[i].Pos.Acker.(*bothAcker); ok {
+			rb.recs[i].Pos.Acker = &bothAcker{c, both.b}
+			continue
+		}
 		rb.recs[i].Pos.Acker = c
 	}
 	if err := f.d.out.Write(ctx, rb.recs); err != nil {

@@ -70,6 +70,12 @@ type Record struct {
 	// Pod is the pod's metadata from the API server, attached by enrichment;
 	// nil when it is not known.
 	Pod *PodMeta
+	// Fields is the JSON object a parser made of the line, or nil: sinks
+	// put it where they put a JSON line's own object (under the merge key).
+	Fields []byte
+	// Extra are members added to the record's top level, as JSON members
+	// each preceded by a comma (`,"k":"v"`), or nil.
+	Extra []byte
 	// Pos is passed back through Ack once the record has been accepted.
 	Pos Position
 }
@@ -147,8 +153,12 @@ type ContainerMeta struct {
 type Controls struct {
 	// Exclude drops the pod's logs (counted).
 	Exclude bool
-	// Parser is "json" to merge JSON lines into the record, or empty.
+	// Parser names the parser of the pod's lines ("json" merges JSON
+	// lines into the record), or is empty.
 	Parser string
+	// Multiline names the multi-line rule that joins the pod's lines, or
+	// is empty.
+	Multiline string
 	// LogGroup and LogStream override the destination when non-empty.
 	LogGroup  string
 	LogStream string

@@ -306,7 +306,7 @@ func TestSpoolResumeWithOlderCheckpoint(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := first.spool.save(nil, file, idOf(fi), long, meta, 0, fi.Size(), true, nil); err != nil {
+	if _, err := first.spool.save(nil, file, idOf(fi), long, meta, 0, 0, fi.Size(), true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(path); err != nil {
@@ -354,7 +354,7 @@ func TestRotatedNextToSpooledFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := first.spool.save(nil, file, idOf(fi), fp, parseMeta(live, live), 0, fi.Size(), true, nil); err != nil {
+	if _, err := first.spool.save(nil, file, idOf(fi), fp, parseMeta(live, live), 0, 0, fi.Size(), true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(live); err != nil {

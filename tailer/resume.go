@@ -1,6 +1,9 @@
 package tailer
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // What a start from a checkpoint finds of the files an earlier run followed:
 // rotated files still on disk, spool entries of deleted ones, and the files
@@ -128,7 +131,11 @@ func (t *Tailer) resumeSpools(start func(*follower)) {
 		t.ckpts.markSeen(id, fp)
 		t.m.filesOpened.Inc()
 		t.log.Info("resuming a deleted file from the spool", append(f.logAttrs(), logSpool, sf.name, logOffset, from, logBytes, sf.meta.End-from)...)
-		f.detach()
+		if sf.meta.Written > 0 {
+			f.detachedSince(time.Unix(0, sf.meta.Written))
+		} else {
+			f.detach()
+		}
 		start(f)
 	}
 	t.loaded = nil

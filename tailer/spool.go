@@ -52,6 +52,9 @@ type spoolMeta struct {
 	Target           string `json:"target"`
 	Input            string `json:"input,omitempty"`
 	Tag              string `json:"tag,omitempty"`
+	// Written is the file's modification time (Unix nanoseconds), to
+	// order it among its path's rotated files at the next start.
+	Written int64 `json:"written,omitempty"`
 }
 
 func (m spoolMeta) origID() fileID { return fileID{Dev: m.Dev, Ino: m.Inode} }
@@ -107,7 +110,7 @@ func (s *spool) path(name, ext string) string { return filepath.Join(s.dir, name
 // non-nil it extends that entry instead (from is then its end). It makes room
 // by giving up the oldest other entries (mayEvict) or fails with
 // errSpoolFull. The returned entry is durable.
-func (s *spool) save(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint, meta *FileMeta, from, to int64, mayEvict bool, onEvict func()) (*spoolFile, error) {
+func (s *spool) save(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint, meta *FileMeta, written, from, to int64, mayEvict bool, onEvict func()) (*spoolFile, error) {
 	if s == nil {
 		return nil, errSpoolFull
 	}
@@ -126,7 +129,7 @@ func (s *spool) save(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint, 
 	if err != nil {
 		return sf, err
 	}
-	next, err := s.write(sf, src, id, fp, meta, from, to, onEvict)
+	next, err := s.write(sf, src, id, fp, meta, written, from, to, onEvict)
 	if err != nil {
 		s.mu.Lock()
 		s.used -= to - from
@@ -166,7 +169,7 @@ func (s *spool) reserve(keep *spoolFile, n int64, mayEvict bool) ([]*spoolFile, 
 }
 
 // write copies the bytes and writes the description.
-func (s *spool) write(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint, meta *FileMeta, from, to int64, onEvict func()) (*spoolFile, error) {
+func (s *spool) write(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint, meta *FileMeta, written, from, to int64, onEvict func()) (*spoolFile, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", s.dir, err)
 	}
@@ -174,6 +177,7 @@ func (s *spool) write(sf *spoolFile, src io.ReaderAt, id fileID, fp fingerprint,
 		Version: spoolVersion, Dev: id.Dev, Inode: id.Ino,
 		FingerprintBytes: fp.N, Fingerprint: fmt.Sprintf("%016x", fp.Sum),
 		Base: from, End: to, Path: meta.Path, Target: meta.Target, Input: meta.Input, Tag: meta.Tag,
+		Written: written,
 	}
 	name := fmt.Sprintf("%d-%d-%016x", id.Dev, id.Ino, fp.Sum)
 	if sf != nil {

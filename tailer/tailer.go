@@ -56,6 +56,7 @@ type Tailer struct {
 	// the directories watched.
 	mu         sync.Mutex
 	byPath     map[string]*follower // discovered path → the file it leads to
+	previous   map[string]*follower // path → the open file it led to before
 	byID       map[fileID]*follower // open files
 	byTarget   map[string]*follower // resolved path → its file, for fsnotify writes
 	waiting    map[string]found     // files waiting for an open-file slot
@@ -99,6 +100,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		inputs:     cfg.inputs(),
 		log:        cfg.Logger,
 		byPath:     make(map[string]*follower),
+		previous:   make(map[string]*follower),
 		byID:       make(map[fileID]*follower),
 		byTarget:   make(map[string]*follower),
 		waiting:    make(map[string]found),
@@ -126,6 +128,9 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		retire:      t.retire,
 		wakeSpooler: t.wakeSpooler,
 		truncated:   t.truncated,
+		multiline:   cfg.Multiline,
+		quiet:       cfg.MultilineQuiet,
+		ruleWait:    cfg.MultilineWait,
 		closeQuiet:  closeQuiet,
 		spoolDelay:  spoolDelay,
 		readEvery:   readEvery,

@@ -2,20 +2,26 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
 	"github.com/skiff-agent/skiff/enrich"
+	"github.com/skiff-agent/skiff/enrich/process"
 	"github.com/skiff-agent/skiff/sinks"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch"
 	"github.com/skiff-agent/skiff/sinks/file"
 	"github.com/skiff-agent/skiff/sinks/stdout"
 	"github.com/skiff-agent/skiff/tailer"
 	"github.com/skiff-agent/skiff/tailer/journal"
+	"github.com/skiff-agent/skiff/tailer/multiline"
 )
 
 // agent is a configured pipeline, ready to run: the same wiring serves
@@ -61,16 +67,45 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 	a.sink = sink
 	var aux []runner
 	var next tailer.Consumer = sink
+	pc, errs := cfg.ProcessConfig()
+	rules, merrs := cfg.MultilineRules()
+	if err := configErrors(append(errs, merrs...)); err != nil {
+		return nil, err
+	}
+	if !pc.Empty() || (cfg.Kubernetes.Enabled && len(pc.Named) > 0) {
+		pc.Logger, pc.Registerer = d.log.With("component", "process"), d.reg
+		st, err := process.New(pc, sink)
+		if err != nil {
+			return nil, fmt.Errorf("process: %w", err)
+		}
+		next = st
+	}
+	// Journal records carry no pod: they skip enrichment.
+	journalNext := next
+	var pods func(uid string) *tailer.PodMeta
 	if cfg.Kubernetes.Enabled {
-		en, err := newEnricher(cfg, d.kubeClient, d.log.With("component", "enrich"), d.reg, sink)
+		en, err := newEnricher(cfg, d.kubeClient, d.log.With("component", "enrich"), d.reg, next, slices.Sorted(maps.Keys(pc.Named)), rules.Names())
 		if err != nil {
 			return nil, err
 		}
 		aux = append(aux, en)
 		next = en
+		pods = en.Pod
 	}
 	tc := cfg.TailerConfig()
 	tc.Logger, tc.Registerer = d.log.With("component", "tailer"), d.reg
+	if !rules.Empty() {
+		// A pod's annotation may name a rule: until its metadata arrives
+		// (at most metadata_wait), the rule is not decided.
+		tc.Multiline = func(file *tailer.FileMeta) (*multiline.Rule, bool) {
+			if pods == nil || file.PodUID == "" {
+				return rules.Rule(file, nil), true
+			}
+			pod := pods(file.PodUID)
+			return rules.Rule(file, pod), pod != nil
+		}
+		tc.MultilineWait = max(cfg.Kubernetes.MetadataWait.Std(), time.Millisecond)
+	}
 	tl, err := tailer.New(tc, next)
 	if err != nil {
 		return nil, fmt.Errorf("tailer: %w", err)
@@ -78,13 +113,12 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 	a.tailer = tl
 	in := &nodeInputs{files: tl}
 	if jc, ok := cfg.JournalConfig(); ok {
-		// Journal records carry no pod: they go to the sink directly.
 		jc.Logger, jc.Registerer = d.log.With("component", "journal"), d.reg
 		jc.Reader.Files = d.journalFiles
 		for i := range jc.Routes {
 			jc.Routes[i].Extra = extra[jc.Routes[i].Name]
 		}
-		if in.journal, err = journal.NewInput(jc, sink); err != nil {
+		if in.journal, err = journal.NewInput(jc, journalNext); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 	}
@@ -149,4 +183,14 @@ func newSink(ctx context.Context, cfg config.Config, d deps, extra map[string][]
 		return nil, err
 	}
 	return s, nil
+}
+
+// configErrors joins what building a component's configuration found wrong,
+// which Validate has reported already; nil when nothing is.
+func configErrors(errs []*config.FieldError) error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return errors.Join(out...)
 }

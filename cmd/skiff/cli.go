@@ -149,6 +149,24 @@ func (cf *configFlags) load(getenv func(string) string) (cfg config.Config, err 
 	return cfg, src.Check(cfg.Validate())
 }
 
+// loadUnchecked reads the file and applies the flags, reporting only what
+// decoding found: a caller that changes the configuration validates it.
+func (cf *configFlags) loadUnchecked(getenv func(string) string) (config.Config, error) {
+	name, data := "(defaults)", []byte(nil)
+	if cf.path != "" {
+		var err error
+		if data, err = os.ReadFile(cf.path); err != nil {
+			return config.Config{}, fmt.Errorf("read config: %w", err)
+		}
+		name = cf.path
+	}
+	cfg, src, err := config.Parse(name, data, getenv)
+	if src.Syntax() {
+		return cfg, err
+	}
+	return cfg, src.Check(nil)
+}
+
 func validateCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("skiff validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -234,3 +234,56 @@ func TestSecondSignalBinary(t *testing.T) {
 		t.Errorf("tally = %+v; want nothing lost", tl)
 	}
 }
+
+// TestTailTriesRulesAndParsers: skiff tail with --multiline and --parser
+// prints the records a rule and a parser make of a file, and with --config
+// uses the custom ones of a configuration file.
+func TestTailTriesRulesAndParsers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	var b strings.Builder
+	for _, l := range []string{
+		"level=info msg=\"starting\" port=8080",
+		"Exception in thread \"main\" java.lang.IllegalStateException: boom",
+		"\tat com.example.App.main(App.java:12)",
+		"level=warn msg=\"slow request\" ms=912",
+	} {
+		b.WriteString("2026-11-26T10:00:00.000000001Z stdout F " + l + "\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runBin(t, nil, "tail", "--multiline", "java", "--parser", "logfmt", path)
+	got := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != 0 || len(got) != 3 {
+		t.Fatalf("skiff tail = %d, %d records (stderr %q):\n%s", code, len(got), stderr, stdout)
+	}
+	for i, want := range []string{
+		`"log_processed":{"level":"info","msg":"starting","port":"8080"}`,
+		`"log":"Exception in thread \"main\" java.lang.IllegalStateException: boom\n\tat com.example.App.main(App.java:12)"`,
+		`"log_processed":{"level":"warn","msg":"slow request","ms":"912"}`,
+	} {
+		if !strings.Contains(got[i], want) {
+			t.Errorf("record %d = %s; want %s", i, got[i], want)
+		}
+	}
+
+	cfg := filepath.Join(dir, "skiff.yaml")
+	if err := os.WriteFile(cfg, []byte(`parsers:
+  custom:
+    level-first: {regex: '^level=(?P<severity>\w+) (?P<rest>.*)$'}
+redact:
+  custom:
+    port: 'port=(?P<secret>\d+)'
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runBin(t, nil, "tail", "--config", cfg, "--parser", "level-first", path)
+	if code != 0 || !strings.Contains(stdout, `"log_processed":{"severity":"info","rest":"msg=\"starting\" port=[REDACTED]"}`) {
+		t.Errorf("skiff tail --config = %d (stderr %q):\n%s", code, stderr, stdout)
+	}
+	code, _, stderr = runBin(t, nil, "tail", "--multiline", "cobol", path)
+	if code != exitUsage || !strings.Contains(stderr, `tail.multiline: "cobol" is not a rule`) {
+		t.Errorf("skiff tail --multiline cobol = %d, %q; want %d and the rules it knows", code, stderr, exitUsage)
+	}
+}

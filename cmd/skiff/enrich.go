@@ -16,13 +16,15 @@ import (
 type enricher interface {
 	tailer.Consumer
 	runner
+	// Pod returns the cached metadata of a pod, or nil.
+	Pod(uid string) *tailer.PodMeta
 }
 
 // newEnricher connects to the API server (in-cluster, or the kubeconfig)
 // with newClient (nil: enrich.NewClient) and returns the enricher in front
 // of next.
 func newEnricher(cfg config.Config, newClient func(string) (*enrich.Client, error), log *slog.Logger,
-	reg prometheus.Registerer, next tailer.Consumer) (enricher, error) {
+	reg prometheus.Registerer, next tailer.Consumer, parsers, multiline []string) (enricher, error) {
 	if newClient == nil {
 		newClient = enrich.NewClient
 	}
@@ -32,5 +34,6 @@ func newEnricher(cfg config.Config, newClient func(string) (*enrich.Client, erro
 	}
 	ec := cfg.EnrichConfig()
 	ec.Logger, ec.Registerer = log, reg
+	ec.Parsers, ec.MultilineRules = parsers, multiline
 	return enrich.New(ec, client, next)
 }

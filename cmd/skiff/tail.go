@@ -21,8 +21,14 @@ func tailCommand(ctx context.Context, args []string, getenv func(string) string,
 	follow := fs.Bool("f", false, "follow: keep reading as the files grow, rotate and appear, until Ctrl-C")
 	format := fs.String("format", "json", "json (the shape shipped to CloudWatch) or raw (the message alone)")
 	level := fs.String("log-level", "warn", "skiff's own log level, on stderr")
+	configPath := fs.String("config", "", "take the multiline, parsers, redact, filters and limits sections of this configuration `file`")
+	rule := fs.String("multiline", "", "join lines with this multi-line `rule`: java, python, go, nodejs, ruby, dotnet, or a custom rule of --config")
+	parser := fs.String("parser", "", "parse lines with this `parser`: json, logfmt, nginx, apache2, klog, syslog-rfc5424, ..., or a custom parser of --config")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: skiff tail [-f] [--format json|raw] PATH|GLOB...")
+		fmt.Fprintln(stderr, "usage: skiff tail [-f] [--format json|raw] [--multiline RULE] [--parser NAME] [--config FILE] PATH|GLOB...")
+		fmt.Fprintln(stderr, "\nPrints the records skiff would ship from the files, to try a multi-line rule,")
+		fmt.Fprintln(stderr, "a parser or filters on real logs before rolling them out. Example:")
+		fmt.Fprintln(stderr, "  skiff tail --multiline java --parser logfmt /var/log/containers/api-*.log")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -33,6 +39,16 @@ func tailCommand(ctx context.Context, args []string, getenv func(string) string,
 		return exitUsage
 	}
 	cfg := config.Default(getenv)
+	if *configPath != "" {
+		c, err := (&configFlags{path: *configPath}).loadUnchecked(getenv)
+		if err != nil {
+			fmt.Fprintf(stderr, "skiff tail: %v\n", err)
+			return exitConfig
+		}
+		cfg.Multiline, cfg.Parsers, cfg.Redact, cfg.Filters, cfg.Limits = c.Multiline, c.Parsers, c.Redact, c.Filters, c.Limits
+		cfg.CloudWatch.MergeKey = c.CloudWatch.MergeKey
+	}
+	cfg.Tail.Multiline, cfg.Tail.Parser = *rule, *parser
 	cfg.Output = config.OutputStdout
 	cfg.Stdout.Format = *format
 	// Records in the shape the default configuration ships.

@@ -43,6 +43,7 @@ func (c *Config) TailerConfig() tailer.Config {
 		MaxSpoolBytes:      int64(t.MaxSpoolBytes),
 		RescanInterval:     t.RescanInterval.Std(),
 		ReadBudget:         int(t.ReadBudget),
+		MultilineQuiet:     c.Multiline.Quiet.Std(),
 	}
 }
 
@@ -97,7 +98,7 @@ func (c *Config) EnrichConfig() enrich.Config {
 		MetadataWait:       k.MetadataWait.Std(),
 		DeletedPodGrace:    k.DeletedPodGrace.Std(),
 		NamespaceMetadata:  k.NamespaceMetadata,
-		Labels:             k.Labels,
+		Labels:             k.Labels || c.usesLabels(),
 		Annotations:        k.Annotations,
 		OwnerReferences:    k.OwnerReferences,
 		IncludeLabels:      k.IncludeLabels,

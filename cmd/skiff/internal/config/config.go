@@ -78,6 +78,16 @@ type Config struct {
 	File File `yaml:"file"`
 	// Stdout configures output: stdout.
 	Stdout Stdout `yaml:"stdout"`
+	// Multiline joins stack traces into one record.
+	Multiline Multiline `yaml:"multiline"`
+	// Parsers are parsers of your own and parsers chosen per container.
+	Parsers Parsers `yaml:"parsers"`
+	// Redact replaces secrets before anything leaves the node.
+	Redact Redact `yaml:"redact"`
+	// Filters keep, drop or change records, in order.
+	Filters []Filter `yaml:"filters"`
+	// Limits bound the rate of each pod's records.
+	Limits []Limit `yaml:"limits"`
 }
 
 // HTTP is the HTTP endpoint: /metrics, /healthz, /readyz, /debug/pprof.
@@ -133,6 +143,14 @@ type Tail struct {
 	// ReadBudget is how much of one file is read per round, so that one
 	// noisy pod cannot starve the others. Default 256KiB.
 	ReadBudget Size `yaml:"read_budget"`
+	// Multiline names the multi-line rule of the application input's
+	// files: java, python, go, nodejs, ruby, dotnet or a custom one.
+	// Default none.
+	Multiline string `yaml:"multiline"`
+	// Parser names the parser of the application input's lines (json,
+	// logfmt, nginx, ... or a custom one). Default none (cloudwatch.parse
+	// still merges JSON lines).
+	Parser string `yaml:"parser"`
 }
 
 // Input types.
@@ -158,6 +176,10 @@ type Input struct {
 	// Format is auto (default: CRI or docker json-file, told apart by the
 	// first line) or plain (lines of text, such as /var/log/messages).
 	Format string `yaml:"format"`
+	// Multiline and Parser are as tail.multiline and tail.parser, for a
+	// files input's files.
+	Multiline string `yaml:"multiline"`
+	Parser    string `yaml:"parser"`
 	// Match lists FIELD=value terms a journal entry must have: terms on
 	// the same field are alternatives, terms on different fields must all
 	// hold (journalctl's matches). Default none: every entry.
@@ -373,7 +395,8 @@ func Default(getenv func(string) string) Config {
 		},
 		File: File{Format: sinks.FormatJSON, MergeKey: DefaultMergeKey,
 			MaxBytes: file.DefaultMaxBytes, MaxFiles: file.DefaultMaxFiles},
-		Stdout: Stdout{Format: sinks.FormatJSON, MergeKey: DefaultMergeKey},
+		Stdout:    Stdout{Format: sinks.FormatJSON, MergeKey: DefaultMergeKey},
+		Multiline: Multiline{Quiet: Duration(tailer.DefaultMultilineQuiet)},
 	}
 }
 
@@ -548,6 +571,10 @@ func (c *Config) Validate() []*FieldError {
 	if c.File.MaxBytes < minFileMaxBytes {
 		bad("file.max_bytes", "must be at least %s, got %s", Size(minFileMaxBytes), c.File.MaxBytes)
 	}
+	_, perrs := c.ProcessConfig()
+	errs = append(errs, perrs...)
+	_, merrs := c.MultilineRules()
+	errs = append(errs, merrs...)
 	return append(errs, c.componentErrors()...)
 }
 

@@ -308,7 +308,13 @@ func (d *decoder) list(n *yaml.Node, v reflect.Value, key string) {
 	}
 	out := reflect.MakeSlice(v.Type(), len(items), len(items))
 	for i, item := range items {
-		d.scalar(item, out.Index(i), fmt.Sprintf("%s[%d]", key, i))
+		path := fmt.Sprintf("%s[%d]", key, i)
+		if v.Type().Elem().Kind() == reflect.Struct {
+			d.src.origins[path] = fmt.Sprintf("%s:%d", d.src.name, item.Line)
+			d.mapping(item, out.Index(i), path)
+			continue
+		}
+		d.scalar(item, out.Index(i), path)
 	}
 	v.Set(out)
 }
