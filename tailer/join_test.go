@@ -294,3 +294,55 @@ func TestMultilineRestartAcrossRotation(t *testing.T) {
 		t.Errorf("skiff_input_multiline_rotated_total = %v; want 1", got)
 	}
 }
+
+// sampleTraces returns about size bytes of containerd lines, where every
+// fifth record is a logger line followed by a 20-frame Java trace.
+func sampleTraces(size int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < size; i++ {
+		ts := fmt.Sprintf("2026-11-26T14:02:03.%09dZ stdout F ", i%999999999+1)
+		if i%5 != 0 {
+			fmt.Fprintf(&b, "%slevel=info msg=\"request served\" path=/api/v1/items/%d status=200\n", ts, i)
+			continue
+		}
+		fmt.Fprintf(&b, "%s2026-11-26 14:02:03.001 ERROR [main] c.e.OrderService - order %d failed\n", ts, i)
+		fmt.Fprintf(&b, "%sjava.lang.IllegalStateException: request failed\n", ts)
+		for f := range 20 {
+			fmt.Fprintf(&b, "%s\tat com.example.orders.OrderService.step%d(OrderService.java:%d)\n", ts, f, 100+f)
+		}
+	}
+	return b.Bytes()
+}
+
+// BenchmarkJoin measures the assembler with a multi-line rule against the
+// same lines without one: the cost of joining, per byte read.
+func BenchmarkJoin(b *testing.B) {
+	java, _ := multiline.Builtin("java")
+	data := sampleTraces(1 << 20)
+	for _, c := range []struct {
+		name string
+		rule *multiline.Rule
+	}{{"none", nil}, {"java", java}} {
+		b.Run(c.name, func(b *testing.B) {
+			a := newAssembler(&FileMeta{}, DefaultMaxLineBytes, false)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				a.startRound(time.Time{})
+				a.setRule(c.rule)
+				rest := data
+				var off int64
+				for {
+					i := bytes.IndexByte(rest, '\n')
+					if i < 0 {
+						break
+					}
+					a.line(rest[:i], off, off+int64(i)+1)
+					off += int64(i) + 1
+					rest = rest[i+1:]
+				}
+				a.flush(off)
+			}
+		})
+	}
+}

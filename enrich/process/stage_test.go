@@ -352,3 +352,56 @@ func mustVec(t *testing.T, reg *prometheus.Registry, name string, values ...stri
 	}
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return 0 })
 }
+
+// discard is a consumer that acknowledges and keeps nothing.
+type discard struct{}
+
+func (discard) Write(_ context.Context, recs []tailer.Record) error {
+	for i := range recs {
+		recs[i].Pos.Ack()
+	}
+	return nil
+}
+
+// BenchmarkStage measures the stage on batches of 256 typical lines, with
+// each stage on its own and all together.
+func BenchmarkStage(b *testing.B) {
+	logfmt, _ := parse.Builtin("logfmt")
+	email, _ := redact.Builtin("email")
+	key, _ := redact.Builtin("aws_access_key_id")
+	card, _ := redact.Builtin("credit_card")
+	filter := Filter{Name: "no-health", Field: "log", Regex: regexp.MustCompile(`GET /healthz`), Action: Drop}
+	limit := Limit{Lines: 1e12}
+	cases := []struct {
+		name string
+		cfg  Config
+	}{
+		{"none", Config{Named: map[string]parse.Parser{"logfmt": logfmt}}},
+		{"parse-logfmt", Config{Parsers: []ParserChoice{{Parser: logfmt}}}},
+		{"redact-3-rules", Config{Redact: []*redact.Rule{email, key, card}}},
+		{"filter-regex", Config{Filters: []Filter{filter}}},
+		{"limit", Config{Limits: []Limit{limit}}},
+		{"all", Config{Parsers: []ParserChoice{{Parser: logfmt}}, Redact: []*redact.Rule{email, key, card}, Filters: []Filter{filter}, Limits: []Limit{limit}}},
+	}
+	recs := make([]tailer.Record, 256)
+	var bytes int64
+	for i := range recs {
+		recs[i] = rec(nil, "shop", "api", "app", fmt.Sprintf(`level=info msg="request served" method=GET path=/api/v1/items/%d status=200 duration=1.2ms user=anonymous`, i))
+		bytes += int64(len(recs[i].Message))
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := New(c.cfg, discard{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(bytes)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Write(context.Background(), recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
