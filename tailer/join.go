@@ -161,23 +161,13 @@ func (a *assembler) endGroups() {
 	}
 }
 
-// groupsDue ships the groups whose last line is older than quiet and
-// reports how long until the next one left is due (0 when none is left).
-func (a *assembler) groupsDue(now time.Time, quiet time.Duration) (next time.Duration) {
+// groupsDue ships the groups whose last line is older than quiet.
+func (a *assembler) groupsDue(now time.Time, quiet time.Duration) {
 	for i := range a.groups {
-		g := &a.groups[i]
-		if !g.active {
-			continue
+		if g := &a.groups[i]; g.active && now.Sub(g.last) >= quiet {
+			a.endGroup(Stream(i))
 		}
-		if wait := quiet - now.Sub(g.last); wait > 0 {
-			if next == 0 || wait < next {
-				next = wait
-			}
-			continue
-		}
-		a.endGroup(Stream(i))
 	}
-	return next
 }
 
 // groupWait returns how long until the first group being joined has been

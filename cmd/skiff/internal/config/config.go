@@ -649,7 +649,7 @@ func (c *Config) validateInputs() []*FieldError {
 			for _, k := range []struct {
 				key string
 				set bool
-			}{{"include", len(in.Include) > 0}, {"exclude", len(in.Exclude) > 0}, {"format", in.Format != ""}} {
+			}{{"include", len(in.Include) > 0}, {"exclude", len(in.Exclude) > 0}, {"format", in.Format != ""}, {"multiline", in.Multiline != ""}, {"parser", in.Parser != ""}} {
 				if k.set {
 					bad(key+"."+k.key, "is a key of files inputs; this input is of type journal")
 				}
