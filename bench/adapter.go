@@ -45,6 +45,10 @@ const (
 	// EnvJournalDir is the simulated journal's directory, in scenarios
 	// that write one, for agents with Adapter.Journal.
 	EnvJournalDir = "SKIFF_BENCH_JOURNAL_DIR"
+	// EnvMultiline, set only in the multiline scenario, names the
+	// multi-line rule to join the containers' lines with: "java" (a
+	// logger line, then the exception, frames and causes).
+	EnvMultiline = "SKIFF_BENCH_MULTILINE"
 	// EnvKubeAPI, when set, asks for Kubernetes enrichment against this API
 	// server URL; EnvKubeconfig is a kubeconfig file pointing at it and
 	// EnvKubeToken a file holding a bearer token. The api-down scenario

@@ -2,14 +2,25 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
+	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 )
 
 // skiffAdapter runs the skiff binary with a config written from the
-// contract's variables.
+// contract's variables. With EnvMultiline, tail.multiline joins every
+// container's lines with that rule, as a cluster of Java services would be
+// set up (the java rule ships an ordinary line alone, after the next line
+// or a quiet second).
 func skiffAdapter(binary, missing string) Adapter {
 	return Adapter{Name: "skiff", Binary: binary, Missing: missing, Journal: true, Command: func(env map[string]string) ([]string, []string, error) {
 		q := strconv.Quote
+		multiline := ""
+		if rule := env[EnvMultiline]; rule != "" {
+			multiline = fmt.Sprintf("  multiline: %s\n", q(rule))
+		}
 		kube := "kubernetes:\n  enabled: false\n"
 		if env[EnvKubeAPI] != "" {
 			kube = fmt.Sprintf("kubernetes:\n  enabled: true\n  kubeconfig: %s\n", q(env[EnvKubeconfig]))
@@ -26,14 +37,14 @@ log:
 tail:
   include: [%s]
   state_dir: %s
-%soutput: cloudwatch
+%s%soutput: cloudwatch
 cloudwatch:
   region: %s
   endpoint: %s
   log_group: %s
   auto_create_group: true
 `, q(env[EnvCluster]), q(env[EnvNodeName]), q(env[EnvHTTPAddr]), q(env[EnvLogGlob]), q(env[EnvStateDir]),
-			kube, q(env[EnvRegion]), q(env[EnvEndpoint]), q(env[EnvLogGroup]))
+			multiline, kube, q(env[EnvRegion]), q(env[EnvEndpoint]), q(env[EnvLogGroup]))
 		if dir := env[EnvJournalDir]; dir != "" {
 			// Container Insights' journal inputs, as in a cluster.
 			cfg += "inputs:\n"
@@ -60,11 +71,36 @@ cloudwatch:
 // cloudwatch_logs output always speaks TLS (the EC2 credential provider
 // forces it), so the endpoint must be HTTPS and the CA is passed to
 // tls.ca_file. Everything else is Fluent Bit's default.
+//
+// With EnvMultiline, the multiline filter joins the lines with Fluent
+// Bit's parser of that name, on the log key the cri parser fills: the setup
+// Fluent Bit's docs give for stack traces in container logs (the docker
+// parser's entry says to add the multiline filter for them) and AWS's
+// Fluent Bit examples use. Not "multiline.parser cri, java" on in_tail: the
+// parsers of that list are alternatives (a line goes to the first that
+// accepts it, src/multiline/flb_ml.c), not a chain, so java would never see
+// a line cri took. The filter comes first, since it re-emits what it joined
+// at the head of the pipeline (in_emitter; buffer is on by default,
+// flush_ms 2000). Fluent Bit's java parser starts a group at the exception
+// line, so the logger line before it is an event of its own.
 func fluentBitAdapter(binary, missing string) Adapter {
+	hasMultiline := sync.OnceValue(func() bool { return hasFilter(binary, "multiline") })
 	return Adapter{Name: "fluent-bit", Binary: binary, Missing: missing, NeedsTLS: true, Command: func(env map[string]string) ([]string, []string, error) {
 		filter := ""
-		if env[EnvKubeAPI] != "" {
+		if rule := env[EnvMultiline]; rule != "" {
+			if !hasMultiline() {
+				return nil, nil, fmt.Errorf("%s has no multiline filter (built without FLB_FILTER_MULTILINE, as FLB_MINIMAL builds are): %w", binary, errUnsupported)
+			}
 			filter = fmt.Sprintf(`
+[FILTER]
+    name                  multiline
+    match                 kube.*
+    multiline.key_content log
+    multiline.parser      %s
+`, rule)
+		}
+		if env[EnvKubeAPI] != "" {
+			filter += fmt.Sprintf(`
 [FILTER]
     name            kubernetes
     match           kube.*
@@ -110,6 +146,32 @@ func fluentBitAdapter(binary, missing string) Adapter {
 		return []string{binary, "-c", path}, nil, nil
 	}}
 }
+
+// hasFilter reports whether a fluent-bit binary lists the filter name in
+// its help; true when the help cannot be read, so that the agent's own
+// error tells what is wrong.
+func hasFilter(binary, name string) bool {
+	out, err := exec.Command(binary, "-h").CombinedOutput()
+	if err != nil {
+		return true
+	}
+	section := false
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(ansi.ReplaceAllString(line, ""))
+		switch {
+		case len(f) == 1 && f[0] == "Filters":
+			section = true
+		case section && len(f) == 0:
+			return false
+		case section && f[0] == name:
+			return true
+		}
+	}
+	return !section
+}
+
+// ansi matches the terminal escapes of Fluent Bit's help.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 
 // tagPath is how Fluent Bit turns a path into a tag: '/' becomes '.'.
 func tagPath(p string) string {

@@ -11,7 +11,12 @@ import (
 	"time"
 )
 
-var errHelp = errors.New("help")
+var (
+	errHelp = errors.New("help")
+	// errUnsupported, wrapped by Adapter.Command, says the agent cannot
+	// run the scenario as built; its result is skipped, not an error.
+	errUnsupported = errors.New("not supported by this build of the agent")
+)
 
 // options are the command line.
 type options struct {
@@ -22,6 +27,7 @@ type options struct {
 	Out         string
 	Duration    time.Duration
 	Rates       []float64
+	RatesSet    bool // --rates was given: multiline runs them too
 	Pods        int
 	LineBytes   int
 	JSON, Long  float64
@@ -58,7 +64,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	})
 	fs.StringVar(&o.Out, "out", "", "output directory (default bench/results/<UTC time> in the module)")
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "writing time of each run")
-	rates := fs.String("rates", "1000,10000,50000", "steady rates, total lines/s")
+	rates := fs.String("rates", "1000,10000,50000", "steady rates, total lines/s (multiline: 10000 unless given)")
 	fs.IntVar(&o.Pods, "pods", 50, "simulated pods (one container each)")
 	fs.IntVar(&o.LineBytes, "line-bytes", 256, "message size in bytes")
 	fs.Float64Var(&o.JSON, "json-fraction", 0, "fraction of JSON lines")
@@ -101,6 +107,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		}
 		o.Rates = append(o.Rates, v)
 	}
+	fs.Visit(func(f *flag.Flag) { o.RatesSet = o.RatesSet || f.Name == "rates" })
 	o.Scenarios = fs.Args()
 	if len(o.Scenarios) == 0 {
 		o.Scenarios = []string{"steady", "max"}

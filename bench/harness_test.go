@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +19,36 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envFakeAgent) == "1" {
 		os.Exit(fakeAgentMain())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if skiffBuild.dir != "" {
+		os.RemoveAll(skiffBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// skiffBuild is the skiff binary of this checkout, built once for the tests
+// that run it.
+var skiffBuild struct {
+	once     sync.Once
+	dir, bin string
+	out      []byte
+	err      error
+}
+
+func testSkiff(t *testing.T) string {
+	t.Helper()
+	b := &skiffBuild
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "skiff-bench-test-"); b.err != nil {
+			return
+		}
+		b.bin = filepath.Join(b.dir, "skiff")
+		b.out, b.err = exec.Command("go", "build", "-o", b.bin, "../cmd/skiff").CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("go build ../cmd/skiff: %v\n%s", b.err, b.out)
+	}
+	return b.bin
 }
 
 func testHarness(t *testing.T, adapters ...Adapter) *harness {

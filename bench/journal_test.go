@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +13,7 @@ import (
 // skiff binary built from this checkout: the pods' lines and every journal
 // entry counted where Container Insights' groups put them, none lost.
 func TestJournalScenarioWithSkiff(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "skiff")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/skiff").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ad := skiffAdapter(bin, "")
+	ad := skiffAdapter(testSkiff(t), "")
 	h := testHarness(t, ad)
 	sp := spec{Scenario: "journal", Label: "test", Rate: 500, Duration: 3 * time.Second, Journal: 200,
 		Sim:        nodesim.Config{Pods: 4, LineBytes: 120, RotateBytes: -1},

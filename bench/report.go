@@ -79,7 +79,8 @@ func markdown(m Meta, results []Result, plots []string) string {
 	}
 	b.WriteString("\nOffered lines/s are over the writing window, delivered lines/s and MB/s over the same window after a warm-up of a quarter of it (at most 3 s) (MB = 10^6 message bytes); cores = agent CPU seconds per second " +
 		"while writing; CPU s/GB = agent CPU (writing and draining) per GB delivered; latency = write to CloudWatch accept; " +
-		"lost and dup are exact, from the per-line markers; harness = the simulator, cwlocal and the counter on the same cores.\n\n")
+		"lost and dup are exact, from the per-line markers; harness = the simulator, cwlocal and the counter on the same cores. " +
+		"Where the pods write stack traces (multiline), l/s, lost and dup count messages (a trace is one, found by the marker on its first line); the notes give the lines the applications printed.\n\n")
 	b.WriteString("| scenario | load | agent | offered l/s | delivered l/s | MB/s | cores | CPU s/GB | RSS peak / avg MiB | latency p50 / p99 / max ms | lost | dup | kept up | harness cores | notes |\n")
 	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n")
 	for _, r := range results {
@@ -140,7 +141,13 @@ func notes(r Result) string {
 	if v := e["backlog_at_end"]; r.TargetRate > 0 && v/r.TargetRate >= 0.05 {
 		out = append(out, fmt.Sprintf("%.1f s behind at the end", v/r.TargetRate))
 	}
-	if r.Unmarked > 0 || r.Foreign > 0 {
+	if r.Traces > 0 {
+		// Every event without a marker is a piece of a trace shipped apart
+		// from its first line (ordinary lines all carry one).
+		out = append(out, fmt.Sprintf("%.0f app lines/s; %d traces of %d lines written; %d events delivered, %d unmarked (%.2f events per trace)",
+			r.AppLPS, r.Traces, 1+r.FrameLines/r.Traces, r.Events, r.Unmarked, 1+float64(r.Unmarked)/float64(r.Traces)))
+	}
+	if r.Unmarked > 0 && r.Traces == 0 || r.Foreign > 0 {
 		out = append(out, fmt.Sprintf("%d unmarked, %d foreign", r.Unmarked, r.Foreign))
 	}
 	if r.JournalWritten > 0 {

@@ -32,9 +32,12 @@ type Sample struct {
 
 // Result is one agent in one scenario.
 type Result struct {
-	Agent      string  `json:"agent"`
-	Scenario   string  `json:"scenario"`
-	Label      string  `json:"label"`
+	Agent    string `json:"agent"`
+	Scenario string `json:"scenario"`
+	Label    string `json:"label"`
+	// TargetRate is the simulator's rate in messages (what the markers
+	// count) per second: its rate in lines, less the lines of stack traces
+	// after their first.
 	TargetRate float64 `json:"target_lps"`
 	// Duration is the writing window in seconds.
 	Duration float64 `json:"duration_s"`
@@ -53,6 +56,15 @@ type Result struct {
 	Duplicates int64 `json:"duplicates"`
 	Unmarked   int64 `json:"unmarked,omitempty"`
 	Foreign    int64 `json:"foreign,omitempty"`
+	// Traces is how many of Written are Java stack traces, and FrameLines
+	// their lines after the first (which carry no marker); Events is every
+	// event the destination accepted (a trace shipped line by line is
+	// 1+FrameLines/Traces events, one of them marked); AppLPS is the lines
+	// the applications printed per second over the writing window.
+	Traces     int64   `json:"traces,omitempty"`
+	FrameLines int64   `json:"frame_lines,omitempty"`
+	Events     int64   `json:"events,omitempty"`
+	AppLPS     float64 `json:"offered_app_lps,omitempty"`
 
 	// Cores is the agent's average CPU use while the writers ran.
 	Cores float64 `json:"cores"`
@@ -157,6 +169,12 @@ func (r *runner) result(res Result) Result {
 	tally := r.counter.Tally()
 	res.Written, res.Delivered, res.Lost, res.Duplicates = tally.Written, tally.Delivered, tally.Lost, tally.Duplicates
 	res.Unmarked, res.Foreign = tally.Unmarked, tally.Foreign
+	linesPerMsg := 1.0 // lines the applications printed per message
+	if st := r.sim.Stats(); st.Traces > 0 {
+		res.Traces, res.FrameLines, res.Events = st.Traces, st.FrameLines, tally.Messages
+		res.TargetRate = r.recordRate
+		linesPerMsg = float64(st.Lines+st.FrameLines) / float64(st.Lines)
+	}
 	if r.jcounter != nil {
 		jt := r.jcounter.Tally()
 		res.JournalWritten, res.JournalDelivered, res.JournalLost = jt.Written, jt.Delivered, jt.Lost
@@ -191,6 +209,9 @@ func (r *runner) result(res Result) Result {
 	if win := end.T - first.T; win > 0 {
 		res.OfferedLPS = float64(end.Written-first.Written) / win
 		res.OfferedMBps = float64(end.WrittenBytes-first.WrittenBytes) / win / 1e6
+		if res.Traces > 0 {
+			res.AppLPS = res.OfferedLPS * linesPerMsg
+		}
 		// Delivery lags writing by the agent's latency: the delivered rate
 		// is taken after a warm-up of a quarter of the window (at most 3 s).
 		warm := first

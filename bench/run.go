@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -29,6 +30,9 @@ type spec struct {
 	// Journal is systemd journal entries per second, written beside the
 	// pods' lines for agents that ship the journal (Adapter.Journal).
 	Journal float64
+	// Multiline is the multi-line rule the agents are asked to join the
+	// containers' lines with (EnvMultiline); "" for none.
+	Multiline string
 	// Actions run at offsets into the writing window.
 	Actions []action
 	// DrainQuiet ends the drain when nothing arrived for this long;
@@ -55,9 +59,12 @@ type runner struct {
 	jsim     *nodesim.Journal
 	jcounter *nodesim.Counter
 	srv      *cwlocal.Server
-	env      []string
-	argv     []string
-	t0       time.Time // writers started
+	// recordRate is the target in messages per second, which is less than
+	// spec.Rate (lines per second) when the pods write stack traces.
+	recordRate float64
+	env        []string
+	argv       []string
+	t0         time.Time // writers started
 
 	mu       sync.Mutex
 	proc     *agentProc
@@ -84,6 +91,11 @@ func (h *harness) runOne(ctx context.Context, ad Adapter, sp spec) Result {
 	}
 	r := &runner{h: h, spec: sp, ad: ad, dir: dir, extra: map[string]float64{}}
 	err = r.run(ctx)
+	if errors.Is(err, errUnsupported) {
+		os.RemoveAll(dir)
+		res.Skipped = err.Error()
+		return res
+	}
 	res = r.result(res)
 	if err != nil {
 		res.Error = err.Error()
@@ -110,6 +122,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	r.sim = sim
+	r.recordRate = sim.RecordRate()
 	r.counter = nodesim.NewCounter(sim)
 	if sp.Journal > 0 && r.ad.Journal {
 		r.jsim, err = nodesim.NewJournal(nodesim.JournalConfig{Dir: filepath.Join(r.dir, "journal"), Rate: sp.Journal, Hostname: "bench-node"})
@@ -231,6 +244,9 @@ func (r *runner) prepareEnv(tls bool) error {
 	}
 	if r.jsim != nil {
 		env[EnvJournalDir] = r.jsim.Dir()
+	}
+	if r.spec.Multiline != "" {
+		env[EnvMultiline] = r.spec.Multiline
 	}
 	if r.spec.Kube {
 		if err := deadKube(env, work); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ var scenarios = []scenario{
 	{"sigterm-long-outage", "5,000 lines/s, outage from 10 s to 70 s, SIGTERM at 30 s, restart at 64 s, files rotating every 256 KiB meanwhile", runSigtermLongOutage},
 	{"api-down", "1,000 lines/s with enrichment on and the API server unreachable: shipping must go on", runAPIDown},
 	{"journal", "5,000 lines/s and 500 journal entries/s (kubelet, containerd, kernel, sshd) to the application, dataplane and host groups", runJournal},
+	{"multiline", "10,000 lines/s (or each --rates rate given) as the applications print them, a fifth of the pods logging Java stack traces of 21 lines, joined by each agent's java rule; l/s, lost and dup count messages (a trace is one)", runMultiline},
 }
 
 func findScenario(name string) *scenario {
@@ -70,6 +72,34 @@ func runJournal(ctx context.Context, h *harness, ad Adapter) []Result {
 	sp := h.base("journal", 5000)
 	sp.Journal = 500
 	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+// Java stack traces: multiline's share of pods and lines per trace after
+// the logger line.
+const (
+	traceFraction = 0.2
+	traceLines    = 20
+)
+
+// runMultiline: a fifth of the pods log Java stack traces (a logger line
+// with the marker, then 20 lines of exception, frames and causes), the
+// others ordinary lines; the agents join lines with their java rule, on
+// every container. The rate is in lines: 10,000 lines/s by default, or the
+// --rates given on the command line.
+func runMultiline(ctx context.Context, h *harness, ad Adapter) []Result {
+	rates := []float64{10000}
+	if h.opts.RatesSet {
+		rates = h.opts.Rates
+	}
+	var out []Result
+	for _, rate := range rates {
+		sp := h.base("multiline", rate)
+		sp.Label = fmt.Sprintf("%s lines/s, %.0f%% traces", strings.TrimSuffix(rateLabel(rate), "/s"), 100*traceFraction)
+		sp.Sim.TraceFraction, sp.Sim.TraceLines = traceFraction, traceLines
+		sp.Multiline = "java"
+		out = append(out, h.runOne(ctx, ad, sp))
+	}
+	return out
 }
 
 func runSteady(ctx context.Context, h *harness, ad Adapter) []Result {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -16,6 +17,7 @@ const (
 	DefaultRotateBytes = 10 << 20
 	DefaultMaxFiles    = 5
 	DefaultTick        = 10 * time.Millisecond
+	DefaultTraceLines  = 20
 )
 
 // Config describes a simulated node. The zero value (with Root set) is one
@@ -30,18 +32,21 @@ type Config struct {
 	Containers int
 	// Namespace of every pod; default "bench".
 	Namespace string
-	// Rate is the total lines per second over all streams. When zero,
+	// Rate is the total lines per second over all streams, counting the
+	// lines the applications print: a long line split into partial chunks
+	// is one line, a stack trace is its 1+TraceLines lines. When zero,
 	// PerPodRate applies; when both are zero nothing is written after the
 	// preload (idle files).
 	Rate float64
 	// PerPodRate is lines per second per pod (shared by its containers),
 	// used when Rate is zero.
 	PerPodRate float64
-	// Lines stops each stream after this many lines; Run returns nil when
-	// every stream is done. 0 = run until the context ends.
+	// Lines stops each stream after this many messages (a stack trace is
+	// one); Run returns nil when every stream is done. 0 = run until the
+	// context ends.
 	Lines int64
-	// Preload lines are written to every stream before Run starts the clock
-	// (they carry the time New ran). Default 0.
+	// Preload messages are written to every stream before Run starts the
+	// clock (they carry the time New ran). Default 0.
 	Preload int
 	// LineBytes is the size of an ordinary message (without the CRI prefix
 	// and newline); default 256. A message is never shorter than its marker.
@@ -55,6 +60,15 @@ type Config struct {
 	LongBytes int
 	// ChunkBytes is the largest chunk of a partial line; default 16 KiB (containerd).
 	ChunkBytes int
+	// TraceFraction of the pods (rounded to whole pods, spread evenly)
+	// write nothing but Java stack traces: a logger line holding the
+	// marker, then TraceLines lines of exception, frames and causes, in
+	// one write. JSONFraction and LongFraction apply to the other pods.
+	// Default 0.
+	TraceFraction float64
+	// TraceLines is the number of lines of a trace after its logger line;
+	// default 20.
+	TraceLines int
 	// RotateBytes rotates 0.log once it holds at least this many bytes;
 	// default 10 MiB; negative disables rotation.
 	RotateBytes int64
@@ -98,6 +112,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: line, long and chunk sizes must be positive", ErrBadConfig)
 	case c.JSONFraction < 0 || c.LongFraction < 0 || c.JSONFraction+c.LongFraction > 1:
 		return fmt.Errorf("%w: fractions must be in [0,1] and sum to at most 1", ErrBadConfig)
+	case c.TraceFraction < 0 || c.TraceFraction > 1 || c.TraceLines < 1:
+		return fmt.Errorf("%w: trace fraction must be in [0,1] and trace lines at least 1", ErrBadConfig)
 	case c.MaxFiles < 2:
 		return fmt.Errorf("%w: max files %d: must be at least 2", ErrBadConfig, c.MaxFiles)
 	case c.Tick <= 0:
@@ -127,6 +143,9 @@ func (c Config) withDefaults() Config {
 	if c.ChunkBytes == 0 {
 		c.ChunkBytes = DefaultChunkBytes
 	}
+	if c.TraceLines == 0 {
+		c.TraceLines = DefaultTraceLines
+	}
 	if c.RotateBytes == 0 {
 		c.RotateBytes = DefaultRotateBytes
 	}
@@ -154,4 +173,14 @@ func (c Config) totalRate() float64 {
 		return c.Rate
 	}
 	return c.PerPodRate * float64(c.Pods)
+}
+
+// tracePods is the number of pods writing traces.
+func (c Config) tracePods() int { return int(math.Round(c.TraceFraction * float64(c.Pods))) }
+
+// tracePod reports whether pod p (of c.Pods) writes traces: tracePods()
+// of them, spread evenly (with 50 pods and 0.2: pods 4, 9, ..., 49).
+func (c Config) tracePod(p int) bool {
+	k := c.tracePods()
+	return (p+1)*k/c.Pods > p*k/c.Pods
 }

@@ -32,13 +32,24 @@
 // and written as partial CRI lines ("P") of Config.ChunkBytes, ended by an
 // "F" line, as containerd splits lines longer than 16 KiB.
 //
+// A fraction of the pods (Config.TraceFraction) write Java stack traces
+// instead: a logger line starting with the marker, then Config.TraceLines
+// lines (the exception, "\tat ..." frames, "Caused by: ...", "\t... N
+// more", as the JDK prints them), all in one write, each its own CRI line.
+// Only the first line has a marker: the marker's length is that of the
+// whole trace joined with "\n", the record an agent joining stack traces
+// ships. Rotation happens between writes, so a trace is never split
+// between files.
+//
 // # Rate
 //
 // Config.Rate lines per second in total (or Config.PerPodRate per pod) are
-// spread evenly across streams with a token bucket per stream, written in
-// batches every Config.Tick: one write call per stream per tick, so 50,000
-// lines/s and more cost little CPU. SetRate changes the rate while running
-// (bursts, pauses).
+// spread evenly across streams with a token bucket per stream (a trace
+// costs its 1+TraceLines lines, so RecordRate, the messages per second, is
+// lower than Rate when there are traces), written in batches every
+// Config.Tick: one write call per stream per tick, so 50,000 lines/s and
+// more cost little CPU. SetRate changes the rate while running (bursts,
+// pauses).
 //
 // # Counting
 //
@@ -47,6 +58,14 @@
 // wrote: Tally reports written, delivered, lost, duplicated and the
 // write-to-accept latency. Lost is only meaningful once the writers stopped
 // and the agent had time to drain.
+//
+// Everything is counted in messages, found by their marker wherever it is
+// in what the destination accepted. A stack trace is delivered when a
+// message holding its marker arrived, whether the agent shipped the trace
+// as one message or line by line; messages without a marker (the frames of
+// a trace shipped apart from its first line) are counted as Unmarked, not
+// as loss. A message holding two markers counts the first only, so an agent
+// that joins unrelated lines shows loss.
 //
 // # Limits
 //

@@ -22,21 +22,33 @@ type Sim struct {
 	log     *slog.Logger
 	filler  []byte
 	streams []*stream
-	rate    atomic.Uint64 // math.Float64bits of the total rate
-	started atomic.Bool
+	// traceBody and traceBytes are every trace's lines after the first,
+	// and its message length without the marker.
+	traceBody  []string
+	traceBytes int
+	rate       atomic.Uint64 // math.Float64bits of the total rate
+	started    atomic.Bool
 
 	lines     atomic.Int64
 	bytes     atomic.Int64
 	msgBytes  atomic.Int64
 	rotations atomic.Int64
 	removed   atomic.Int64
+	traces    atomic.Int64
 }
 
 // Stats are the totals a Sim has written so far.
 type Stats struct {
 	// Lines is the number of complete messages written (a long line split
-	// in partial chunks counts once).
+	// in partial chunks counts once, a stack trace counts once): what the
+	// markers count.
 	Lines int64
+	// Traces is how many of Lines are stack traces (Config.TraceFraction).
+	Traces int64
+	// FrameLines is the number of lines of those traces after their first
+	// (Traces × Config.TraceLines): they carry no marker. The lines the
+	// applications printed are Lines + FrameLines.
+	FrameLines int64
 	// Bytes is what was written to the files, CRI prefixes and newlines included.
 	Bytes int64
 	// MessageBytes is the size of the messages alone.
@@ -73,6 +85,8 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s.rate.Store(math.Float64bits(cfg.totalRate()))
 	s.filler = makeFiller(max(cfg.LineBytes, cfg.LongBytes))
+	s.traceBody = traceBody(cfg.TraceLines)
+	s.traceBytes = traceBytes(s.traceBody)
 	for _, dir := range []string{s.PodsDir(), s.ContainersDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -90,6 +104,9 @@ func New(cfg Config) (*Sim, error) {
 			if err != nil {
 				s.closeAll()
 				return nil, err
+			}
+			if cfg.tracePod(p) {
+				st.info.Traces, st.cost = true, int64(1+cfg.TraceLines)
 			}
 			s.streams = append(s.streams, st)
 		}
@@ -150,15 +167,16 @@ func (s *Sim) work(ctx context.Context, mine []*stream) error {
 			// A writer that was starved of CPU catches up on at most five
 			// seconds of lines, so the offered rate stays the asked rate on
 			// a busy machine without unbounded bursts after a long stall.
-			st.tokens = min(st.tokens+per*dt, max(5*per, 1))
-			n := int64(st.tokens)
+			// Tokens are lines; a message costs its lines (a trace 1+TraceLines).
+			st.tokens = min(st.tokens+per*dt, max(5*per, float64(st.cost)))
+			n := int64(st.tokens) / st.cost
 			if s.cfg.Lines > 0 {
 				n = min(n, s.cfg.Lines-st.seq.Load())
 			}
 			if n <= 0 {
 				continue
 			}
-			st.tokens -= float64(n)
+			st.tokens -= float64(n * st.cost)
 			if err := s.writeLines(st, int(n), now); err != nil {
 				return err
 			}
@@ -176,10 +194,22 @@ func (s *Sim) SetRate(total float64) { s.rate.Store(math.Float64bits(max(total, 
 // Rate is the current total rate in lines per second.
 func (s *Sim) Rate() float64 { return math.Float64frombits(s.rate.Load()) }
 
+// RecordRate is the current rate in messages per second, what the markers
+// count: Rate, less the lines of stack traces after their first.
+func (s *Sim) RecordRate() float64 {
+	var sum float64
+	for _, st := range s.streams {
+		sum += 1 / float64(st.cost)
+	}
+	return s.Rate() / float64(len(s.streams)) * sum
+}
+
 // Stats returns the totals written so far.
 func (s *Sim) Stats() Stats {
 	return Stats{
 		Lines:        s.lines.Load(),
+		Traces:       s.traces.Load(),
+		FrameLines:   s.traces.Load() * int64(s.cfg.TraceLines),
 		Bytes:        s.bytes.Load(),
 		MessageBytes: s.msgBytes.Load(),
 		Rotations:    s.rotations.Load(),
@@ -217,6 +247,8 @@ type StreamInfo struct {
 	Dir string
 	// Link is the symlink in the containers directory.
 	Link string
+	// Traces: the stream writes Java stack traces (Config.TraceFraction).
+	Traces bool
 }
 
 // Stream describes stream i.

@@ -27,6 +27,7 @@ type stream struct {
 	size    int64
 	rotated []string // oldest first
 	tokens  float64
+	cost    int64 // lines per message: 1, or 1+TraceLines for a trace stream
 	rng     *rand.Rand
 	buf     []byte
 	mk      []byte
@@ -44,7 +45,7 @@ func (s *Sim) newStream(idx int, pod, uid, name string) (*stream, error) {
 	if err := os.MkdirAll(info.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", info.Dir, err)
 	}
-	st := &stream{idx: idx, info: info, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(idx)))}
+	st := &stream{idx: idx, info: info, cost: 1, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(idx)))}
 	if err := st.open(); err != nil {
 		return nil, err
 	}
@@ -78,8 +79,10 @@ func (st *stream) close() {
 	}
 }
 
-// writeLines writes n lines stamped now, in batches of about flushBytes,
-// rotating between batches when the file is full.
+// writeLines writes n messages stamped now, in batches of about
+// flushBytes, rotating between batches when the file is full: a message
+// (a trace's lines, a long line's chunks) is never split between writes
+// or files.
 func (s *Sim) writeLines(st *stream, n int, now time.Time) error {
 	if st.f == nil {
 		return fmt.Errorf("write %s: %w", st.current(), fs.ErrClosed)
@@ -89,7 +92,11 @@ func (s *Sim) writeLines(st *stream, n int, now time.Time) error {
 	pending, msgBytes := 0, 0
 	for i := range n {
 		var m int
-		st.buf, m = s.appendLine(st, st.buf, st.seq.Load()+int64(pending), now, stamp)
+		if st.info.Traces {
+			st.buf, m = s.appendTrace(st, st.buf, st.seq.Load()+int64(pending), now, stamp)
+		} else {
+			st.buf, m = s.appendLine(st, st.buf, st.seq.Load()+int64(pending), now, stamp)
+		}
 		pending++
 		msgBytes += m
 		full := s.cfg.RotateBytes > 0 && st.size+int64(len(st.buf)) >= s.cfg.RotateBytes
@@ -113,6 +120,9 @@ func (s *Sim) flush(st *stream, lines, msgBytes int) error {
 	}
 	st.seq.Add(int64(lines))
 	s.lines.Add(int64(lines))
+	if st.info.Traces {
+		s.traces.Add(int64(lines))
+	}
 	s.msgBytes.Add(int64(msgBytes))
 	if s.cfg.RotateBytes > 0 && st.size >= s.cfg.RotateBytes {
 		return s.rotate(st)
