@@ -170,6 +170,7 @@ func (cf *configFlags) loadUnchecked(getenv func(string) string) (config.Config,
 func validateCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("skiff validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setHelp(fs, validateHelp)
 	cf := newConfigFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)

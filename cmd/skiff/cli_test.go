@@ -58,3 +58,19 @@ func TestUsage(t *testing.T) {
 		t.Errorf("version = %d, %q", code, out)
 	}
 }
+
+// TestSubcommandHelp: every subcommand's --help says what it does and shows
+// examples before its flags.
+func TestSubcommandHelp(t *testing.T) {
+	for _, cmd := range []string{"run", "validate", "config", "tail", "demo"} {
+		code, _, stderr := runForTest(t, envOf(), cmd, "--help")
+		if code != exitOK {
+			t.Errorf("skiff %s --help: exit %d; want %d", cmd, code, exitOK)
+		}
+		for _, want := range []string{"usage: skiff " + cmd, "\nExamples:\n  skiff ", "\nFlags:\n"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("skiff %s --help lacks %q:\n%s", cmd, want, stderr)
+			}
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 func configCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("skiff config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setHelp(fs, configHelp)
 	cf := newConfigFlags(fs)
 	ns := fs.String("sample-namespace", "default", "`namespace` of the sample pod")
 	pod := fs.String("sample-pod", "example-7d4b9c-x2x4z", "`name` of the sample pod")

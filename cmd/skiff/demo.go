@@ -52,6 +52,7 @@ type demoOptions struct {
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("skiff demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setHelp(fs, demoHelp)
 	var o demoOptions
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long, exactly as Ctrl-C would (0: run until Ctrl-C)")
 	fs.IntVar(&o.pods, "pods", 6, "simulated pods")

@@ -20,6 +20,7 @@ import (
 func runCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("skiff run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setHelp(fs, runHelp)
 	cf := newConfigFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)

@@ -24,13 +24,19 @@ func tailCommand(ctx context.Context, args []string, getenv func(string) string,
 	configPath := fs.String("config", "", "take the multiline, parsers, redact, filters and limits sections of this configuration `file`")
 	rule := fs.String("multiline", "", "join lines with this multi-line `rule`: java, python, go, nodejs, ruby, dotnet, or a custom rule of --config")
 	parser := fs.String("parser", "", "parse lines with this `parser`: json, logfmt, nginx, apache2, klog, syslog-rfc5424, ..., or a custom parser of --config")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: skiff tail [-f] [--format json|raw] [--multiline RULE] [--parser NAME] [--config FILE] PATH|GLOB...")
-		fmt.Fprintln(stderr, "\nPrints the records skiff would ship from the files, to try a multi-line rule,")
-		fmt.Fprintln(stderr, "a parser or filters on real logs before rolling them out. Example:")
-		fmt.Fprintln(stderr, "  skiff tail --multiline java --parser logfmt /var/log/containers/api-*.log")
-		fs.PrintDefaults()
-	}
+	setHelp(fs, helpText{
+		usage: "skiff tail [-f] [--format json|raw] [--multiline RULE] [--parser NAME] [--config FILE] PATH|GLOB...",
+		about: `Prints the records skiff would ship from log files (CRI, docker json-file,
+plain text, or journal files), as JSON lines; with -f follows them through
+rotations until Ctrl-C. Use it to try a multi-line rule, a parser, redaction
+or filters on real logs before rolling them out.`,
+		examples: []string{
+			"skiff tail /var/log/containers/web-*.log",
+			"skiff tail --multiline java --parser logfmt /var/log/containers/api-*.log",
+			"skiff tail --config skiff.yaml --parser payments /tmp/sample.log   # a custom parser",
+			"skiff tail /var/log/journal/*/system.journal                       # journal records",
+		},
+	})
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
