@@ -249,9 +249,9 @@ func TestHelmRefuses(t *testing.T) {
 }
 
 // deploy/grafana/alerts.yaml is the chart's PrometheusRule for release skiff
-// in namespace skiff, usable without the Prometheus Operator.
+// without namespace selectors, usable without the Prometheus Operator.
 func TestAlertsMatchChart(t *testing.T) {
-	r := load(t, renderHelm(t, "--set", "prometheusRule.enabled=true"))
+	r := load(t, renderHelm(t, "--set", "prometheusRule.enabled=true", "--set", "prometheusRule.namespaced=false"))
 	var spec any
 	for _, u := range r.objs {
 		if u.GetKind() == "PrometheusRule" {

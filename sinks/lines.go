@@ -230,6 +230,7 @@ func (l *Lines) writeBlock(ctx context.Context, bl *block) error {
 		if attempt == 0 {
 			l.log.Error("output write failed; retrying", "output", l.cfg.Output, "err", err)
 		}
+		l.m.Errors.WithLabelValues(RetryWrite).Inc()
 		l.m.Retries.WithLabelValues(RetryWrite).Inc()
 		select {
 		case <-ctx.Done():

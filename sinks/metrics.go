@@ -28,7 +28,18 @@ type Metrics struct {
 	ProcBytes   prometheus.Counter
 	Retries     *prometheus.CounterVec // reason
 	Dropped     *prometheus.CounterVec // reason
+	// Errors counts failed requests or writes, by reason (retried or not);
+	// RetriesFailed counts batches given up after max_retry_duration.
+	// Fluent Bit's output_errors_total and output_retries_failed_total.
+	Errors        *prometheus.CounterVec
+	RetriesFailed prometheus.Counter
 }
+
+// Reasons every sink reports, so that their series exist from the start.
+var (
+	dropReasons  = []string{DropEmpty, DropInvalid, DropRetryTimeout, DropRejectedOld, DropRejectedNew, DropRejectedExpir}
+	errorReasons = []string{"throttle", "server", "network", "auth", "create", "other", "invalid", RetryWrite}
+)
 
 // NewMetrics builds the shared sink metrics for output (for example
 // "cloudwatch") and registers them, with gauges read from b and counters
@@ -52,11 +63,28 @@ func NewMetrics(reg prometheus.Registerer, output string, b *Budget, enc *Encode
 			Name: "skiff_output_dropped_records_total", ConstLabels: labels,
 			Help: "Records acknowledged without being delivered, by reason.",
 		}, []string{"reason"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skiff_output_errors_total", ConstLabels: labels,
+			Help: "Requests (or writes) that failed, by reason, whether retried or not.",
+		}, []string{"reason"}),
+		RetriesFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skiff_output_retries_failed_total", ConstLabels: labels,
+			Help: "Batches given up after max_retry_duration (their records are in dropped_records_total{reason=\"retry_timeout\"}).",
+		}),
+	}
+	for _, r := range dropReasons {
+		m.Dropped.WithLabelValues(r)
+	}
+	for _, r := range errorReasons {
+		m.Errors.WithLabelValues(r)
+		if r != "invalid" {
+			m.Retries.WithLabelValues(r)
+		}
 	}
 	if reg == nil {
 		return m, nil
 	}
-	cs := []prometheus.Collector{m.ProcRecords, m.ProcBytes, m.Retries, m.Dropped}
+	cs := []prometheus.Collector{m.ProcRecords, m.ProcBytes, m.Retries, m.Dropped, m.Errors, m.RetriesFailed}
 	if b != nil {
 		cs = append(cs,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -23,8 +23,10 @@ type metrics struct {
 	filesClosed    prometheus.Counter
 	filesRotated   prometheus.Counter
 	filesTruncated prometheus.Counter
-	records        prometheus.Counter
-	bytes          prometheus.Counter
+	records        []prometheus.Counter // by input index
+	bytes          []prometheus.Counter
+	recordsVec     *prometheus.CounterVec
+	bytesVec       *prometheus.CounterVec
 	malformed      prometheus.Counter
 	split          prometheus.Counter
 	truncated      prometheus.Counter
@@ -47,14 +49,18 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 		filesClosed:    counter("skiff_input_files_closed_total", "Log files closed after being read to their end (or skipped)."),
 		filesRotated:   counter("skiff_input_files_rotated_total", "Log files whose path moved on to a new file (rename rotation)."),
 		filesTruncated: counter("skiff_input_files_truncated_total", "Log files truncated or rewritten in place; reading restarted at 0."),
-		records:        counter("skiff_input_records_total", "Records read from log files."),
-		bytes:          counter("skiff_input_bytes_total", "Bytes read from log files."),
-		malformed:      counter("skiff_input_malformed_lines_total", "Lines that could not be decoded and were shipped raw."),
-		split:          counter("skiff_input_split_lines_total", "Lines longer than max_line_bytes that were split into pieces."),
-		truncated:      counter("skiff_input_truncated_lines_total", "Lines longer than max_line_bytes whose tail was dropped."),
-		groups:         counter("skiff_input_multiline_records_total", "Records joined from several lines by a multi-line rule."),
-		groupsSplit:    counter("skiff_input_multiline_split_total", "Multi-line records longer than max_line_bytes, split into pieces (or truncated)."),
-		carried:        counter("skiff_input_multiline_rotated_total", "Multi-line records whose lines a rotation split between two files, joined across them."),
+		recordsVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skiff_input_records_total", Help: "Records read from log files, by input.",
+		}, []string{"input"}),
+		bytesVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skiff_input_bytes_total", Help: "Bytes read from log files, by input.",
+		}, []string{"input"}),
+		malformed:   counter("skiff_input_malformed_lines_total", "Lines that could not be decoded and were shipped raw."),
+		split:       counter("skiff_input_split_lines_total", "Lines longer than max_line_bytes that were split into pieces."),
+		truncated:   counter("skiff_input_truncated_lines_total", "Lines longer than max_line_bytes whose tail was dropped."),
+		groups:      counter("skiff_input_multiline_records_total", "Records joined from several lines by a multi-line rule."),
+		groupsSplit: counter("skiff_input_multiline_split_total", "Multi-line records longer than max_line_bytes, split into pieces (or truncated)."),
+		carried:     counter("skiff_input_multiline_rotated_total", "Multi-line records whose lines a rotation split between two files, joined across them."),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_input_skipped_bytes_total",
 			Help: "Bytes of log files never read because a bound forced skipping, by reason.",
@@ -70,6 +76,15 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 			Help: "Entries in the spool of unacknowledged bytes.",
 		}),
 	}
+	// Every input's series exist from the start, at 0.
+	for _, in := range t.inputs {
+		m.records = append(m.records, m.recordsVec.WithLabelValues(in.Name))
+		m.bytes = append(m.bytes, m.bytesVec.WithLabelValues(in.Name))
+	}
+	if len(m.records) == 0 {
+		m.records = append(m.records, m.recordsVec.WithLabelValues(""))
+		m.bytes = append(m.bytes, m.bytesVec.WithLabelValues(""))
+	}
 	for _, r := range []string{skipMaxOpenFiles, skipMaxDeletedBytes, skipUnreadable, skipSpoolFull, skipTruncated, skipGone} {
 		m.skipped.WithLabelValues(r)
 	}
@@ -80,7 +95,7 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 		return m, nil
 	}
 	cs := []prometheus.Collector{
-		m.filesOpened, m.filesClosed, m.filesRotated, m.filesTruncated, m.records, m.bytes,
+		m.filesOpened, m.filesClosed, m.filesRotated, m.filesTruncated, m.recordsVec, m.bytesVec,
 		m.malformed, m.split, m.truncated, m.groups, m.groupsSplit, m.carried, m.skipped, m.ckptErrors, m.ckptWrites, m.spooledBytes, m.spoolFiles,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "skiff_input_spool_bytes",
@@ -108,12 +123,13 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 }
 
 // add moves an assembler's counts into the metrics.
-func (m *metrics) add(s assembleStats, bytes int) {
+func (m *metrics) add(s assembleStats, bytes, input int) {
+	input = min(max(input, 0), len(m.records)-1)
 	if s.records > 0 {
-		m.records.Add(float64(s.records))
+		m.records[input].Add(float64(s.records))
 	}
 	if bytes > 0 {
-		m.bytes.Add(float64(bytes))
+		m.bytes[input].Add(float64(bytes))
 	}
 	if s.malformed > 0 {
 		m.malformed.Add(float64(s.malformed))

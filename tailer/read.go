@@ -101,7 +101,7 @@ func (f *follower) shipGroups(ctx context.Context, all bool) error {
 // to the consumer; blocking there is the backpressure.
 func (f *follower) hand(ctx context.Context, read int, rb *roundBuf) error {
 	a := f.asm
-	f.d.m.add(a.stats, read)
+	f.d.m.add(a.stats, read, f.meta.input)
 	a.stats = assembleStats{}
 	safe := a.safeOffset(f.off)
 	if len(a.recs) == 0 && safe <= f.lastSafe {

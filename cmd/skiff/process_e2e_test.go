@@ -12,8 +12,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -283,6 +286,7 @@ filters:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	checkMonitoringMetrics(t, n)
 	if code := n.stopAgent(p, n.grace); code != exitOK {
 		t.Fatalf("exit code %d after SIGTERM; want %d", code, exitOK)
 	}
@@ -326,5 +330,48 @@ filters:
 		if strings.HasPrefix(rec.Log, "{") && rec.Processed["email"] != "[REDACTED]" {
 			t.Errorf("event %s: want log_processed.email [REDACTED]", e.Message)
 		}
+	}
+}
+
+// checkMonitoringMetrics scrapes the running agent: every skiff_ series the
+// dashboard and the alerts query is one it exposes (its reasons at 0 from
+// the start), not only one its source defines.
+func checkMonitoringMetrics(t *testing.T, n *node) {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", n.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposed := map[string]bool{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if name, _, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, "skiff_") {
+			name, _, _ = strings.Cut(name, "{")
+			exposed[name] = true
+		}
+	}
+	used := regexp.MustCompile(`skiff_[a-z0-9_]+`)
+	for _, f := range []string{"../../deploy/grafana/skiff-dashboard.json", "../../deploy/grafana/alerts.yaml"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range used.FindAllString(string(data), -1) {
+			if !exposed[name] && !exposed[name+"_bucket"] && !exposed[strings.TrimSuffix(name, "_bucket")+"_bucket"] {
+				t.Errorf("%s queries %s, which the running agent does not expose", f, name)
+			}
+		}
+	}
+	for _, name := range []string{"skiff_output_errors_total", "skiff_output_retries_failed_total", "skiff_input_records_total", "skiff_output_dropped_records_total"} {
+		if !exposed[name] {
+			t.Errorf("the agent does not expose %s", name)
+		}
+	}
+	if !strings.Contains(string(body), `skiff_input_records_total{input="application"}`) {
+		t.Error("skiff_input_records_total has no input label")
 	}
 }

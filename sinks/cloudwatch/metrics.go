@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skiff-agent/skiff/sinks"
 )
 
 // metrics are the CloudWatch-specific series; the shared ones (records,
@@ -83,6 +85,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Writes refused because their records go to a paused destination that holds its share of the buffer; the input keeps them.",
 		}),
 		cost: newCosts(),
+	}
+	for _, r := range []string{reasonAccessDenied, reasonKMS, reasonGroupMissing} {
+		m.destErrors.WithLabelValues(r) // at 0 from the start
+	}
+	for _, r := range []string{sinks.DropRejectedOld, sinks.DropRejectedNew, sinks.DropRejectedExpir} {
+		m.rejected.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil

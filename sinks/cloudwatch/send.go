@@ -238,6 +238,7 @@ func (s *sender) deliver(ctx, reqCtx context.Context, b *batch, evs []event, sta
 			s.health.success(probe) // the endpoint answered
 			if len(evs) == 1 {
 				s.m.Dropped.WithLabelValues(sinks.DropInvalid).Inc()
+				s.m.Errors.WithLabelValues(sinks.DropInvalid).Inc()
 				s.logEvery("invalid", "CloudWatch refused an event; dropped it", "group", d.group, "stream", d.stream,
 					"bytes", evs[0].n, "err", err)
 				return resultDone, nil
@@ -270,7 +271,9 @@ func (s *sender) deliver(ctx, reqCtx context.Context, b *batch, evs []event, sta
 			}
 		}
 		justCreated = false
+		s.m.Errors.WithLabelValues(reason).Inc()
 		if s.cfg.MaxRetryDuration > 0 && time.Since(start) >= s.cfg.MaxRetryDuration {
+			s.m.RetriesFailed.Inc()
 			s.m.Dropped.WithLabelValues(sinks.DropRetryTimeout).Add(float64(len(evs)))
 			s.logEvery("retry_timeout", "gave up on a batch after max_retry_duration; dropped it",
 				"group", d.group, "stream", d.stream, "events", len(evs), "err", err)
