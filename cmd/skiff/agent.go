@@ -95,8 +95,10 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 	tc := cfg.TailerConfig()
 	tc.Logger, tc.Registerer = d.log.With("component", "tailer"), d.reg
 	if !rules.Empty() {
-		// A pod's annotation may name a rule: until its metadata arrives
-		// (at most metadata_wait), the rule is not decided.
+		// A pod's annotation may name a rule: until its metadata arrives,
+		// the rule is not decided, and a new file waits for it, at most
+		// metadata_wait, or multilineWait at a start, where the first list
+		// of pods may take longer; nothing is lost by waiting.
 		tc.Multiline = func(file *tailer.FileMeta) (*multiline.Rule, bool) {
 			if pods == nil || file.PodUID == "" {
 				return rules.Rule(file, nil), true
@@ -104,7 +106,7 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 			pod := pods(file.PodUID)
 			return rules.Rule(file, pod), pod != nil
 		}
-		tc.MultilineWait = max(cfg.Kubernetes.MetadataWait.Std(), time.Millisecond)
+		tc.MultilineWait = max(cfg.Kubernetes.MetadataWait.Std(), multilineWait)
 	}
 	tl, err := tailer.New(tc, next)
 	if err != nil {
@@ -194,3 +196,7 @@ func configErrors(errs []*config.FieldError) error {
 	}
 	return errors.Join(out...)
 }
+
+// multilineWait is the least a newly opened file waits for its pod's
+// metadata, which may name its multi-line rule.
+const multilineWait = 5 * time.Second

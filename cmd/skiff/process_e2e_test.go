@@ -219,8 +219,10 @@ filters:
 		}
 	}
 
-	// Shipping as usual.
+	// Shipping as usual, once the agent knows the node's pods (on a node,
+	// pods exist before they write).
 	p := n.start()
+	waitFor(t, time.Minute, "the pods' metadata", func() bool { return n.metric("skiff_enrich_pods") >= 3 })
 	for i := range 3 {
 		writeAll(i)
 	}
