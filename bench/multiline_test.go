@@ -27,7 +27,9 @@ func multilineSpec(rate float64, lines int) spec {
 func TestTracesCountedByTheirMarker(t *testing.T) {
 	ad := fakeAdapter(0, 0)
 	h := testHarness(t, ad)
-	res := h.runOne(context.Background(), ad, multilineSpec(2000, 5))
+	// At 500 lines/s no rotated file is deleted within the run, so the
+	// fake agent's simple reading cannot lose any under a loaded machine.
+	res := h.runOne(context.Background(), ad, multilineSpec(500, 5))
 	if res.Error != "" {
 		t.Fatalf("run failed: %s\n%s", res.Error, strings.Join(res.Notes, "\n"))
 	}
@@ -41,12 +43,12 @@ func TestTracesCountedByTheirMarker(t *testing.T) {
 	if !res.KeptUp {
 		t.Errorf("kept up = false: %s", res.KeptUpWhy)
 	}
-	// 3 of 5 pods print 400 lines/s each, 2 of 5 print 400 lines/s in traces of 6.
-	if want := 3*400 + 2*400/6.0; res.TargetRate < want-1 || res.TargetRate > want+1 {
+	// 3 of 5 pods print 100 lines/s each, 2 of 5 print 100 lines/s in traces of 6.
+	if want := 3*100 + 2*100/6.0; res.TargetRate < want-1 || res.TargetRate > want+1 {
 		t.Errorf("target %.1f messages/s; want %.1f", res.TargetRate, want)
 	}
-	if res.AppLPS < 1800 || res.AppLPS > 2100 {
-		t.Errorf("offered %.0f application lines/s; want about 2000", res.AppLPS)
+	if res.AppLPS < 450 || res.AppLPS > 525 {
+		t.Errorf("offered %.0f application lines/s; want about 500", res.AppLPS)
 	}
 	if n := notes(res); !strings.Contains(n, "6.00 events per trace") {
 		t.Errorf("notes %q; want the events per trace", n)
