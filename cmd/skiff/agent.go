@@ -128,6 +128,7 @@ func newAgent(ctx context.Context, cfg config.Config, d deps) (_ *agent, err err
 		if a.srv, err = listen(l, d.reg, a.health, cfg.HTTP.Pprof); err != nil {
 			return nil, err
 		}
+		a.srv.status.setFiles(tl.Files)
 		aux = append(aux, a.srv)
 	}
 	a.pipe = &pipeline{

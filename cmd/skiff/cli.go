@@ -30,7 +30,9 @@ Usage:
   skiff validate [--config FILE]      check a configuration: exit 0, or print every error
   skiff config [--config FILE]        print the effective configuration and a pod's log group and stream
   skiff tail [-f] PATH...             decode log files and print records as JSON lines
+  skiff migrate [--out FILE] FILE     translate a Fluent Bit configuration into skiff's, with a report
   skiff demo [--duration 8s]          a simulated node shipping to a local CloudWatch
+  skiff top [--addr 127.0.0.1:2021]   watch a running agent: rates, buffer, lag, per pod and file
   skiff example-config                print the commented example configuration
   skiff version                       print the version
 
@@ -54,8 +56,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return configCommand(args, getenv, stdout, stderr)
 	case "tail":
 		return tailCommand(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrateCommand(args, getenv, stdout, stderr)
 	case "demo":
 		return demoCommand(ctx, args, getenv, stdout, stderr)
+	case "top":
+		return topCommand(ctx, args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, readBuildInfo())
 		return exitOK

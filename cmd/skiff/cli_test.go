@@ -62,7 +62,7 @@ func TestUsage(t *testing.T) {
 // TestSubcommandHelp: every subcommand's --help says what it does and shows
 // examples before its flags.
 func TestSubcommandHelp(t *testing.T) {
-	for _, cmd := range []string{"run", "validate", "config", "tail", "demo"} {
+	for _, cmd := range []string{"run", "validate", "config", "tail", "demo", "migrate", "top"} {
 		code, _, stderr := runForTest(t, envOf(), cmd, "--help")
 		if code != exitOK {
 			t.Errorf("skiff %s --help: exit %d; want %d", cmd, code, exitOK)

@@ -73,4 +73,18 @@ arrived, was duplicated or lost.`,
 			"skiff demo --keep                   # keep the local CloudWatch to read logs back",
 		},
 	}
+	topHelp = helpText{
+		usage: "skiff top [--addr 127.0.0.1:2021] [--interval 1s] [--once]",
+		about: `Shows a running agent, read from its /metrics and /status: records and bytes
+in and out, the buffer against its budget, lag, CloudWatch requests, throttles,
+retries, rejections, errors, skipped bytes, the pod metadata cache, and the
+namespaces, pods and files read fastest or furthest behind. Redrawn every
+interval on a terminal, one line per interval otherwise. Rates need two
+samples: the first frame, and --once, show totals.`,
+		examples: []string{
+			"skiff top                                            # on the node",
+			"kubectl -n skiff port-forward pod/skiff-x7k2p 2021:2021 & skiff top",
+			"skiff top --once --addr 127.0.0.1:2021               # one snapshot, for a script",
+		},
+	}
 )

@@ -65,8 +65,9 @@ func (h *health) heartbeat(ctx context.Context) error {
 
 // server is the one HTTP port.
 type server struct {
-	ln  net.Listener
-	srv *http.Server
+	ln     net.Listener
+	srv    *http.Server
+	status *statusHandler // serves /status; the agent gives it the tailer's files
 }
 
 // listen binds addr at once, so that a taken port is a start-up error.
@@ -77,6 +78,8 @@ func listen(addr string, reg *prometheus.Registry, h *health, withPprof bool) (*
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	status := &statusHandler{version: readBuildInfo().Version}
+	mux.Handle("GET "+statusPath, status)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if age := time.Since(time.Unix(0, h.beat.Load())); age > stallAfter {
 			http.Error(w, fmt.Sprintf("supervisor stalled for %s\n", age.Round(time.Second)), http.StatusServiceUnavailable)
@@ -98,7 +101,7 @@ func listen(addr string, reg *prometheus.Registry, h *health, withPprof bool) (*
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	return &server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+	return &server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, status: status}, nil
 }
 
 // Addr is the address the server listens on.
