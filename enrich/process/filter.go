@@ -42,7 +42,7 @@ func (s *Stage) filter(w *work, rec *tailer.Record) bool {
 			}
 		default:
 			if hit {
-				s.modify(w, rec, f)
+				s.modify(w, rec, f, &s.added[i])
 			}
 		}
 	}
@@ -89,16 +89,31 @@ func (s *Stage) match(w *work, rec *tailer.Record, field string, re *regexp.Rege
 	return ok && re.Match(w.text)
 }
 
+// added is a filter's Add, prepared once: as top-level members, and as
+// its Ops followed by Set ops for an encoded record.
+type added struct {
+	members    []byte // `,"k":"v"...`
+	encodedOps []fields.Op
+}
+
+func newAdded(f *Filter) added {
+	a := added{encodedOps: f.Ops}
+	for _, kv := range f.Add {
+		a.members = append(a.members, ',')
+		a.members = appendJSONString(a.members, kv[0])
+		a.members = append(a.members, ':')
+		a.members = appendJSONString(a.members, kv[1])
+		a.encodedOps = append(a.encodedOps[:len(a.encodedOps):len(a.encodedOps)], fields.Op{Kind: fields.Set, Key: kv[0], To: kv[1]})
+	}
+	return a
+}
+
 // modify applies f's changes to rec: its ops to the parsed fields (to the
 // record itself when it is encoded), its added fields at the top level.
-func (s *Stage) modify(w *work, rec *tailer.Record, f *Filter) {
+func (s *Stage) modify(w *work, rec *tailer.Record, f *Filter, add *added) {
 	if rec.Flags&tailer.Encoded != 0 {
-		ops := f.Ops
-		for _, kv := range f.Add {
-			ops = append(ops[:len(ops):len(ops)], fields.Op{Kind: fields.Set, Key: kv[0], To: kv[1]})
-		}
 		start := len(w.arena)
-		w.arena = fields.Rewrite(w.arena, rec.Message, ops)
+		w.arena = fields.Rewrite(w.arena, rec.Message, add.encodedOps)
 		rec.Message = w.arena[start:len(w.arena):len(w.arena)]
 		return
 	}
@@ -107,21 +122,16 @@ func (s *Stage) modify(w *work, rec *tailer.Record, f *Filter) {
 		w.arena = fields.Rewrite(w.arena, rec.Fields, f.Ops)
 		rec.Fields = w.arena[start:len(w.arena):len(w.arena)]
 	}
-	if len(f.Add) > 0 {
+	if len(add.members) > 0 {
 		start := len(w.arena)
 		w.arena = append(w.arena, rec.Extra...)
-		for _, kv := range f.Add {
-			w.arena = append(w.arena, ',')
-			w.arena = appendJSONString(w.arena, kv[0])
-			w.arena = append(w.arena, ':')
-			w.arena = appendJSONString(w.arena, kv[1])
-		}
+		w.arena = append(w.arena, add.members...)
 		rec.Extra = w.arena[start:len(w.arena):len(w.arena)]
 	}
 }
 
 func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // config strings: rare, short
+	b, _ := json.Marshal(s) // config strings, once at New
 	return append(dst, b...)
 }
 

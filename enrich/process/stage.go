@@ -180,6 +180,7 @@ type Stage struct {
 	next     tailer.Consumer
 	redactor *redact.Redactor
 	limits   *limiter
+	added    []added // by filter
 	m        *metrics
 	log      *slog.Logger
 	work     sync.Pool // *work
@@ -209,6 +210,9 @@ func New(cfg Config, next tailer.Consumer) (*Stage, error) {
 		return nil, err
 	}
 	s := &Stage{cfg: cfg, next: next, m: m, log: cfg.Logger}
+	for i := range cfg.Filters {
+		s.added = append(s.added, newAdded(&cfg.Filters[i]))
+	}
 	if len(cfg.Redact) > 0 {
 		if s.redactor, err = redact.NewRedactor(cfg.Redact, cfg.Marker); err != nil {
 			return nil, err
