@@ -1,7 +1,5 @@
 package parse
 
-import "unicode/utf8"
-
 // klogParser parses the text format of k8s.io/klog (and glog), which Kubernetes components write:
 //
 //	I0102 15:04:05.123456    1 file.go:123] message
@@ -150,19 +148,10 @@ func scanKlogPairs(pairs []pair, s []byte, i int) ([]pair, bool) {
 		if i == len(s) {
 			return pairs, true
 		}
-		p := pair{keyStart: i, clean: true}
-		for i < len(s) && s[i] > ' ' && s[i] != '=' && s[i] != '"' {
-			if s[i] >= utf8.RuneSelf {
-				p.clean = false
-			}
-			i++
-		}
-		p.keyEnd = i
+		var p pair
+		p, i = scanKey(s, i)
 		if p.keyEnd == p.keyStart || i == len(s) || s[i] != '=' {
 			return pairs, false
-		}
-		if !p.clean {
-			p.clean = utf8.Valid(s[p.keyStart:p.keyEnd])
 		}
 		i++
 		p.valStart = i

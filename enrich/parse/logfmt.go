@@ -34,6 +34,23 @@ func (logfmtParser) Parse(dst, line []byte) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
+// scanKey reads the key starting at s[i]: up to a blank, '=' or '"'. It
+// returns the pair with its key set and the index just past the key.
+func scanKey(s []byte, i int) (pair, int) {
+	p := pair{keyStart: i, clean: true}
+	for i < len(s) && s[i] > ' ' && s[i] != '=' && s[i] != '"' {
+		if s[i] >= utf8.RuneSelf {
+			p.clean = false
+		}
+		i++
+	}
+	p.keyEnd = i
+	if !p.clean {
+		p.clean = utf8.Valid(s[p.keyStart:p.keyEnd])
+	}
+	return p, i
+}
+
 // scanLogfmt appends the pairs of the logfmt line s to pairs. It returns false if s is malformed or has
 // no pair with a '='.
 func scanLogfmt(pairs []pair, s []byte) ([]pair, bool) {
@@ -46,19 +63,10 @@ func scanLogfmt(pairs []pair, s []byte) ([]pair, bool) {
 		if i == len(s) {
 			return pairs, withValue
 		}
-		p := pair{keyStart: i, clean: true}
-		for i < len(s) && s[i] > ' ' && s[i] != '=' && s[i] != '"' {
-			if s[i] >= utf8.RuneSelf {
-				p.clean = false
-			}
-			i++
-		}
-		p.keyEnd = i
+		var p pair
+		p, i = scanKey(s, i)
 		if p.keyEnd == p.keyStart {
 			return pairs, false // '=' or '"' where a key starts
-		}
-		if !p.clean {
-			p.clean = utf8.Valid(s[p.keyStart:p.keyEnd])
 		}
 		switch {
 		case i == len(s) || s[i] <= ' ':
