@@ -50,12 +50,17 @@ const (
 	// logger line, then the exception, frames and causes).
 	EnvMultiline = "SKIFF_BENCH_MULTILINE"
 	// EnvKubeAPI, when set, asks for Kubernetes enrichment against this API
-	// server URL; EnvKubeconfig is a kubeconfig file pointing at it and
-	// EnvKubeToken a file holding a bearer token. The api-down scenario
-	// points them at an address where nothing listens.
+	// server URL; EnvKubeconfig is a kubeconfig file pointing at it,
+	// EnvKubeToken a file holding a bearer token (no newline) and
+	// EnvKubeCAFile the PEM CA of its certificate. The api-down scenario
+	// points them at an address where nothing listens (its CA file is then
+	// the endpoint's, "" without TLS); the enrich scenario at a real
+	// kube-apiserver holding the simulated pods, with a service account's
+	// token allowed to get, list and watch pods and namespaces.
 	EnvKubeAPI    = "SKIFF_BENCH_KUBE_API"
 	EnvKubeconfig = "SKIFF_BENCH_KUBECONFIG"
 	EnvKubeToken  = "SKIFF_BENCH_KUBE_TOKEN_FILE"
+	EnvKubeCAFile = "SKIFF_BENCH_KUBE_CA_FILE"
 )
 
 // Adapter runs one agent under the contract above.

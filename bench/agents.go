@@ -13,7 +13,8 @@ import (
 // contract's variables. With EnvMultiline, tail.multiline joins every
 // container's lines with that rule, as a cluster of Java services would be
 // set up (the java rule ships an ordinary line alone, after the next line
-// or a quiet second).
+// or a quiet second). With EnvKubeAPI, enrichment is on through
+// EnvKubeconfig, with the pods' labels and annotations.
 func skiffAdapter(binary, missing string) Adapter {
 	return Adapter{Name: "skiff", Binary: binary, Missing: missing, Journal: true, Command: func(env map[string]string) ([]string, []string, error) {
 		q := strconv.Quote
@@ -23,7 +24,10 @@ func skiffAdapter(binary, missing string) Adapter {
 		}
 		kube := "kubernetes:\n  enabled: false\n"
 		if env[EnvKubeAPI] != "" {
-			kube = fmt.Sprintf("kubernetes:\n  enabled: true\n  kubeconfig: %s\n", q(env[EnvKubeconfig]))
+			// Labels and annotations as Fluent Bit's kubernetes filter
+			// attaches them by default (skiff's default is off, as
+			// Container Insights'), so both ship the same metadata.
+			kube = fmt.Sprintf("kubernetes:\n  enabled: true\n  kubeconfig: %s\n  labels: true\n  annotations: true\n", q(env[EnvKubeconfig]))
 		}
 		cfg := fmt.Sprintf(`# written by the bench harness
 cluster: %s
@@ -72,6 +76,10 @@ cloudwatch:
 // forces it), so the endpoint must be HTTPS and the CA is passed to
 // tls.ca_file. Everything else is Fluent Bit's default.
 //
+// With EnvKubeAPI, the kubernetes filter asks that API server for each
+// pod's metadata (kube_url, kube_token_file, kube_ca_file; labels and
+// annotations on, its default).
+//
 // With EnvMultiline, the multiline filter joins the lines with Fluent
 // Bit's parser of that name, on the log key the cri parser fills: the setup
 // Fluent Bit's docs give for stack traces in container logs (the docker
@@ -100,6 +108,8 @@ func fluentBitAdapter(binary, missing string) Adapter {
 `, rule)
 		}
 		if env[EnvKubeAPI] != "" {
+			// The prefix is what in_tail put before the file's name: the
+			// directory's path as a tag, which ends in '.'.
 			filter += fmt.Sprintf(`
 [FILTER]
     name            kubernetes
@@ -107,9 +117,9 @@ func fluentBitAdapter(binary, missing string) Adapter {
     kube_url        %s
     kube_token_file %s
     kube_ca_file    %s
-    kube_tag_prefix kube.%s.
+    kube_tag_prefix kube.%s
     merge_log       off
-`, env[EnvKubeAPI], env[EnvKubeToken], env[EnvCAFile], tagPath(env[EnvLogRoot]+"/containers/"))
+`, env[EnvKubeAPI], env[EnvKubeToken], env[EnvKubeCAFile], tagPath(env[EnvLogRoot]+"/containers/"))
 		}
 		cfg := fmt.Sprintf(`# written by the bench harness
 [SERVICE]

@@ -21,12 +21,14 @@ import (
 // tails the contract's files and puts every line to the endpoint over plain
 // HTTP, except that it drops the lines whose sequence number is
 // drop-1 modulo drop and sends those at dup-1 modulo dup twice, so a test
-// knows exactly what the harness must count. On SIGTERM it ships what it
-// has read and exits 0.
+// knows exactly what the harness must count. After its first round of
+// puts it burns envFakeBusy of CPU time (a start-up's tail). On SIGTERM it
+// ships what it has read and exits 0.
 const (
 	envFakeAgent = "BENCH_FAKE_AGENT"
 	envFakeDrop  = "BENCH_FAKE_DROP_EVERY"
 	envFakeDup   = "BENCH_FAKE_DUP_EVERY"
+	envFakeBusy  = "BENCH_FAKE_BUSY"
 )
 
 type fakeFile struct {
@@ -39,6 +41,7 @@ type fakeFile struct {
 func fakeAgentMain() int {
 	drop, _ := strconv.ParseInt(os.Getenv(envFakeDrop), 10, 64)
 	dup, _ := strconv.ParseInt(os.Getenv(envFakeDup), 10, 64)
+	busy, _ := time.ParseDuration(os.Getenv(envFakeBusy))
 	glob, endpoint, group := os.Getenv(EnvLogGlob), os.Getenv(EnvEndpoint), os.Getenv(EnvLogGroup)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
@@ -120,10 +123,31 @@ func fakeAgentMain() int {
 				}
 			}
 		}
+		if busy > 0 {
+			burnCPU(busy)
+			busy = 0
+		}
 		select {
 		case <-term:
 			return 0 // everything read was shipped above
 		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// burnSink keeps burnCPU's arithmetic from being optimized away.
+var burnSink int
+
+// burnCPU computes until the process used d more CPU time.
+func burnCPU(d time.Duration) {
+	used := func() time.Duration {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	for start := used(); used()-start < d; {
+		for i := range 100_000 {
+			burnSink += i * i
 		}
 	}
 }
@@ -152,10 +176,14 @@ func fakeCall(endpoint, op string, body any) error {
 }
 
 // fakeAdapter runs the fake agent.
-func fakeAdapter(drop, dup int) Adapter {
+func fakeAdapter(drop, dup int) Adapter { return busyFakeAdapter(drop, dup, 0) }
+
+// busyFakeAdapter runs the fake agent, which burns busy of CPU time after
+// its first puts.
+func busyFakeAdapter(drop, dup int, busy time.Duration) Adapter {
 	self, _ := os.Executable()
 	return Adapter{Name: "fake", Binary: self, Command: func(map[string]string) ([]string, []string, error) {
 		return []string{self, "-test.run=^$"}, []string{envFakeAgent + "=1",
-			envFakeDrop + "=" + strconv.Itoa(drop), envFakeDup + "=" + strconv.Itoa(dup)}, nil
+			envFakeDrop + "=" + strconv.Itoa(drop), envFakeDup + "=" + strconv.Itoa(dup), envFakeBusy + "=" + busy.String()}, nil
 	}}
 }

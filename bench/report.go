@@ -78,7 +78,7 @@ func markdown(m Meta, results []Result, plots []string) string {
 		fmt.Fprintf(&b, "- Note: %s\n", m.Note)
 	}
 	b.WriteString("\nOffered lines/s are over the writing window, delivered lines/s and MB/s over the same window after a warm-up of a quarter of it (at most 3 s) (MB = 10^6 message bytes); cores = agent CPU seconds per second " +
-		"while writing; CPU s/GB = agent CPU (writing and draining) per GB delivered; latency = write to CloudWatch accept; " +
+		"while writing (idle: at rest, after start-up and a settling period); CPU s/GB = agent CPU (writing and draining) per GB delivered; latency = write to CloudWatch accept; " +
 		"lost and dup are exact, from the per-line markers; harness = the simulator, cwlocal and the counter on the same cores. " +
 		"Where the pods write stack traces (multiline), l/s, lost and dup count messages (a trace is one, found by the marker on its first line); the notes give the lines the applications printed.\n\n")
 	b.WriteString("| scenario | load | agent | offered l/s | delivered l/s | MB/s | cores | CPU s/GB | RSS peak / avg MiB | latency p50 / p99 / max ms | lost | dup | kept up | harness cores | notes |\n")
@@ -146,6 +146,13 @@ func notes(r Result) string {
 		// from its first line (ordinary lines all carry one).
 		out = append(out, fmt.Sprintf("%.0f app lines/s; %d traces of %d lines written; %d events delivered, %d unmarked (%.2f events per trace)",
 			r.AppLPS, r.Traces, 1+r.FrameLines/r.Traces, r.Events, r.Unmarked, 1+float64(r.Unmarked)/float64(r.Traces)))
+	}
+	if v, ok := e["settle_s"]; ok {
+		out = append(out, fmt.Sprintf("cores at rest: over %.0f s from %.0f s after every file's first line was delivered (start-up %.2f CPU s, then %.3f cores while settling); RSS peak since start",
+			r.Duration, v, e["startup_cpu_s"], e["settle_cores"]))
+	}
+	if r.Events > 0 && r.Traces == 0 { // a live API server's run
+		out = append(out, fmt.Sprintf("%d of %d events carried the pod's metadata from the API server", r.Enriched, r.Events))
 	}
 	if r.Unmarked > 0 && r.Traces == 0 || r.Foreign > 0 {
 		out = append(out, fmt.Sprintf("%d unmarked, %d foreign", r.Unmarked, r.Foreign))

@@ -65,6 +65,10 @@ type Result struct {
 	FrameLines int64   `json:"frame_lines,omitempty"`
 	Events     int64   `json:"events,omitempty"`
 	AppLPS     float64 `json:"offered_app_lps,omitempty"`
+	// Enriched is how many of Events carried the pod's metadata from the
+	// live API server (its labels), in the enrich scenario; Events is
+	// then set too.
+	Enriched int64 `json:"enriched,omitempty"`
 
 	// Cores is the agent's average CPU use while the writers ran.
 	Cores float64 `json:"cores"`
@@ -174,6 +178,9 @@ func (r *runner) result(res Result) Result {
 		res.Traces, res.FrameLines, res.Events = st.Traces, st.FrameLines, tally.Messages
 		res.TargetRate = r.recordRate
 		linesPerMsg = float64(st.Lines+st.FrameLines) / float64(st.Lines)
+	}
+	if r.kube != nil {
+		res.Events, res.Enriched = tally.Messages, r.enriched.Load()
 	}
 	if r.jcounter != nil {
 		jt := r.jcounter.Tally()

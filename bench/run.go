@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,7 +27,12 @@ type spec struct {
 	Sim      nodesim.Config
 	Throttle bool // cwlocal's real quotas
 	Faults   cwlocal.Faults
-	Kube     bool // enrichment against a dead API server
+	// Kube switches Kubernetes enrichment on, against a dead API server
+	// or a live one holding the simulated pods.
+	Kube kubeMode
+	// Settle is how long the agent rests after start-up (every file's
+	// first line delivered) before the clock starts (idle).
+	Settle time.Duration
 	// Journal is systemd journal entries per second, written beside the
 	// pods' lines for agents that ship the journal (Adapter.Journal).
 	Journal float64
@@ -59,6 +65,10 @@ type runner struct {
 	jsim     *nodesim.Journal
 	jcounter *nodesim.Counter
 	srv      *cwlocal.Server
+	// kube is the live API server (Kube == kubeLive), and enriched the
+	// events that arrived with its metadata (holding enrichedMark).
+	kube     *liveKube
+	enriched atomic.Int64
 	// recordRate is the target in messages per second, which is less than
 	// spec.Rate (lines per second) when the pods write stack traces.
 	recordRate float64
@@ -117,11 +127,27 @@ func (r *runner) run(ctx context.Context) error {
 	if cfg.Preload == 0 {
 		cfg.Preload = 1 // the readiness probe: every file's first line delivered
 	}
+	if sp.Kube == kubeLive {
+		// On a node, pods exist in the API before they write, and their
+		// files carry the UIDs the API server gave them.
+		k, err := startKube(ctx, filepath.Join(r.dir, "kube"), cfg)
+		if err != nil {
+			return err
+		}
+		defer k.stop()
+		r.kube = k
+		cfg.UIDs = k.uids
+	}
 	sim, err := nodesim.New(cfg)
 	if err != nil {
 		return err
 	}
 	r.sim = sim
+	if r.kube != nil {
+		if err := r.kube.setStatus(ctx, sim); err != nil {
+			return err
+		}
+	}
 	r.recordRate = sim.RecordRate()
 	r.counter = nodesim.NewCounter(sim)
 	if sp.Journal > 0 && r.ad.Journal {
@@ -151,6 +177,9 @@ func (r *runner) run(ctx context.Context) error {
 			}
 			for _, e := range events {
 				c.Observe(now, e.Message)
+				if r.kube != nil && strings.Contains(e.Message, enrichedMark) {
+					r.enriched.Add(1)
+				}
 			}
 		},
 	})
@@ -171,6 +200,11 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	r.counter.ResetLatency() // the preload lines waited for the agent to start
+	if sp.Settle > 0 {
+		if err := r.settle(ctx); err != nil {
+			return err
+		}
+	}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	samplerDone := make(chan struct{})
 	r.t0 = time.Now()
@@ -236,7 +270,7 @@ func (r *runner) prepareEnv(tls bool) error {
 		EnvLogRoot: r.sim.Root(), EnvLogGlob: r.sim.Glob(),
 		EnvEndpoint: r.srv.URL(), EnvEndpointHost: u.Hostname(), EnvEndpointPort: u.Port(),
 		EnvTLS: "off", EnvCAFile: "", EnvStateDir: state, EnvWorkDir: work,
-		EnvRegion: region, EnvLogGroup: "/bench/" + r.ad.Name, EnvCluster: "bench", EnvNodeName: "bench-node",
+		EnvRegion: region, EnvLogGroup: "/bench/" + r.ad.Name, EnvCluster: "bench", EnvNodeName: nodeName,
 		EnvHTTPAddr: httpAddr,
 	}
 	if tls {
@@ -248,10 +282,13 @@ func (r *runner) prepareEnv(tls bool) error {
 	if r.spec.Multiline != "" {
 		env[EnvMultiline] = r.spec.Multiline
 	}
-	if r.spec.Kube {
+	switch {
+	case r.spec.Kube == kubeDead:
 		if err := deadKube(env, work); err != nil {
 			return err
 		}
+	case r.kube != nil:
+		r.kube.setEnv(env)
 	}
 	argv, extra, err := r.ad.Command(env)
 	if err != nil {
@@ -282,7 +319,9 @@ func agentEnv(contract map[string]string, extra []string) []string {
 	return append(env, extra...)
 }
 
-// deadKube points the enrichment variables at a loopback port where nothing listens.
+// deadKube points the enrichment variables at a loopback port where
+// nothing listens. The CA file is the endpoint's ("" without TLS): any
+// PEM will do, for agents that load one at start.
 func deadKube(env map[string]string, work string) error {
 	addr, err := freeAddr()
 	if err != nil {
@@ -309,7 +348,7 @@ current-context: dead
 	if err != nil {
 		return err
 	}
-	env[EnvKubeAPI], env[EnvKubeconfig], env[EnvKubeToken] = api, kc, token
+	env[EnvKubeAPI], env[EnvKubeconfig], env[EnvKubeToken], env[EnvKubeCAFile] = api, kc, token, env[EnvCAFile]
 	return nil
 }
 
@@ -430,6 +469,30 @@ func (r *runner) waitReady(ctx context.Context, want int64, timeout time.Duratio
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// settle waits spec.Settle once the agent delivered every file's first
+// line, so that the window measures it at rest; it notes the agent's CPU
+// until then (start-up) and its cores while settling.
+func (r *runner) settle(ctx context.Context) error {
+	ready := r.snapshot()
+	r.h.progress.update(fmt.Sprintf("%-10s %-9s %-10s settling for %v after start-up", r.ad.Name, r.spec.Scenario, r.spec.Label, r.spec.Settle))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(r.spec.Settle):
+	}
+	r.mu.Lock()
+	p := r.proc
+	r.mu.Unlock()
+	if p == nil || p.exited() {
+		return fmt.Errorf("%s exited while settling after start-up", r.ad.Name)
+	}
+	settled := r.snapshot()
+	r.note("startup_cpu_s", ready.CPU)
+	r.note("settle_s", r.spec.Settle.Seconds())
+	r.note("settle_cores", (settled.CPU-ready.CPU)/r.spec.Settle.Seconds())
+	return nil
 }
 
 // act runs the scenario's actions at their offsets.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skiff-agent/skiff/bench/nodesim"
+	"github.com/skiff-agent/skiff/enrich/kubetest"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
 )
 
@@ -22,7 +23,7 @@ var scenarios = []scenario{
 	{"steady", "each --rates rate for --duration: throughput, CPU, memory, latency, loss", runSteady},
 	{"max", "the highest rate delivered with zero loss while keeping up (doubling, then bisection)", runMax},
 	{"burst", "5,000 lines/s with two 3 s bursts at 50,000 lines/s", runBurst},
-	{"idle", "1,000 idle files (one line each, then nothing): CPU and memory at rest", runIdle},
+	{"idle", "1,000 idle files (one line each, then nothing): CPU at rest over --duration from 10 s after start-up, RSS peak including start-up", runIdle},
 	{"outage", "5,000 lines/s, the destination answers 500 for 20 s while files rotate every 256 KiB", runOutage},
 	{"throttle", "10,000 lines/s against the real quotas plus 30% ThrottlingException", runThrottle},
 	{"sigterm", "10,000 lines/s, SIGTERM and restart halfway: shutdown time, loss, duplicates", runSigterm},
@@ -32,6 +33,8 @@ var scenarios = []scenario{
 	{"kill9-outage", "5,000 lines/s, 40 s outage from 10 s, SIGKILL at 25 s and 35 s while files rotate every 256 KiB and the oldest are deleted", runKill9Outage},
 	{"sigterm-long-outage", "5,000 lines/s, outage from 10 s to 70 s, SIGTERM at 30 s, restart at 64 s, files rotating every 256 KiB meanwhile", runSigtermLongOutage},
 	{"api-down", "1,000 lines/s with enrichment on and the API server unreachable: shipping must go on", runAPIDown},
+	{"enrich", "1,000 lines/s (or each --rates rate given) from 100 pods, enrichment on against a real kube-apiserver holding them (needs " + kubeSetup + ")", runEnrich},
+	{"pods1000", "1,000 lines/s (or each --rates rate given) from 1,000 pods, enrichment off", runPods1000},
 	{"journal", "5,000 lines/s and 500 journal entries/s (kubelet, containerd, kernel, sshd) to the application, dataplane and host groups", runJournal},
 	{"multiline", "10,000 lines/s (or each --rates rate given) as the applications print them, a fifth of the pods logging Java stack traces of 21 lines, joined by each agent's java rule; l/s, lost and dup count messages (a trace is one)", runMultiline},
 }
@@ -171,11 +174,86 @@ func runBurst(ctx context.Context, h *harness, ad Adapter) []Result {
 	return []Result{h.runOne(ctx, ad, sp)}
 }
 
+// idleSettle is how long the idle scenario lets the agent rest after
+// start-up before it measures.
+const idleSettle = 10 * time.Second
+
+// runIdle: 1,000 files with one line each. Once the agent delivered them
+// all it rests idleSettle, then its CPU is measured over --duration with
+// nothing written; the RSS peak is the high-water mark since it started.
 func runIdle(ctx context.Context, h *harness, ad Adapter) []Result {
 	sp := h.base("idle", 0)
 	sp.Label = "1000 files"
 	sp.Sim.Pods = 1000
+	sp.Settle = idleSettle
 	return []Result{h.runOne(ctx, ad, sp)}
+}
+
+// Pods of the enrich and pods1000 scenarios.
+const (
+	enrichPods = 100
+	manyPods   = 1000
+)
+
+// kubeSetup names what the enrich scenario needs installed.
+const kubeSetup = "kube-apiserver and etcd from " + kubetest.SetupScript
+
+// scenarioRates is 1,000 lines/s, or the --rates given on the command line.
+func (h *harness) scenarioRates() []float64 {
+	if h.opts.RatesSet {
+		return h.opts.Rates
+	}
+	return []float64{1000}
+}
+
+// enrichSpecs are the enrich scenario's runs: 100 pods writing each rate
+// in all, enrichment on against a live API server holding those pods.
+func enrichSpecs(h *harness) []spec {
+	var out []spec
+	for _, rate := range h.scenarioRates() {
+		sp := h.base("enrich", rate)
+		sp.Label = fmt.Sprintf("%s, %d pods", rateLabel(rate), enrichPods)
+		sp.Sim.Pods = enrichPods
+		sp.Kube = kubeLive
+		sp.DrainQuiet = 10 * time.Second
+		out = append(out, sp)
+	}
+	return out
+}
+
+// runEnrich measures enrichment against a real kube-apiserver and etcd
+// (enrich/kubetest), started for each run with the simulated pods in it;
+// without those binaries it is skipped.
+func runEnrich(ctx context.Context, h *harness, ad Adapter) []Result {
+	if why := kubeMissing(); why != "" {
+		return []Result{{Agent: ad.Name, Scenario: "enrich", Skipped: why}}
+	}
+	var out []Result
+	for _, sp := range enrichSpecs(h) {
+		out = append(out, h.runOne(ctx, ad, sp))
+	}
+	return out
+}
+
+// pods1000Specs are the pods1000 scenario's runs: 1,000 pods writing each
+// rate in all (1 line/s each at 1,000 lines/s), enrichment off.
+func pods1000Specs(h *harness) []spec {
+	var out []spec
+	for _, rate := range h.scenarioRates() {
+		sp := h.base("pods1000", rate)
+		sp.Label = fmt.Sprintf("%s, %d pods", rateLabel(rate), manyPods)
+		sp.Sim.Pods = manyPods
+		out = append(out, sp)
+	}
+	return out
+}
+
+func runPods1000(ctx context.Context, h *harness, ad Adapter) []Result {
+	var out []Result
+	for _, sp := range pods1000Specs(h) {
+		out = append(out, h.runOne(ctx, ad, sp))
+	}
+	return out
 }
 
 func runOutage(ctx context.Context, h *harness, ad Adapter) []Result {
@@ -295,7 +373,7 @@ func runSigtermLongOutage(ctx context.Context, h *harness, ad Adapter) []Result 
 
 func runAPIDown(ctx context.Context, h *harness, ad Adapter) []Result {
 	sp := h.base("api-down", 1000)
-	sp.Kube = true
+	sp.Kube = kubeDead
 	sp.DrainQuiet = 10 * time.Second
 	return []Result{h.runOne(ctx, ad, sp)}
 }

@@ -64,9 +64,17 @@ func (e ckptEntry) fingerprint() fingerprint {
 }
 
 func newEntry(id fileID, fp fingerprint, meta *FileMeta, offset int64, seen time.Time) ckptEntry {
+	return newEntryHex(id, fp.N, fingerprintHex(fp.Sum), meta, offset, seen)
+}
+
+// fingerprintHex is a fingerprint's sum as the checkpoint writes it.
+func fingerprintHex(sum uint64) string { return fmt.Sprintf("%016x", sum) }
+
+// newEntryHex is newEntry with the fingerprint's sum already formatted.
+func newEntryHex(id fileID, n int, sumHex string, meta *FileMeta, offset int64, seen time.Time) ckptEntry {
 	return ckptEntry{
 		Dev: id.Dev, Inode: id.Ino,
-		FingerprintBytes: fp.N, Fingerprint: fmt.Sprintf("%016x", fp.Sum),
+		FingerprintBytes: n, Fingerprint: sumHex,
 		Offset: offset, Path: meta.Path, Target: meta.Target, Seen: seen.UTC().Truncate(time.Minute),
 		Input: meta.Input, Tag: meta.Tag,
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 )
@@ -48,9 +47,10 @@ type checkpoints struct {
 	// load, before the first scan).
 	ckptBroken bool
 
-	writeMu     sync.Mutex
-	lastFP      fingerprint // the file as last written, hashed: its bytes are not kept (half a megabyte with 1,000 files)
-	lastEntries []ckptEntry // what it holds, to skip encoding the same again
+	writeMu sync.Mutex
+	lastFP  fingerprint          // the file as last written, hashed: its bytes are not kept (half a megabyte with 1,000 files)
+	last    map[fileID]lastEntry // what it holds, to skip encoding the same again
+	lastGen uint64
 }
 
 // seenFile is the identity of a file once opened.
@@ -279,7 +279,6 @@ func (c *checkpoints) entries(now time.Time, open []ckptEntry, isOpen func(fileI
 	for _, e := range c.saved {
 		out = append(out, e)
 	}
-	sortEntries(out)
 	return out
 }
 
@@ -291,18 +290,19 @@ func (c *checkpoints) write(entries []ckptEntry) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	// Nothing changed (idle files): not even encoded, which with a
-	// thousand files is most of what an idle agent does.
-	if c.lastEntries != nil && slices.Equal(entries, c.lastEntries) {
+	// Nothing changed (idle files): not even sorted or encoded, which with
+	// a thousand files is most of what an idle agent does.
+	if c.unchanged(entries) {
 		return nil
 	}
+	sortEntries(entries)
 	data, err := encodeCheckpoint(entries)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
 	fp := fingerprintOf(data)
 	if fp == c.lastFP {
-		c.lastEntries = entries
+		c.remember(entries)
 		return nil
 	}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
@@ -314,6 +314,45 @@ func (c *checkpoints) write(entries []ckptEntry) error {
 		return err
 	}
 	c.m.ckptWrites.Inc()
-	c.lastFP, c.lastEntries = fp, entries
+	c.lastFP = fp
+	c.remember(entries)
 	return nil
+}
+
+// unchanged reports whether entries, in any order, are what the file
+// holds: as many, each one there, none twice. Callers hold writeMu.
+func (c *checkpoints) unchanged(entries []ckptEntry) bool {
+	if c.last == nil || len(entries) != len(c.last) {
+		return false
+	}
+	c.lastGen++
+	for _, e := range entries {
+		old, ok := c.last[e.id()]
+		if !ok || old.e != e || old.gen == c.lastGen {
+			return false
+		}
+		c.last[e.id()] = lastEntry{e, c.lastGen}
+	}
+	return true
+}
+
+// remember keeps entries as what the file holds. Callers hold writeMu.
+func (c *checkpoints) remember(entries []ckptEntry) {
+	if c.last == nil {
+		c.last = make(map[fileID]lastEntry, len(entries))
+	}
+	clear(c.last)
+	for _, e := range entries {
+		c.last[e.id()] = lastEntry{e: e}
+	}
+	if len(c.last) != len(entries) {
+		c.last = nil // an id twice: never taken as unchanged
+	}
+}
+
+// lastEntry is an entry the checkpoint file holds; gen marks it found by
+// the latest unchanged check.
+type lastEntry struct {
+	e   ckptEntry
+	gen uint64
 }

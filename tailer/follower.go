@@ -24,6 +24,8 @@ const (
 	// has not changed for a while: it doubles from pollAttached at each
 	// quiet look, so that a thousand idle files cost almost nothing.
 	pollQuietMax = 16 * time.Second
+	// maxQuiet is the quiet looks after which the poll stops backing off.
+	maxQuiet = 4
 	// readEvery is the shortest time between two reads of a growing file:
 	// the writes fsnotify reports meanwhile are read together, a round of
 	// many lines instead of one wakeup per line. Well inside the sink's
@@ -95,6 +97,8 @@ type followerDeps struct {
 	multiline func(*FileMeta) (*multiline.Rule, bool)
 	quiet     time.Duration
 	ruleWait  time.Duration
+	// idle holds the followers of quiet files while they wait.
+	idle *idlePoller
 	// closeQuiet, spoolDelay and readEvery are the constants of those
 	// names; a test may change them before Run.
 	closeQuiet, spoolDelay, readEvery time.Duration
@@ -131,6 +135,18 @@ type follower struct {
 
 	opened time.Time
 	wake   chan struct{}
+	// parked: the follower waits in the idle poller, without a goroutine,
+	// at parkIndex in its queue; quiet is its safety polls in a row that
+	// found nothing new, for the goroutine it resumes in. parkIndex and
+	// quiet are guarded by the poller's mu while parked.
+	parked    atomic.Bool
+	parkIndex int
+	quiet     int
+	// fpHex is the fingerprint sum fpHexOf as the checkpoint writes it,
+	// kept so that an idle checkpoint formats nothing. Guarded by
+	// Tailer.mu, under which entry is called.
+	fpHex   string
+	fpHexOf uint64
 
 	// isCopy: a truncation found the file as the copy of old content (set
 	// before the follower starts, under the Tailer's mu).
@@ -178,11 +194,14 @@ func newFollower(d *followerDeps, file *os.File, id fileID, meta *FileMeta, star
 	return f
 }
 
-// notify wakes the follower without blocking.
+// notify wakes the follower without blocking, parked or not.
 func (f *follower) notify() {
 	select {
 	case f.wake <- struct{}{}:
 	default:
+	}
+	if f.parked.Load() {
+		f.d.idle.wake(f)
 	}
 }
 
@@ -244,7 +263,10 @@ func (f *follower) run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failing := false
-	quiet := 0 // safety polls in a row that found nothing new
+	// quiet counts the safety polls in a row that found nothing new; a
+	// follower resumed from the idle poller goes on counting.
+	quiet := f.quiet
+	f.quiet = 0
 	if !f.adopt(ctx) {
 		return
 	}
@@ -273,7 +295,18 @@ func (f *follower) run(ctx context.Context) {
 		if size != f.size.Load() || off != f.off || failing {
 			quiet = 0
 		}
-		timer.Reset(f.poll(quiet))
+		wait := f.poll(quiet)
+		if wait >= parkAfter && !failing && f.d.idle != nil {
+			// Quiet: wait in the idle poller, without a goroutine.
+			switch f.d.idle.park(f, quiet, wait) {
+			case parked:
+				return
+			case parkWoken:
+				quiet = 0
+				continue
+			}
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -290,7 +323,7 @@ func (f *follower) run(ctx context.Context) {
 				}
 			}
 		case <-timer.C:
-			quiet = min(quiet+1, 8)
+			quiet = min(quiet+1, maxQuiet)
 		}
 	}
 }
@@ -557,7 +590,10 @@ func (f *follower) close(live bool) closedFile {
 // entry returns the file's checkpoint entry.
 func (f *follower) entry(now time.Time) ckptEntry {
 	lost, size, fp := f.unsafe()
-	e := newEntry(f.id, fp, f.meta, f.acks.Load().watermark(), now)
+	if f.fpHex == "" || f.fpHexOf != fp.Sum {
+		f.fpHex, f.fpHexOf = fingerprintHex(fp.Sum), fp.Sum
+	}
+	e := newEntryHex(f.id, fp.N, f.fpHex, f.meta, f.acks.Load().watermark(), now)
 	e.Size = max(size, e.Offset)
 	f.mu.Lock()
 	if f.spooled != nil {

@@ -106,6 +106,10 @@ func newMetrics(reg prometheus.Registerer, t *Tailer) (*metrics, error) {
 			Help: "Log files open and followed.",
 		}, func() float64 { return float64(t.openFiles()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "skiff_input_files_idle",
+			Help: "Followed files quiet enough to wait in the shared safety poll, without a goroutine of their own.",
+		}, func() float64 { return float64(t.idle.parkedFiles()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "skiff_input_lag_bytes",
 			Help: "Bytes written to followed files and not read yet.",
 		}, func() float64 { return float64(t.lagBytes()) }),

@@ -76,6 +76,13 @@ type Tailer struct {
 	spoolWake chan struct{} // wakes the spooler
 	// pendingLost is what Close could keep nowhere.
 	pendingLost atomic.Int64
+
+	// idle holds the followers of quiet files between two looks.
+	idle *idlePoller
+
+	// ckptMu serializes Checkpoint, whose entries are built in ckptBuf.
+	ckptMu  sync.Mutex
+	ckptBuf []ckptEntry
 }
 
 // unreadableFile is a file found that could not be opened.
@@ -109,6 +116,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		scanned:    make(chan struct{}),
 		rescan:     make(chan struct{}, 1),
 		spoolWake:  make(chan struct{}, 1),
+		idle:       newIdlePoller(),
 	}
 	m, err := newMetrics(cfg.Registerer, t)
 	if err != nil {
@@ -134,6 +142,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		closeQuiet:  closeQuiet,
 		spoolDelay:  spoolDelay,
 		readEvery:   readEvery,
+		idle:        t.idle,
 		watching: func(dir string) bool {
 			t.mu.Lock()
 			defer t.mu.Unlock()
@@ -184,6 +193,8 @@ func (t *Tailer) Run(ctx context.Context) error {
 	t.mu.Lock()
 	t.startFn = start
 	t.mu.Unlock()
+	t.idle.begin(start)
+	wg.Go(func() { t.idle.run(ctx) })
 	wg.Go(func() { t.spooler(ctx) })
 	t.scan(start)
 	// A first checkpoint right away: after a crash, rotated files changed
@@ -405,15 +416,20 @@ func (t *Tailer) Checkpoint() error {
 	if t.cfg.StateDir == "" {
 		return nil
 	}
-	return t.ckpts.write(t.entries(time.Now()))
+	t.ckptMu.Lock()
+	defer t.ckptMu.Unlock()
+	t.ckptBuf = t.entries(t.ckptBuf[:0], time.Now())
+	err := t.ckpts.write(t.ckptBuf)
+	clear(t.ckptBuf) // the strings it holds may be freed
+	return err
 }
 
-// entries lists every file's acknowledged offset: open files, finished
-// files and loaded entries not yet matched, minus the expired ones.
-func (t *Tailer) entries(now time.Time) []ckptEntry {
+// entries appends to open every file's acknowledged offset: open files,
+// finished files and loaded entries not yet matched, minus the expired
+// ones.
+func (t *Tailer) entries(open []ckptEntry, now time.Time) []ckptEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	open := make([]ckptEntry, 0, len(t.byID))
 	for _, f := range t.byID {
 		open = append(open, f.entry(now))
 	}

@@ -32,6 +32,10 @@ type Config struct {
 	Containers int
 	// Namespace of every pod; default "bench".
 	Namespace string
+	// UIDs gives pods (by PodName) the UIDs their directories carry, for
+	// pods that exist elsewhere too (an API server gave them their UIDs);
+	// a pod not in it gets a UID derived from Seed. Default nil.
+	UIDs map[string]string
 	// Rate is the total lines per second over all streams, counting the
 	// lines the applications print: a long line split into partial chunks
 	// is one line, a stack trace is its 1+TraceLines lines. When zero,

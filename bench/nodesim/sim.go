@@ -93,14 +93,13 @@ func New(cfg Config) (*Sim, error) {
 		}
 	}
 	for p := range cfg.Pods {
-		pod := fmt.Sprintf("sim-%04d", p)
-		uid := uuidFrom(cfg.Seed, cfg.Namespace, pod)
+		pod := PodName(p)
+		uid := cfg.UIDs[pod]
+		if uid == "" {
+			uid = uuidFrom(cfg.Seed, cfg.Namespace, pod)
+		}
 		for c := range cfg.Containers {
-			name := "app"
-			if c > 0 {
-				name = "side" + strconv.Itoa(c)
-			}
-			st, err := s.newStream(len(s.streams), pod, uid, name)
+			st, err := s.newStream(len(s.streams), pod, uid, ContainerName(c))
 			if err != nil {
 				s.closeAll()
 				return nil, err
@@ -121,6 +120,18 @@ func New(cfg Config) (*Sim, error) {
 		}
 	}
 	return s, nil
+}
+
+// PodName is the name of pod p of a Sim (from 0): sim-0000, sim-0001, ...
+func PodName(p int) string { return fmt.Sprintf("sim-%04d", p) }
+
+// ContainerName is the name of container c of a pod (from 0): app, then
+// side1, side2, ...
+func ContainerName(c int) string {
+	if c == 0 {
+		return "app"
+	}
+	return "side" + strconv.Itoa(c)
 }
 
 // Run writes lines at the configured rate until ctx ends (then it returns

@@ -135,6 +135,26 @@ func TestLayout(t *testing.T) {
 	}
 }
 
+// TestUIDsFromElsewhere: pods given a UID (by an API server) carry it in
+// their directory; the others keep the one derived from the seed.
+func TestUIDsFromElsewhere(t *testing.T) {
+	const uid = "0b6c3a52-7f1e-4d2a-9c8b-5e4f3a2b1c0d"
+	s, err := New(Config{Root: t.TempDir(), Pods: 2, UIDs: map[string]string{PodName(1): uid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := s.Stream(0), s.Stream(1)
+	if second.Pod != "sim-0001" || second.UID != uid || second.Container != ContainerName(0) {
+		t.Errorf("stream 1 = %s/%s uid %s; want sim-0001/app uid %s", second.Pod, second.Container, second.UID, uid)
+	}
+	if first.UID == "" || first.UID == uid {
+		t.Errorf("stream 0 uid %q; want one derived from the seed", first.UID)
+	}
+	if want := filepath.Join(s.PodsDir(), "bench_sim-0001_"+uid, "app"); second.Dir != want {
+		t.Errorf("stream 1 dir %s; want %s", second.Dir, want)
+	}
+}
+
 func TestRotationKeepsMaxFiles(t *testing.T) {
 	root := t.TempDir()
 	const lines = 2000

@@ -6,12 +6,15 @@ package main
 // its marker.
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/skiff-agent/skiff/bench/nodesim"
 	"github.com/skiff-agent/skiff/sinks/cloudwatch/cwlocal"
 )
 
@@ -189,4 +192,59 @@ func jsonNumber(t *testing.T, line, key string) float64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestIdleFilesAcrossKillsInOutage: beside busy pods whose files rotate
+// and get deleted, quiet pods write a line every few seconds, so that their
+// files wait in the shared idle poll between lines and are woken by
+// fsnotify; SIGKILL twice in an outage, while both kinds write, and every
+// line of both is delivered.
+func TestIdleFilesAcrossKillsInOutage(t *testing.T) {
+	// A budget the outage does not fill: a file whose lines the sink
+	// refuses keeps offering them, and does not park.
+	n := newNode(t, nodeOptions{pods: 2, rate: 1000, rotateBytes: 128 << 10, bufferBytes: "64MiB"})
+	const quietPods = 20
+	quiet, err := nodesim.New(nodesim.Config{Root: n.simCfg.Root, Pods: quietPods, Namespace: "quiet",
+		Rate: quietPods / 4.0, LineBytes: 200, RotateBytes: 8 << 10, MaxFiles: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stopQuiet := context.WithCancel(context.Background())
+	var quietWG sync.WaitGroup
+	quietWG.Go(func() { _ = quiet.Run(ctx) })
+	defer func() { stopQuiet(); quietWG.Wait() }()
+
+	p := n.start()
+	n.write()
+	n.written(1000)
+	// A quiet file parks after a look that found nothing new (a line
+	// every 4 s, looks a second apart), its lines not acknowledged in the
+	// outage.
+	parked := func() {
+		waitFor(t, time.Minute, "quiet files parked", func() bool { return n.metric("skiff_input_files_idle") >= quietPods/2 })
+	}
+	parked()
+	n.cw.SetFaults(cwlocal.Faults{Outage: true})
+	for range 2 {
+		n.removedAtLeast(4)
+		parked()
+		n.kill(p)
+		p = n.start()
+	}
+	parked()
+	n.removedAtLeast(4)
+	n.cw.SetFaults(cwlocal.Faults{})
+	n.written(1000)
+	stopQuiet()
+	quietWG.Wait()
+	tl := n.finish(p)
+	qt := readBack(n.cw, quiet).tally
+	if tl.Lost != 0 || qt.Lost != 0 {
+		t.Errorf("busy pods %+v, quiet pods %+v; want nothing lost", tl, qt)
+	}
+	if qt.Written < 3*quietPods {
+		t.Errorf("the quiet pods wrote %d lines; want several each", qt.Written)
+	}
+	t.Logf("busy: written %d, delivered %d, duplicates %d; quiet: written %d, delivered %d, duplicates %d",
+		tl.Written, tl.Delivered, tl.Duplicates, qt.Written, qt.Delivered, qt.Duplicates)
 }

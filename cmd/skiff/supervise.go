@@ -51,6 +51,35 @@ type pipeline struct {
 	log   *slog.Logger
 }
 
+// auxStopGrace is how long the shutdown waits for an aux component to
+// return once told to stop, after the flush.
+const auxStopGrace = 2 * time.Second
+
+// stopWithin runs r until ctx is done and returns its error; once ctx is
+// done it waits at most grace for r to return, then gives up on it, since
+// the process is exiting. client-go's informers can sleep through a retry
+// backoff without looking at their context (up to a minute with the API
+// server unreachable), which would hold the exit past shutdown_timeout.
+func stopWithin(ctx context.Context, r runner, grace time.Duration, log *slog.Logger) error {
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		log.Warn("a component did not stop in time; exiting without it",
+			slog.String("component", fmt.Sprintf("%T", r)), slog.Duration("waited", grace))
+		return nil
+	}
+}
+
 // errIncomplete means the flush was cut short; what was not acknowledged is
 // read again at the next start.
 var errIncomplete = errors.New("shutdown incomplete")
@@ -72,7 +101,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(compCtx)
 	g.Go(func() error { return named("sink", p.sink.Run(gctx)) })
 	for _, r := range p.aux {
-		g.Go(func() error { return r.Run(gctx) })
+		g.Go(func() error { return stopWithin(gctx, r, auxStopGrace, p.log) })
 	}
 	g.Go(func() error { return p.health.heartbeat(gctx) })
 

@@ -217,3 +217,35 @@ func TestSinkClosedAfterCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// stuckRunner ignores its context, as an informer in a retry backoff does.
+type stuckRunner struct{ release chan struct{} }
+
+func (s stuckRunner) Run(context.Context) error { <-s.release; return nil }
+
+// TestStuckComponentDoesNotHoldExit: a component that does not return when
+// told to stop delays the exit by auxStopGrace, not until it wakes up.
+func TestStuckComponentDoesNotHoldExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ev := &events{}
+		p, logs := newTestPipeline(ev, &fakeInput{ev: ev}, &fakeSink{ev: ev}, nil)
+		stuck := stuckRunner{release: make(chan struct{})}
+		defer close(stuck.release)
+		p.aux = append(p.aux, stuck)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		start := time.Now()
+		if err := p.run(ctx); err != nil {
+			t.Fatalf("run = %v", err)
+		}
+		if d := time.Since(start); d != auxStopGrace {
+			t.Errorf("shutdown took %s; want the %s grace", d, auxStopGrace)
+		}
+		if !strings.Contains(logs.String(), "did not stop in time") {
+			t.Errorf("no log line about the stuck component:\n%s", logs)
+		}
+		if got, want := ev.String(), "in.run in.stop in.drain sink.flush sink.stop in.watched in.close in.checkpoint"; got != want {
+			t.Errorf("calls = %s; want %s", got, want)
+		}
+	})
+}

@@ -27,6 +27,10 @@
 //	kubeconfig := c.Kubeconfig(t, agent)    // a file for kubectl, helm, or enrich.NewClient
 //	c.StopAPIServer(t); c.StartAPIServer(t) // same address, same data
 //
+// Programs that are not tests (the benchmark harness) start a cluster with
+// StartIn and use the methods that return errors instead of taking a
+// testing.TB: CreateNamespace, CreateServiceAccount and WriteKubeconfig.
+//
 // Pods and Namespaces turn a clientset, a real or a fake one, into what
 // enrich.Client holds, for tests that run enrichment over a clientset.
 //
@@ -139,30 +143,63 @@ type Cluster struct {
 // of their logs is written to the test log.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
-	c := &Cluster{
-		dir:     t.TempDir(),
-		apiBin:  Require(t, "kube-apiserver"),
-		etcdBin: Require(t, "etcd"),
+	apiBin, etcdBin := Require(t, "kube-apiserver"), Require(t, "etcd")
+	c, err := start(t.TempDir(), apiBin, etcdBin)
+	if err != nil {
+		t.Fatalf("kubetest: %v", err)
 	}
 	t.Cleanup(func() { c.stop(t) })
+	return c
+}
+
+// StartIn is Start for programs that are not tests, such as the benchmark
+// harness: the certificates, data and logs go to dir, which must exist,
+// and it returns once the API server is ready. stop ends both servers and
+// may be called more than once. A missing binary is an error naming
+// SetupScript (see Bin); on any error nothing is left running.
+func StartIn(dir string) (c *Cluster, stop func(), err error) {
+	apiBin, err := Bin("kube-apiserver")
+	if err != nil {
+		return nil, nil, err
+	}
+	etcdBin, err := Bin("etcd")
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err = start(dir, apiBin, etcdBin)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubetest: %w", err)
+	}
+	return c, func() { c.shutdown() }, nil
+}
+
+// start starts etcd and kube-apiserver in dir; on error it stops what it
+// started.
+func start(dir, apiBin, etcdBin string) (*Cluster, error) {
+	c := &Cluster{dir: dir, apiBin: apiBin, etcdBin: etcdBin}
 	var err error
 	if c.pki, err = newPKI(c.dir); err != nil {
-		t.Fatalf("kubetest: certificates: %v", err)
+		return nil, fmt.Errorf("certificates: %w", err)
 	}
 	c.adminToken = randomToken()
 	tokens := fmt.Sprintf("%s,admin,admin-uid,system:masters\n", c.adminToken)
 	if err := os.WriteFile(c.pki.path("tokens.csv"), []byte(tokens), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	ports := freePorts(t, 3)
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
 	c.apiPort = ports[0]
 	if err := c.startEtcd(ports[1], ports[2]); err != nil {
-		t.Fatalf("kubetest: %v", err)
+		c.shutdown()
+		return nil, err
 	}
 	if err := c.startAPIServer(); err != nil {
-		t.Fatalf("kubetest: %v", err)
+		c.shutdown()
+		return nil, err
 	}
-	return c
+	return c, nil
 }
 
 // URL returns the API server's address, https://127.0.0.1:<port>.
@@ -324,19 +361,29 @@ func (c *Cluster) APIServerRunning() bool {
 }
 
 func (c *Cluster) stop(t testing.TB) {
+	for _, p := range c.shutdown() {
+		if t.Failed() {
+			t.Logf("kubetest: end of the %s log (%s):\n%s", p.name, p.logPath, p.tail(40))
+		}
+	}
+}
+
+// shutdown stops the API server, then etcd, and returns the processes it
+// stopped.
+func (c *Cluster) shutdown() []*process {
 	c.mu.Lock()
 	api, etcd := c.api, c.etcd
 	c.api, c.etcd = nil, nil
 	c.mu.Unlock()
+	var out []*process
 	for _, p := range []*process{api, etcd} {
 		if p == nil {
 			continue
 		}
 		p.stop(5 * time.Second)
-		if t.Failed() {
-			t.Logf("kubetest: end of the %s log (%s):\n%s", p.name, p.logPath, p.tail(40))
-		}
+		out = append(out, p)
 	}
+	return out
 }
 
 // process is a server process writing its output to a log file.
@@ -437,8 +484,7 @@ func (p *process) tail(n int) string {
 }
 
 // freePorts returns n distinct free TCP ports on 127.0.0.1.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
+func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -449,12 +495,12 @@ func freePorts(t testing.TB, n int) []int {
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("kubetest: free port: %v", err)
+			return nil, fmt.Errorf("free port: %w", err)
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return ports
+	return ports, nil
 }
 
 func randomToken() string {

@@ -20,3 +20,11 @@ func TestBinDir(t *testing.T) {
 		t.Errorf("BinDir = %s; want /x/cache/skiff/kube/bin", got)
 	}
 }
+
+func TestStartInWithoutBinaries(t *testing.T) {
+	t.Setenv("SKIFF_KUBE_BIN", t.TempDir())
+	c, stop, err := StartIn(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), SetupScript) || c != nil || stop != nil {
+		t.Errorf("StartIn without binaries = %v, %v; want no cluster and an error naming %s", c, err, SetupScript)
+	}
+}

@@ -21,6 +21,7 @@ const (
 	DefaultLogGroup       = "/aws/containerinsights/{cluster}/application"
 	DefaultLogStream      = "{kubernetes.pod_name}_{kubernetes.namespace_name}_{kubernetes.container_name}"
 	DefaultFlushInterval  = time.Second
+	DefaultBatchBytes     = 256 << 10
 	DefaultMaxConcurrency = 64
 	DefaultStreamIdle     = time.Hour
 	DefaultRequestTimeout = 30 * time.Second
@@ -68,6 +69,12 @@ type Config struct {
 	BufferBytes int64
 	// FlushInterval is the longest an event waits in a batch; default 1s.
 	FlushInterval time.Duration
+	// BatchBytes is the size (message bytes + 26 per event) at which a
+	// stream's batch is sent without waiting for FlushInterval; default
+	// DefaultBatchBytes, at most MaxBatchBytes. A busy stream then holds
+	// a quarter of a second's worth instead of a whole one. A paused or
+	// retrying destination fills its batch up to MaxBatchBytes.
+	BatchBytes int
 	// MaxConcurrency caps parallel PutLogEvents requests; default 64. The
 	// limit in force adapts between 1 and this cap.
 	MaxConcurrency int
@@ -150,13 +157,16 @@ func (c Config) Validate() error {
 		field string
 		v     int64
 	}{
-		{"BufferBytes", c.BufferBytes}, {"FlushInterval", int64(c.FlushInterval)},
+		{"BufferBytes", c.BufferBytes}, {"FlushInterval", int64(c.FlushInterval)}, {"BatchBytes", int64(c.BatchBytes)},
 		{"MaxConcurrency", int64(c.MaxConcurrency)}, {"MaxRetryDuration", int64(c.MaxRetryDuration)},
 		{"StreamIdle", int64(c.StreamIdle)}, {"RequestTimeout", int64(c.RequestTimeout)},
 	} {
 		if n.v < 0 {
 			bad(n.field, "must not be negative")
 		}
+	}
+	if c.BatchBytes > MaxBatchBytes {
+		bad("BatchBytes", "%d is more than a request holds (%d)", c.BatchBytes, MaxBatchBytes)
 	}
 	if days := RetentionDays(); c.RetentionDays != 0 && !slices.Contains(days, c.RetentionDays) {
 		list := make([]string, len(days))
@@ -188,6 +198,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.BatchBytes == 0 {
+		c.BatchBytes = DefaultBatchBytes
 	}
 	if c.MaxConcurrency == 0 {
 		c.MaxConcurrency = DefaultMaxConcurrency

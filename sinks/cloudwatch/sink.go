@@ -35,12 +35,18 @@ type Sink struct {
 	routeN    atomic.Int64
 	overrides sync.Map // annotation template source -> *Template (nil: invalid)
 
-	mu      sync.Mutex
-	dests   map[string]*dest
-	ready   []*batch
-	paused  map[string]*dest // destinations that refuse records
-	pausedN atomic.Int32     // len(paused), read without mu by Write
-	wake    chan struct{}
+	mu    sync.Mutex
+	dests map[string]*dest
+	// filling lists the destinations with an open batch (and some whose
+	// batch was sealed since), so that the flush tick looks at those, not
+	// at every stream; the streams are looked at for idleness every
+	// expireEvery, at expiredAt.
+	filling   []*dest
+	expiredAt time.Time
+	ready     []*batch
+	paused    map[string]*dest // destinations that refuse records
+	pausedN   atomic.Int32     // len(paused), read without mu by Write
+	wake      chan struct{}
 }
 
 // dest is one log stream and what the sink holds for it. Its fields
@@ -48,6 +54,7 @@ type Sink struct {
 type dest struct {
 	group, stream, key string
 	open               *batch
+	filling            bool  // in Sink.filling
 	pending            int   // sealed batches not finished yet
 	held               int64 // budget held by its batches, open and sealed
 	lastUsed           time.Time
@@ -298,12 +305,17 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 		}
 		if d.open == nil {
 			d.open = newBatch(d, now)
+			if !d.filling {
+				d.filling = true
+				s.filling = append(s.filling, d)
+			}
 		}
 		b := d.open
 		b.add(sc.buf[e.off:e.off+e.en], e.n, e.ts, e.r.ns)
 		b.charge += e.charge - int64(e.n+EventOverhead)
 		b.acks.AddN(e.acker, 1)
-		if len(b.events) >= MaxBatchEvents || b.size > MaxBatchBytes-EventOverhead-1 {
+		if len(b.events) >= MaxBatchEvents || b.size > MaxBatchBytes-EventOverhead-1 ||
+			b.size >= s.cfg.BatchBytes && d.pause == nil && !d.retrying.Load() {
 			s.sealLocked(d)
 		}
 	}
@@ -343,11 +355,25 @@ func (s *Sink) sealAll(age time.Duration, force bool) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, d := range s.dests {
+	keep := s.filling[:0]
+	for _, d := range s.filling {
 		hold := !force && (d.pause != nil || d.retrying.Load())
 		if d.open != nil && !hold && (age <= 0 || now.Sub(d.open.born) >= age) {
 			s.sealLocked(d)
 		}
+		if d.open != nil {
+			keep = append(keep, d)
+		} else {
+			d.filling = false
+		}
+	}
+	clear(s.filling[len(keep):])
+	s.filling = keep
+	if now.Sub(s.expiredAt) < min(s.cfg.StreamIdle/4, time.Minute) {
+		return
+	}
+	s.expiredAt = now
+	for k, d := range s.dests {
 		if d.open == nil && d.pending == 0 && now.Sub(d.lastUsed) > s.cfg.StreamIdle {
 			delete(s.dests, k)
 		}

@@ -38,7 +38,10 @@ func batchingSink(t *testing.T, cfg Config) (*Sink, *cwlocal.Server, *putLog) {
 	var puts putLog
 	srv, _ := startServer(t, cwlocal.Options{OnPut: puts.onPut})
 	cfg.LogGroup, cfg.LogStream, cfg.Format, cfg.AutoCreateGroup = "/batching", "s", "raw", true
-	cfg.FlushInterval = time.Hour // only size and Flush seal batches
+	cfg.FlushInterval = time.Hour // only the limits and Flush seal batches
+	if cfg.BatchBytes == 0 {
+		cfg.BatchBytes = MaxBatchBytes
+	}
 	s, _ := newTestSink(t, srv, cfg)
 	runSink(t, s)
 	return s, srv, &puts
@@ -277,6 +280,40 @@ func TestFlushInterval(t *testing.T) {
 		synctest.Wait()
 		if n := f.count(); n != 1 || a.n.Load() != 1 {
 			t.Errorf("%d puts, %d acks after the flush interval; want 1, 1", n, a.n.Load())
+		}
+		cancel()
+		synctest.Wait()
+	})
+}
+
+// TestBatchBytes: a busy stream's batch leaves as soon as it holds
+// BatchBytes, not a flush interval later; what follows waits for the
+// interval as usual.
+func TestBatchBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeAPI{}
+		s := fakeSink(t, f, Config{LogStream: "s", Format: "raw", FlushInterval: time.Second, BatchBytes: 64 << 10})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Run(ctx)
+		var a acker
+		// 10 KiB each with the per-event overhead: the seventh passes 64 KiB.
+		for i := range 10 {
+			write(t, s, rec(pad(fmt.Sprint(i), 10<<10-EventOverhead), time.Now(), testFile, &a))
+		}
+		synctest.Wait()
+		if n := f.count(); n != 1 || a.n.Load() != 7 {
+			t.Fatalf("%d puts, %d acks at once; want 1, 7", n, a.n.Load())
+		}
+		time.Sleep(900 * time.Millisecond)
+		synctest.Wait()
+		if n := f.count(); n != 1 || a.n.Load() != 7 {
+			t.Fatalf("%d puts, %d acks before the interval; want 1, 7", n, a.n.Load())
+		}
+		time.Sleep(400 * time.Millisecond)
+		synctest.Wait()
+		if n := f.count(); n != 2 || a.n.Load() != 10 {
+			t.Errorf("%d puts, %d acks after the interval; want 2, 10", n, a.n.Load())
 		}
 		cancel()
 		synctest.Wait()

@@ -139,6 +139,7 @@ func (c *Config) CloudWatchConfig() cloudwatch.Config {
 		Annotations:      c.Kubernetes.Annotations,
 		BufferBytes:      int64(cw.BufferBytes),
 		FlushInterval:    cw.FlushInterval.Std(),
+		BatchBytes:       int(cw.BatchBytes),
 		MaxConcurrency:   cw.MaxConcurrency,
 		MaxRetryDuration: cw.MaxRetryDuration.Std(),
 		AutoCreateGroup:  cw.AutoCreateGroup,

@@ -292,6 +292,9 @@ type CloudWatch struct {
 	BufferBytes Size `yaml:"buffer_bytes"`
 	// FlushInterval is the longest a batch waits. Default 1s.
 	FlushInterval Duration `yaml:"flush_interval"`
+	// BatchBytes sends a stream's batch once it holds this much, before
+	// FlushInterval. Default 256KiB, at most 1MiB.
+	BatchBytes Size `yaml:"batch_bytes"`
 	// MaxConcurrency bounds parallel PutLogEvents calls; 0 picks a default.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// MaxRetryDuration gives up on a batch after this long (counted); 0
@@ -390,6 +393,7 @@ func Default(getenv func(string) string) Config {
 			MergeKey:        DefaultMergeKey,
 			BufferBytes:     sinks.DefaultBufferBytes,
 			FlushInterval:   Duration(cloudwatch.DefaultFlushInterval),
+			BatchBytes:      cloudwatch.DefaultBatchBytes,
 			AutoCreateGroup: true,
 			LogGroupClass:   cloudwatch.ClassStandard,
 		},
@@ -561,6 +565,9 @@ func (c *Config) Validate() []*FieldError {
 	}
 	if cw.LogStream == "" {
 		bad("cloudwatch.log_stream", "must not be empty")
+	}
+	if cw.BatchBytes < 1 || cw.BatchBytes > cloudwatch.MaxBatchBytes {
+		bad("cloudwatch.batch_bytes", "must be between 1 and %s (a request's limit), got %s", Size(cloudwatch.MaxBatchBytes), cw.BatchBytes)
 	}
 	if cw.BufferBytes < minBufferBytes {
 		bad("cloudwatch.buffer_bytes", "must be at least %s (two full batches), got %s", Size(minBufferBytes), cw.BufferBytes)
