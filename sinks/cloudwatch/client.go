@@ -30,12 +30,14 @@ type api interface {
 // deadline) and no hidden client-side retry quota fails calls fast.
 func newClient(ctx context.Context, cfg Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*cloudwatchlogs.Client, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		// Steady shipping needs a few connections; a burst (a thousand
-		// streams' first lines at start) opens up to MaxConcurrency. Keep
-		// a quarter of those idle, not all, for at most 30 s: each one
-		// holds its TLS state and buffers (1,000 idle files, 64 KiB
-		// write buffers and 128 idle connections: 3.8 MB of buffers).
-		t.MaxIdleConns = max(4, cfg.MaxConcurrency/4)
+		// Keep every connection the concurrency limit may use: batches
+		// are sealed in bursts (a flush tick seals every stream's), and a
+		// connection closed after one burst is a TLS handshake at the
+		// next. Keeping a quarter of them cost a fifth of the CPU with a
+		// thousand streams in handshakes. An idle one holds its TLS state
+		// and 20 KiB of buffers, and is closed after 30 s unused, so a
+		// node that needs few keeps few.
+		t.MaxIdleConns = max(4, cfg.MaxConcurrency)
 		t.MaxIdleConnsPerHost = t.MaxIdleConns
 		t.IdleConnTimeout = 30 * time.Second
 		// Write a body in TLS records of the largest size, 16 KiB, not

@@ -18,13 +18,15 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultLogGroup       = "/aws/containerinsights/{cluster}/application"
-	DefaultLogStream      = "{kubernetes.pod_name}_{kubernetes.namespace_name}_{kubernetes.container_name}"
-	DefaultFlushInterval  = time.Second
-	DefaultBatchBytes     = 256 << 10
-	DefaultMaxConcurrency = 64
-	DefaultStreamIdle     = time.Hour
-	DefaultRequestTimeout = 30 * time.Second
+	DefaultLogGroup      = "/aws/containerinsights/{cluster}/application"
+	DefaultLogStream     = "{kubernetes.pod_name}_{kubernetes.namespace_name}_{kubernetes.container_name}"
+	DefaultFlushInterval = time.Second
+	DefaultBatchBytes    = 256 << 10
+	// DefaultMaxFlushInterval is Container Insights' Fluent Bit flush.
+	DefaultMaxFlushInterval = 5 * time.Second
+	DefaultMaxConcurrency   = 64
+	DefaultStreamIdle       = time.Hour
+	DefaultRequestTimeout   = 30 * time.Second
 )
 
 // Config configures the CloudWatch Logs sink. The zero value, plus a
@@ -69,6 +71,11 @@ type Config struct {
 	BufferBytes int64
 	// FlushInterval is the longest an event waits in a batch; default 1s.
 	FlushInterval time.Duration
+	// MaxFlushInterval bounds how far FlushInterval stretches when many
+	// streams are filling batches at once (a timed flush then aims at
+	// about 100 requests per second); default DefaultMaxFlushInterval.
+	// Not above FlushInterval, nothing stretches.
+	MaxFlushInterval time.Duration
 	// BatchBytes is the size (message bytes + 26 per event) at which a
 	// stream's batch is sent without waiting for FlushInterval; default
 	// DefaultBatchBytes, at most MaxBatchBytes. A busy stream then holds
@@ -157,7 +164,7 @@ func (c Config) Validate() error {
 		field string
 		v     int64
 	}{
-		{"BufferBytes", c.BufferBytes}, {"FlushInterval", int64(c.FlushInterval)}, {"BatchBytes", int64(c.BatchBytes)},
+		{"BufferBytes", c.BufferBytes}, {"FlushInterval", int64(c.FlushInterval)}, {"BatchBytes", int64(c.BatchBytes)}, {"MaxFlushInterval", int64(c.MaxFlushInterval)},
 		{"MaxConcurrency", int64(c.MaxConcurrency)}, {"MaxRetryDuration", int64(c.MaxRetryDuration)},
 		{"StreamIdle", int64(c.StreamIdle)}, {"RequestTimeout", int64(c.RequestTimeout)},
 	} {
@@ -202,6 +209,10 @@ func (c *Config) setDefaults() {
 	if c.BatchBytes == 0 {
 		c.BatchBytes = DefaultBatchBytes
 	}
+	if c.MaxFlushInterval == 0 {
+		c.MaxFlushInterval = DefaultMaxFlushInterval
+	}
+	c.MaxFlushInterval = max(c.MaxFlushInterval, c.FlushInterval)
 	if c.MaxConcurrency == 0 {
 		c.MaxConcurrency = DefaultMaxConcurrency
 	}

@@ -347,7 +347,8 @@ func (s *Sink) sealLocked(d *dest) {
 	s.signal()
 }
 
-// sealAll seals the open batches older than age (all when age <= 0) and
+// sealAll seals the open batches older than age (all when age is 0, the
+// flush age when it is negative: see flushAge) and
 // forgets idle streams. A stream whose batch is being retried, or that is
 // paused, keeps filling its open batch up to the limits, so that it sends
 // large requests once it recovers; force seals those too.
@@ -355,6 +356,9 @@ func (s *Sink) sealAll(age time.Duration, force bool) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if age < 0 {
+		age = s.flushAgeLocked()
+	}
 	keep := s.filling[:0]
 	for _, d := range s.filling {
 		hold := !force && (d.pause != nil || d.retrying.Load())
@@ -379,6 +383,21 @@ func (s *Sink) sealAll(age time.Duration, force bool) {
 		}
 	}
 	s.cm.streams.Set(float64(len(s.dests)))
+}
+
+// flushRequests is the rate of timed flushes, in requests per second, above
+// which the flush interval stretches: a node with a thousand quiet streams
+// would otherwise send a thousand small requests a second, a CPU cost that
+// follows streams rather than bytes, and a share of the account's
+// PutLogEvents quota that every node of a cluster takes.
+const flushRequests = 100
+
+// flushAgeLocked is how long a batch waits before a timed flush: the flush
+// interval, stretched when more than flushRequests streams per second of it
+// are filling batches, up to MaxFlushInterval. Callers hold mu.
+func (s *Sink) flushAgeLocked() time.Duration {
+	spread := time.Duration(len(s.filling)) * time.Second / flushRequests
+	return min(max(s.cfg.FlushInterval, spread), s.cfg.MaxFlushInterval)
 }
 
 // timestamp returns rec's time in milliseconds, or now for a zero time.
@@ -412,7 +431,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		case <-s.b.Full():
 			s.sealAll(0, false)
 		case <-tick.C:
-			s.sealAll(s.cfg.FlushInterval, false)
+			s.sealAll(-1, false)
 		}
 		s.releaseDue(time.Now())
 		for {

@@ -320,6 +320,43 @@ func TestBatchBytes(t *testing.T) {
 	})
 }
 
+// TestFlushStretchesWithManyStreams: with more streams filling batches
+// than flushRequests a second, a timed flush waits longer, so that the
+// requests stay near flushRequests a second, up to MaxFlushInterval.
+func TestFlushStretchesWithManyStreams(t *testing.T) {
+	for _, tc := range []struct {
+		streams int
+		want    time.Duration
+	}{{50, time.Second}, {300, 3 * time.Second}, {2000, 5 * time.Second}} {
+		t.Run(fmt.Sprint(tc.streams), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeAPI{}
+				s := fakeSink(t, f, Config{FlushInterval: time.Second, MaxConcurrency: 1000})
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go s.Run(ctx)
+				var a acker
+				start := time.Now()
+				for i := range tc.streams {
+					write(t, s, rec("one", time.Now(), fileFor(i), &a))
+				}
+				time.Sleep(tc.want - 100*time.Millisecond)
+				synctest.Wait()
+				if n := f.count(); n != 0 {
+					t.Fatalf("%d puts %v after the first record; want none before %v", n, time.Since(start), tc.want)
+				}
+				time.Sleep(400 * time.Millisecond) // the ticker runs every interval/4
+				synctest.Wait()
+				if n := f.count(); n != tc.streams || a.n.Load() != int64(tc.streams) {
+					t.Errorf("%d puts, %d acks %v after the first record; want %d", n, a.n.Load(), time.Since(start), tc.streams)
+				}
+				cancel()
+				synctest.Wait()
+			})
+		})
+	}
+}
+
 // TestIdleStreamsForgotten: a stream with nothing to send is dropped from
 // the cache after StreamIdle, and comes back when it gets records again.
 func TestIdleStreamsForgotten(t *testing.T) {

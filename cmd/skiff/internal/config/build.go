@@ -140,6 +140,7 @@ func (c *Config) CloudWatchConfig() cloudwatch.Config {
 		BufferBytes:      int64(cw.BufferBytes),
 		FlushInterval:    cw.FlushInterval.Std(),
 		BatchBytes:       int(cw.BatchBytes),
+		MaxFlushInterval: cw.MaxFlushInterval.Std(),
 		MaxConcurrency:   cw.MaxConcurrency,
 		MaxRetryDuration: cw.MaxRetryDuration.Std(),
 		AutoCreateGroup:  cw.AutoCreateGroup,

@@ -292,6 +292,10 @@ type CloudWatch struct {
 	BufferBytes Size `yaml:"buffer_bytes"`
 	// FlushInterval is the longest a batch waits. Default 1s.
 	FlushInterval Duration `yaml:"flush_interval"`
+	// MaxFlushInterval bounds how far FlushInterval stretches when many
+	// streams fill batches at once. Default 5s; less than FlushInterval
+	// means FlushInterval (no stretching).
+	MaxFlushInterval Duration `yaml:"max_flush_interval"`
 	// BatchBytes sends a stream's batch once it holds this much, before
 	// FlushInterval. Default 256KiB, at most 1MiB.
 	BatchBytes Size `yaml:"batch_bytes"`
@@ -385,17 +389,18 @@ func Default(getenv func(string) string) Config {
 		},
 		Output: OutputCloudWatch,
 		CloudWatch: CloudWatch{
-			Region:          cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
-			LogGroup:        cloudwatch.DefaultLogGroup,
-			LogStream:       ApplicationLogStream,
-			Format:          sinks.FormatJSON,
-			Parse:           sinks.ParseJSON,
-			MergeKey:        DefaultMergeKey,
-			BufferBytes:     sinks.DefaultBufferBytes,
-			FlushInterval:   Duration(cloudwatch.DefaultFlushInterval),
-			BatchBytes:      cloudwatch.DefaultBatchBytes,
-			AutoCreateGroup: true,
-			LogGroupClass:   cloudwatch.ClassStandard,
+			Region:           cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
+			LogGroup:         cloudwatch.DefaultLogGroup,
+			LogStream:        ApplicationLogStream,
+			Format:           sinks.FormatJSON,
+			Parse:            sinks.ParseJSON,
+			MergeKey:         DefaultMergeKey,
+			BufferBytes:      sinks.DefaultBufferBytes,
+			FlushInterval:    Duration(cloudwatch.DefaultFlushInterval),
+			BatchBytes:       cloudwatch.DefaultBatchBytes,
+			MaxFlushInterval: Duration(cloudwatch.DefaultMaxFlushInterval),
+			AutoCreateGroup:  true,
+			LogGroupClass:    cloudwatch.ClassStandard,
 		},
 		File: File{Format: sinks.FormatJSON, MergeKey: DefaultMergeKey,
 			MaxBytes: file.DefaultMaxBytes, MaxFiles: file.DefaultMaxFiles},
@@ -522,6 +527,7 @@ func (c *Config) Validate() []*FieldError {
 	}{
 		{"shutdown_timeout", c.ShutdownTimeout}, {"tail.checkpoint_interval", c.Tail.CheckpointInterval},
 		{"tail.rescan_interval", c.Tail.RescanInterval}, {"cloudwatch.flush_interval", c.CloudWatch.FlushInterval},
+		{"cloudwatch.max_flush_interval", c.CloudWatch.MaxFlushInterval},
 	} {
 		if d.v <= 0 {
 			bad(d.key, "must be positive, got %s", d.v)
