@@ -31,6 +31,13 @@ const (
 	// many lines instead of one wakeup per line. Well inside the sink's
 	// flush interval.
 	readEvery = 250 * time.Millisecond
+	// readersPerEvery is how many files may be read every readEvery: with
+	// more followers awake (not parked), each waits longer between reads,
+	// up to readEveryMax, so that a thousand busy files cost about as
+	// many reads a second as 250 do, a few lines each read. With that many
+	// streams the sink stretches its flush interval anyway.
+	readersPerEvery = 250
+	readEveryMax    = time.Second
 	// eventPause is how long the tailer lets fsnotify events gather after
 	// handling some, and eventBuffer how many wait in the channel; the rest
 	// wait in the kernel's queue (16,384 by default; an overflow makes a
@@ -99,6 +106,8 @@ type followerDeps struct {
 	ruleWait  time.Duration
 	// idle holds the followers of quiet files while they wait.
 	idle *idlePoller
+	// awake counts the followers whose goroutine runs (not parked).
+	awake atomic.Int64
 	// closeQuiet, spoolDelay and readEvery are the constants of those
 	// names; a test may change them before Run.
 	closeQuiet, spoolDelay, readEvery time.Duration
@@ -267,6 +276,8 @@ func (f *follower) run(ctx context.Context) {
 	// follower resumed from the idle poller goes on counting.
 	quiet := f.quiet
 	f.quiet = 0
+	f.d.awake.Add(1)
+	defer f.d.awake.Add(-1)
 	if !f.adopt(ctx) {
 		return
 	}
@@ -314,7 +325,7 @@ func (f *follower) run(ctx context.Context) {
 			quiet = 0
 			// A file written line by line is read at most every
 			// readEvery: the lines written meanwhile come in one round.
-			if wait := f.d.readEvery - time.Since(began); wait > 0 && !f.detached.Load() {
+			if wait := f.d.readGap() - time.Since(began); wait > 0 && !f.detached.Load() {
 				timer.Reset(wait)
 				select {
 				case <-ctx.Done():
@@ -326,6 +337,16 @@ func (f *follower) run(ctx context.Context) {
 			quiet = min(quiet+1, maxQuiet)
 		}
 	}
+}
+
+// readGap is the shortest time between two reads of a growing file:
+// readEvery, longer when more than readersPerEvery followers are awake.
+func (d *followerDeps) readGap() time.Duration {
+	n := d.awake.Load()
+	if n <= readersPerEvery {
+		return d.readEvery
+	}
+	return min(d.readEvery*time.Duration(n)/readersPerEvery, max(d.readEvery, readEveryMax))
 }
 
 // poll returns how long the follower waits for a wakeup before it looks

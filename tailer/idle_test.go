@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -35,7 +36,8 @@ func TestIdleFilesPark(t *testing.T) {
 		for _, p := range paths {
 			fs = append(fs, openFollower(t, tl, p, 0))
 		}
-		base := runtime.NumGoroutine()
+		// Followers other tests left winding down only go away.
+		base := followerGoroutines()
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
@@ -55,8 +57,8 @@ func TestIdleFilesPark(t *testing.T) {
 				t.Fatalf("file %d not parked after a quiet minute", i)
 			}
 		}
-		if n := runtime.NumGoroutine() - base; n > 2 {
-			t.Errorf("%d goroutines for %d quiet files; want the poller's alone", n, files)
+		if n := followerGoroutines(); n > base {
+			t.Errorf("%d follower goroutines for %d quiet files; want none", n-base, files)
 		}
 
 		// A write fsnotify reports: read at once.
@@ -92,8 +94,8 @@ func TestIdleFilesPark(t *testing.T) {
 		appendFile(t, paths[3], criLines([]string{"after"}))
 		fs[3].notify()
 		synctest.Wait()
-		if n := runtime.NumGoroutine(); n > base {
-			t.Errorf("%d goroutines after the stop and a wakeup; want %d", n, base)
+		if n := followerGoroutines(); n > base {
+			t.Errorf("%d follower goroutines after the stop and a wakeup; want none", n-base)
 		}
 		if err := tl.Drain(context.Background()); err != nil {
 			t.Fatal(err)
@@ -102,6 +104,19 @@ func TestIdleFilesPark(t *testing.T) {
 			t.Errorf("%d records after Drain; want %d", n, files+3)
 		}
 	})
+}
+
+// followerGoroutines counts the goroutines running a follower, in the
+// whole process.
+func followerGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "tailer.(*follower).run(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
 
 // BenchmarkIdleCheckpoint: the checkpoint of 1,000 open files where nothing
@@ -125,6 +140,21 @@ func BenchmarkIdleCheckpoint(b *testing.B) {
 	for b.Loop() {
 		if err := tl.Checkpoint(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestReadGapGrowsWithAwakeFiles: past readersPerEvery awake followers, a
+// growing file is read less often, up to readEveryMax.
+func TestReadGapGrowsWithAwakeFiles(t *testing.T) {
+	d := &followerDeps{readEvery: readEvery}
+	for _, tc := range []struct {
+		awake int64
+		want  time.Duration
+	}{{0, readEvery}, {readersPerEvery, readEvery}, {2 * readersPerEvery, 2 * readEvery}, {4 * readersPerEvery, readEveryMax}, {100 * readersPerEvery, readEveryMax}} {
+		d.awake.Store(tc.awake)
+		if got := d.readGap(); got != tc.want {
+			t.Errorf("%d awake: read every %v; want %v", tc.awake, got, tc.want)
 		}
 	}
 }

@@ -356,13 +356,17 @@ func (s *Sink) sealAll(age time.Duration, force bool) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A stretched flush holds small batches only: one that holds
+	// stretchBytes leaves at the flush interval.
+	base := age
 	if age < 0 {
-		age = s.flushAgeLocked()
+		base, age = s.cfg.FlushInterval, s.flushAgeLocked()
 	}
 	keep := s.filling[:0]
 	for _, d := range s.filling {
 		hold := !force && (d.pause != nil || d.retrying.Load())
-		if d.open != nil && !hold && (age <= 0 || now.Sub(d.open.born) >= age) {
+		if b := d.open; b != nil && !hold && (age <= 0 || now.Sub(b.born) >= age ||
+			b.size >= stretchBytes && now.Sub(b.born) >= base) {
 			s.sealLocked(d)
 		}
 		if d.open != nil {
@@ -391,6 +395,12 @@ func (s *Sink) sealAll(age time.Duration, force bool) {
 // follows streams rather than bytes, and a share of the account's
 // PutLogEvents quota that every node of a cluster takes.
 const flushRequests = 100
+
+// stretchBytes is the size from which a batch leaves at the flush interval
+// however many streams there are: the stretch is for streams that would
+// send a few lines a request, and held five seconds of a thousand busy
+// streams would fill the budget.
+const stretchBytes = 16 << 10
 
 // flushAgeLocked is how long a batch waits before a timed flush: the flush
 // interval, stretched when more than flushRequests streams per second of it

@@ -355,6 +355,26 @@ func TestFlushStretchesWithManyStreams(t *testing.T) {
 			})
 		})
 	}
+	// A stream with stretchBytes waiting leaves at the flush interval.
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeAPI{}
+		s := fakeSink(t, f, Config{FlushInterval: time.Second, Format: "raw", MaxConcurrency: 1000})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Run(ctx)
+		var quiet, busy acker
+		for i := range 1000 {
+			write(t, s, rec("one", time.Now(), fileFor(i), &quiet))
+		}
+		write(t, s, rec(pad("big", stretchBytes), time.Now(), fileFor(0), &busy))
+		time.Sleep(1300 * time.Millisecond)
+		synctest.Wait()
+		if n := f.count(); n != 1 || busy.n.Load() != 1 || quiet.n.Load() != 1 {
+			t.Errorf("%d puts, busy stream %d acks, quiet ones %d after the interval; want only the busy stream's batch", n, busy.n.Load(), quiet.n.Load())
+		}
+		cancel()
+		synctest.Wait()
+	})
 }
 
 // TestIdleStreamsForgotten: a stream with nothing to send is dropped from
