@@ -146,11 +146,15 @@ type follower struct {
 	wake   chan struct{}
 	// parked: the follower waits in the idle poller, without a goroutine,
 	// at parkIndex in its queue; quiet is its safety polls in a row that
-	// found nothing new, for the goroutine it resumes in. parkIndex and
-	// quiet are guarded by the poller's mu while parked.
-	parked    atomic.Bool
-	parkIndex int
-	quiet     int
+	// found nothing new, for the goroutine it resumes in; notBefore is the
+	// earliest a wakeup reads it again (its read gap); stillAwake: it was
+	// parked between two reads of a growing file and still counts as
+	// awake. All are guarded by the poller's mu while parked.
+	parked     atomic.Bool
+	parkIndex  int
+	quiet      int
+	notBefore  time.Time
+	stillAwake bool
 	// fpHex is the fingerprint sum fpHexOf as the checkpoint writes it,
 	// kept so that an idle checkpoint formats nothing. Guarded by
 	// Tailer.mu, under which entry is called.
@@ -269,15 +273,29 @@ func (f *follower) coverFingerprint(data []byte) bool {
 
 // run follows the file until it is finished or ctx is done.
 func (f *follower) run(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	failing := false
 	// quiet counts the safety polls in a row that found nothing new; a
 	// follower resumed from the idle poller goes on counting.
 	quiet := f.quiet
 	f.quiet = 0
-	f.d.awake.Add(1)
-	defer f.d.awake.Add(-1)
+	// A follower counts as awake while it reads a growing file, parked
+	// between two reads or not (the read gap grows with their number).
+	if !f.stillAwake {
+		f.d.awake.Add(1)
+	}
+	f.stillAwake = false
+	stayAwake := false
+	defer func() {
+		if !stayAwake {
+			f.d.awake.Add(-1)
+		}
+	}()
 	if !f.adopt(ctx) {
 		return
 	}
@@ -307,15 +325,23 @@ func (f *follower) run(ctx context.Context) {
 			quiet = 0
 		}
 		wait := f.poll(quiet)
-		if wait >= parkAfter && !failing && f.d.idle != nil {
-			// Quiet: wait in the idle poller, without a goroutine.
-			switch f.d.idle.park(f, quiet, wait) {
+		// Wait in the idle poller, without a goroutine: a quiet file until
+		// its backed-off poll, and a growing one between two reads (no
+		// rotation or multi-line group to watch closely), which a wakeup
+		// reads again once its read gap has passed.
+		active := wait < parkAfter
+		if !failing && f.d.idle != nil && (!active || wait >= pollAttached && !f.detached.Load()) {
+			switch f.d.idle.park(f, quiet, wait, began.Add(f.d.readGap()), active) {
 			case parked:
+				stayAwake = active
 				return
 			case parkWoken:
 				quiet = 0
 				continue
 			}
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
 		}
 		timer.Reset(wait)
 		select {

@@ -23,6 +23,7 @@ type idlePoller struct {
 	// parked followers stay parked (Drain and Close need no goroutine).
 	start func(*follower)
 	q     parkedQueue
+	quiet int // parked followers of quiet files (not active)
 	// changed tells the poller's goroutine that the earliest deadline may
 	// have moved.
 	changed chan struct{}
@@ -46,47 +47,95 @@ const (
 )
 
 // park takes f, whose goroutine is about to return, until wait has passed
-// or something wakes it.
-func (p *idlePoller) park(f *follower, quiet int, wait time.Duration) parkOutcome {
+// or something wakes it; a wakeup reads it at once, or at notBefore if that
+// is later. active: f reads a growing file and stays counted as awake.
+func (p *idlePoller) park(f *follower, quiet int, wait time.Duration, notBefore time.Time, active bool) parkOutcome {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.start == nil {
 		return parkOff
 	}
+	now := time.Now()
+	due, woken := now.Add(wait), false
 	// parked is set before the wakeup channel is looked at: a notify that
 	// sent its token after this look sees parked and resumes f.
 	f.parked.Store(true)
 	select {
 	case <-f.wake:
-		f.parked.Store(false)
-		return parkWoken
+		if !now.Before(notBefore) {
+			f.parked.Store(false)
+			return parkWoken
+		}
+		due, woken = notBefore, true
 	default:
 	}
-	f.quiet = quiet
-	heap.Push(&p.q, parkedFollower{f: f, due: time.Now().Add(wait)})
+	f.quiet, f.notBefore, f.stillAwake = quiet, notBefore, active
+	if !active {
+		p.quiet++
+	}
+	heap.Push(&p.q, parkedFollower{f: f, due: due, woken: woken, active: active})
 	if p.q.items[0].f == f {
-		select {
-		case p.changed <- struct{}{}:
-		default:
-		}
+		p.changedLocked()
 	}
 	return parked
 }
 
-// wake resumes f if it is parked: its goroutine starts and reads at once.
+// changedLocked tells the poller's goroutine that the earliest deadline may
+// have moved. Callers hold p.mu.
+func (p *idlePoller) changedLocked() {
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+}
+
+// wake resumes f if it is parked: its goroutine starts and reads at once,
+// or at its notBefore.
 func (p *idlePoller) wake(f *follower) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !f.parked.Load() || p.start == nil {
 		return
 	}
-	heap.Remove(&p.q, f.parkIndex)
+	it := &p.q.items[f.parkIndex]
+	if it.woken {
+		return // due at its read gap already
+	}
+	if now := time.Now(); now.Before(f.notBefore) {
+		// Read a moment ago: the lines written meanwhile come in one
+		// round at the end of its read gap.
+		it.woken = true
+		if f.notBefore.Before(it.due) {
+			it.due = f.notBefore
+			heap.Fix(&p.q, f.parkIndex)
+			if p.q.items[0].f == f {
+				p.changedLocked()
+			}
+		}
+		return
+	}
+	p.removeLocked(f)
 	p.resumeLocked(f, 0)
 }
 
+// removeLocked takes f out of the queue. Callers hold p.mu.
+func (p *idlePoller) removeLocked(f *follower) parkedFollower {
+	it := heap.Remove(&p.q, f.parkIndex).(parkedFollower)
+	if !it.active {
+		p.quiet--
+	}
+	return it
+}
+
 // resumeLocked starts f's goroutine again, its safety poll backed off by
-// quiet looks. Callers hold p.mu.
+// quiet looks. A wakeup token sent before now is answered by the read the
+// goroutine starts with, so it is taken: it would only make it read again.
+// Callers hold p.mu.
 func (p *idlePoller) resumeLocked(f *follower, quiet int) {
+	select {
+	case <-f.wake:
+	default:
+	}
 	f.parked.Store(false)
 	f.parkIndex = -1
 	f.quiet = quiet
@@ -102,8 +151,12 @@ func (p *idlePoller) run(ctx context.Context) {
 		p.mu.Lock()
 		now := time.Now()
 		for len(p.q.items) > 0 && !p.q.items[0].due.After(now) {
-			f := heap.Pop(&p.q).(parkedFollower).f
-			p.resumeLocked(f, min(f.quiet+1, maxQuiet))
+			it := p.removeLocked(p.q.items[0].f)
+			quiet := min(it.f.quiet+1, maxQuiet)
+			if it.woken {
+				quiet = 0
+			}
+			p.resumeLocked(it.f, quiet)
 		}
 		next := time.Hour
 		if len(p.q.items) > 0 {
@@ -123,11 +176,11 @@ func (p *idlePoller) run(ctx context.Context) {
 	}
 }
 
-// parkedFiles returns how many followers are parked.
+// parkedFiles returns how many followers of quiet files are parked.
 func (p *idlePoller) parkedFiles() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.q.items)
+	return p.quiet
 }
 
 // begin lets the poller start goroutines with start, as Run does.
@@ -139,8 +192,10 @@ func (p *idlePoller) begin(start func(*follower)) {
 
 // parkedFollower is a parked follower and when it looks at its file.
 type parkedFollower struct {
-	f   *follower
-	due time.Time
+	f      *follower
+	due    time.Time
+	woken  bool // a wakeup came during its read gap: due is then
+	active bool // parked between two reads of a growing file
 }
 
 // parkedQueue is a heap of parked followers, earliest deadline first; each

@@ -18,34 +18,10 @@ import (
 // wakeup starts nothing.
 func TestIdleFilesPark(t *testing.T) {
 	const files = 100
-	dir := t.TempDir()
-	var paths []string
-	for i := range files {
-		p := filepath.Join(dir, fmt.Sprintf("%03d.log", i))
-		appendFile(t, p, criLines([]string{fmt.Sprintf("first %d", i)}))
-		paths = append(paths, p)
-	}
+	dir, paths := lineFiles(t, files)
 	synctest.Test(t, func(t *testing.T) {
-		c := newCollector()
-		tl, err := New(Config{Include: []string{filepath.Join(dir, "*.log")}}, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tl.deps.watching = func(string) bool { return true }
-		var fs []*follower
-		for _, p := range paths {
-			fs = append(fs, openFollower(t, tl, p, 0))
-		}
-		// Followers other tests left winding down only go away.
-		base := followerGoroutines()
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
-		tl.deps.idle.begin(start)
-		wg.Go(func() { tl.deps.idle.run(ctx) })
-		for _, f := range fs {
-			start(f)
-		}
+		r := runFollowers(t, dir, paths)
+		c, tl, fs, base := r.c, r.tl, r.fs, r.base
 
 		time.Sleep(time.Minute)
 		synctest.Wait()
@@ -88,8 +64,7 @@ func TestIdleFilesPark(t *testing.T) {
 
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		cancel()
-		wg.Wait()
+		r.stop()
 		// After the stop a wakeup starts no goroutine: Drain reads the files.
 		appendFile(t, paths[3], criLines([]string{"after"}))
 		fs[3].notify()
@@ -104,6 +79,129 @@ func TestIdleFilesPark(t *testing.T) {
 			t.Errorf("%d records after Drain; want %d", n, files+3)
 		}
 	})
+}
+
+// TestGrowingFilesPark: files written every moment wait between two reads
+// in the idle poller too, without a goroutine each, still counted as awake
+// (the read gap follows their number) and not as idle; a write reported
+// within the read gap is read at its end, with the lines written meanwhile
+// in the same round.
+func TestGrowingFilesPark(t *testing.T) {
+	const files = 50
+	dir, paths := lineFiles(t, files)
+	synctest.Test(t, func(t *testing.T) {
+		r := runFollowers(t, dir, paths)
+		c, tl, fs, base := r.c, r.tl, r.fs, r.base
+		write := func(i int, line string) {
+			appendFile(t, paths[i], criLines([]string{line}))
+			fs[i].written.Store(true)
+			fs[i].notify()
+		}
+		want := files
+		// Every file gets a line every 600 ms for a while: between two
+		// reads no follower has a goroutine.
+		for round := range 10 {
+			time.Sleep(600 * time.Millisecond)
+			synctest.Wait()
+			if n := c.count(); n != want {
+				t.Fatalf("round %d: %d records; want %d", round, n, want)
+			}
+			if n := followerGoroutines(); n > base {
+				t.Fatalf("round %d: %d follower goroutines between reads; want none", round, n-base)
+			}
+			if a, q := tl.deps.awake.Load(), tl.deps.idle.parkedFiles(); a != files || q != 0 {
+				t.Fatalf("round %d: %d awake, %d idle; want %d awake, none idle", round, a, q, files)
+			}
+			for i := range files {
+				write(i, fmt.Sprintf("r%d f%d", round, i))
+			}
+			want += files
+			synctest.Wait()
+			if n := c.count(); n != want {
+				t.Fatalf("round %d: %d records right after the writes; want %d read at once", round, n, want)
+			}
+		}
+		// Two more lines within the read gap of the last read: none is
+		// read before the gap ends, both come in one round at its end.
+		// (The collector's acknowledgement of the last round wakes the
+		// follower at once, which reads again at the end of its gap: wait
+		// for that read.)
+		time.Sleep(readEvery)
+		synctest.Wait()
+		read := time.Now()
+		time.Sleep(readEvery / 5)
+		write(5, "early 1")
+		time.Sleep(readEvery / 5)
+		write(5, "early 2")
+		time.Sleep(readEvery - time.Millisecond - time.Since(read))
+		synctest.Wait()
+		if n := c.count(); n != want {
+			t.Fatalf("%d records %v after a read; want %d until its read gap ends", n, time.Since(read), want)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if n := c.count(); n != want+2 {
+			t.Fatalf("%d records at the end of the read gap; want %d", n, want+2)
+		}
+		want += 2
+
+		// Quiet again: the followers back off and count as idle.
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if a, q := tl.deps.awake.Load(), tl.deps.idle.parkedFiles(); a != 0 || q != files {
+			t.Errorf("after a quiet minute: %d awake, %d idle; want none awake, %d idle", a, q, files)
+		}
+		r.stop()
+		if n := c.count(); n != want {
+			t.Errorf("%d records; want %d", n, want)
+		}
+	})
+}
+
+// lineFiles writes n files of one line each in a new directory.
+func lineFiles(t *testing.T, n int) (dir string, paths []string) {
+	dir = t.TempDir()
+	for i := range n {
+		p := filepath.Join(dir, fmt.Sprintf("%03d.log", i))
+		appendFile(t, p, criLines([]string{fmt.Sprintf("first %d", i)}))
+		paths = append(paths, p)
+	}
+	return dir, paths
+}
+
+// followerRig runs the followers of some files with the idle poller, as
+// Run does, inside a synctest bubble.
+type followerRig struct {
+	c    *collector
+	tl   *Tailer
+	fs   []*follower
+	base int // follower goroutines before the rig's
+	stop func()
+}
+
+func runFollowers(t *testing.T, dir string, paths []string) *followerRig {
+	r := &followerRig{c: newCollector()}
+	tl, err := New(Config{Include: []string{filepath.Join(dir, "*.log")}}, r.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.tl = tl
+	tl.deps.watching = func(string) bool { return true }
+	for _, p := range paths {
+		r.fs = append(r.fs, openFollower(t, tl, p, 0))
+	}
+	// Followers other tests left winding down only go away.
+	r.base = followerGoroutines()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
+	tl.deps.idle.begin(start)
+	wg.Go(func() { tl.deps.idle.run(ctx) })
+	for _, f := range r.fs {
+		start(f)
+	}
+	r.stop = func() { cancel(); wg.Wait() }
+	return r
 }
 
 // followerGoroutines counts the goroutines running a follower, in the

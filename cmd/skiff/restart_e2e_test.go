@@ -197,8 +197,10 @@ func jsonNumber(t *testing.T, line, key string) float64 {
 // TestIdleFilesAcrossKillsInOutage: beside busy pods whose files rotate
 // and get deleted, quiet pods write a line every few seconds, so that their
 // files wait in the shared idle poll between lines and are woken by
-// fsnotify; SIGKILL twice in an outage, while both kinds write, and every
-// line of both is delivered.
+// fsnotify, and steady pods write three lines a second into small files that
+// rotate and get deleted, so that their followers wait in the poll between
+// two reads; SIGKILL twice in an outage, while all of them write, and every
+// line of each is delivered.
 func TestIdleFilesAcrossKillsInOutage(t *testing.T) {
 	// A budget the outage does not fill: a file whose lines the sink
 	// refuses keeps offering them, and does not park.
@@ -209,9 +211,16 @@ func TestIdleFilesAcrossKillsInOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const steadyPods = 20
+	steady, err := nodesim.New(nodesim.Config{Root: n.simCfg.Root, Pods: steadyPods, Namespace: "steady",
+		Rate: 3 * steadyPods, LineBytes: 200, RotateBytes: 2 << 10, MaxFiles: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, stopQuiet := context.WithCancel(context.Background())
 	var quietWG sync.WaitGroup
 	quietWG.Go(func() { _ = quiet.Run(ctx) })
+	quietWG.Go(func() { _ = steady.Run(ctx) })
 	defer func() { stopQuiet(); quietWG.Wait() }()
 
 	p := n.start()
@@ -239,12 +248,16 @@ func TestIdleFilesAcrossKillsInOutage(t *testing.T) {
 	quietWG.Wait()
 	tl := n.finish(p)
 	qt := readBack(n.cw, quiet).tally
-	if tl.Lost != 0 || qt.Lost != 0 {
-		t.Errorf("busy pods %+v, quiet pods %+v; want nothing lost", tl, qt)
+	st := readBack(n.cw, steady).tally
+	if tl.Lost != 0 || qt.Lost != 0 || st.Lost != 0 {
+		t.Errorf("busy pods %+v, quiet pods %+v, steady pods %+v; want nothing lost", tl, qt, st)
 	}
 	if qt.Written < 3*quietPods {
 		t.Errorf("the quiet pods wrote %d lines; want several each", qt.Written)
 	}
-	t.Logf("busy: written %d, delivered %d, duplicates %d; quiet: written %d, delivered %d, duplicates %d",
-		tl.Written, tl.Delivered, tl.Duplicates, qt.Written, qt.Delivered, qt.Duplicates)
+	if rotations := st.Written * 200 / (2 << 10); rotations < 2*steadyPods {
+		t.Errorf("the steady pods wrote %d lines, about %d rotations; want two each at least", st.Written, rotations)
+	}
+	t.Logf("busy: written %d, delivered %d, duplicates %d; quiet: written %d, delivered %d, duplicates %d; steady: written %d, delivered %d, duplicates %d",
+		tl.Written, tl.Delivered, tl.Duplicates, qt.Written, qt.Delivered, qt.Duplicates, st.Written, st.Delivered, st.Duplicates)
 }

@@ -54,13 +54,16 @@ type batch struct {
 // every batch shares and given back when the batch is delivered: steady
 // shipping neither allocates nor copies to grow a buffer, and at most
 // maxFreeBlocks wait unused. A batch's first block is sized like its
-// stream's last batch when that is smaller, so a node with a thousand quiet
-// containers holds a thousand small blocks, not a thousand full ones. A
+// stream's last batch when that is smaller, and the blocks after a small
+// one double until a full block, so a node with a thousand quiet containers
+// holds a thousand small blocks, not a thousand full ones (at a start, when
+// no stream's size is known, 1,000 streams took 32 MiB of full blocks). A
 // sync.Pool keeps what it is given until the second garbage collection
 // after, which at 10,000 lines/s held more memory than the batches; plain
 // allocations cost page faults and the scavenger's madvise calls.
 const (
 	blockBytes    = 32 << 10
+	minBlockBytes = 256
 	maxFreeBlocks = 128 // 4 MiB
 )
 
@@ -132,7 +135,12 @@ func (b *batch) add(esc []byte, n int, ts int64, ns uint16) {
 		case len(esc) > blockBytes:
 			blk = make([]byte, 0, len(esc)) // a message of its own
 		case last < 0 && b.d.lastBytes < blockBytes/2:
-			blk = make([]byte, 0, max(len(esc), b.d.lastBytes+b.d.lastBytes/4, 256))
+			blk = make([]byte, 0, max(len(esc), b.d.lastBytes+b.d.lastBytes/4, minBlockBytes))
+		case last >= 0 && cap(b.blocks[last]) < blockBytes/4:
+			// Outgrew a small first block: the next is twice as large, so
+			// that a stream's first batch after a start (nothing known of
+			// its size) holds about what it carries, not a full block.
+			blk = make([]byte, 0, max(len(esc), 2*cap(b.blocks[last])))
 		default:
 			blk = getBlock()
 		}

@@ -146,8 +146,8 @@ func TestPutBodyMatchesReference(t *testing.T) {
 	}
 }
 
-// TestBatchBlocks: a quiet stream's batch holds a block about its size, a
-// busy stream's takes full blocks, a message larger than a block gets one
+// TestBatchBlocks: a quiet stream's batch holds a block about its size and
+// grows by doubling, a busy stream's takes full blocks, a message larger than a block gets one
 // of its own, and delivered blocks serve later batches.
 func TestBatchBlocks(t *testing.T) {
 	msg := bytes.Repeat([]byte("x"), 100)
@@ -159,9 +159,36 @@ func TestBatchBlocks(t *testing.T) {
 	for range 20 {
 		quiet.add(msg, len(msg), 1, 0)
 	}
-	if len(quiet.blocks) != 2 || cap(quiet.blocks[1]) != blockBytes {
-		t.Errorf("quiet stream grown past its first block: blocks %d, second %d bytes", len(quiet.blocks), cap(quiet.blocks[1]))
+	if len(quiet.blocks) < 2 || cap(quiet.blocks[1]) != 2*cap(quiet.blocks[0]) {
+		t.Errorf("quiet stream grown past its first block: blocks %d, want the second twice the first", len(quiet.blocks))
 	}
+
+	// A stream's first batch (its size unknown, as after a start) holds
+	// about what it carries, growing to full blocks only when it is busy.
+	fresh := newBatch(&dest{}, time.Now())
+	held := func() (bytes, full int) {
+		for _, blk := range fresh.blocks {
+			bytes += cap(blk)
+			if cap(blk) == blockBytes {
+				full++
+			}
+		}
+		return bytes, full
+	}
+	for i := range 40 {
+		fresh.add(msg, len(msg), 1, 0)
+		// Twice the bytes, and a message's room left at each block's end.
+		if c, full := held(); full > 0 || c > 2*(i+1)*len(msg)+len(fresh.blocks)*len(msg)+minBlockBytes {
+			t.Fatalf("first batch with %d bytes holds %d bytes in blocks (%d full)", (i+1)*len(msg), c, full)
+		}
+	}
+	for range 3 * blockBytes / len(msg) {
+		fresh.add(msg, len(msg), 1, 0)
+	}
+	if _, full := held(); full < 2 {
+		t.Errorf("a busy first batch took %d full blocks; want it to grow to them", full)
+	}
+	fresh.recycle()
 
 	busy := newBatch(&dest{lastBytes: 3 * blockBytes}, time.Now())
 	for range 3 * blockBytes / len(msg) {
