@@ -106,8 +106,10 @@ type followerDeps struct {
 	ruleWait  time.Duration
 	// idle holds the followers of quiet files while they wait.
 	idle *idlePoller
-	// awake counts the followers whose goroutine runs (not parked).
-	awake atomic.Int64
+	// awake counts the followers reading a growing file (their goroutine
+	// runs, or they wait in the poller between two reads); running counts
+	// the goroutines.
+	awake, running atomic.Int64
 	// closeQuiet, spoolDelay and readEvery are the constants of those
 	// names; a test may change them before Run.
 	closeQuiet, spoolDelay, readEvery time.Duration
@@ -269,6 +271,15 @@ func (f *follower) coverFingerprint(data []byte) bool {
 	f.fp = fingerprintOf(head)
 	f.mu.Unlock()
 	return true
+}
+
+// goRun runs f in a goroutine of wg, counted in running.
+func (d *followerDeps) goRun(ctx context.Context, wg *sync.WaitGroup, f *follower) {
+	d.running.Add(1)
+	wg.Go(func() {
+		defer d.running.Add(-1)
+		f.run(ctx)
+	})
 }
 
 // run follows the file until it is finished or ctx is done.

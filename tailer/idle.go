@@ -12,6 +12,16 @@ import (
 // its last look (its poll backed off past pollAttached).
 const parkAfter = 2 * pollAttached
 
+// startBurst is how many follower goroutines may run before a new file's
+// waits for its turn in the poller, startStep after the previous one: a
+// thousand files start over 150 ms with about startBurst stacks at once,
+// not a thousand (8 MiB of stacks at a start, most of them waiting to
+// read).
+const (
+	startBurst = 64
+	startStep  = 150 * time.Microsecond
+)
+
 // idlePoller holds the followers of quiet files between two looks: such a
 // follower has no goroutine and no timer of its own while it waits, one
 // timer serves them all, and a wakeup (fsnotify, an acknowledgement, a
@@ -24,6 +34,8 @@ type idlePoller struct {
 	start func(*follower)
 	q     parkedQueue
 	quiet int // parked followers of quiet files (not active)
+	// nextStart is when the last follower startLater took starts.
+	nextStart time.Time
 	// changed tells the poller's goroutine that the earliest deadline may
 	// have moved.
 	changed chan struct{}
@@ -80,6 +92,41 @@ func (p *idlePoller) park(f *follower, quiet int, wait time.Duration, notBefore 
 	return parked
 }
 
+// spreadStart returns the start function of scans: past startBurst
+// running followers, a new one waits its turn in the poller. A scan that
+// finds many files (the first, with a thousand) then starts their
+// goroutines a few at a time; each would otherwise hold a stack while it
+// waits its turn to read.
+func (d *followerDeps) spreadStart(run func(*follower)) func(*follower) {
+	return func(f *follower) {
+		if d.running.Load() < startBurst || !d.idle.startLater(f) {
+			run(f)
+		}
+	}
+}
+
+// startLater has the poller start a new follower's goroutine after the
+// ones it already holds for a start, startStep apart; it reports false when
+// the poller is not running. A wakeup does not hurry it.
+func (p *idlePoller) startLater(f *follower) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.start == nil {
+		return false
+	}
+	if now := time.Now(); p.nextStart.Before(now) {
+		p.nextStart = now
+	}
+	p.nextStart = p.nextStart.Add(startStep)
+	f.parked.Store(true)
+	f.quiet, f.notBefore, f.stillAwake = 0, p.nextStart, false
+	heap.Push(&p.q, parkedFollower{f: f, due: p.nextStart, woken: true, starting: true})
+	if p.q.items[0].f == f {
+		p.changedLocked()
+	}
+	return true
+}
+
 // changedLocked tells the poller's goroutine that the earliest deadline may
 // have moved. Callers hold p.mu.
 func (p *idlePoller) changedLocked() {
@@ -121,7 +168,7 @@ func (p *idlePoller) wake(f *follower) {
 // removeLocked takes f out of the queue. Callers hold p.mu.
 func (p *idlePoller) removeLocked(f *follower) parkedFollower {
 	it := heap.Remove(&p.q, f.parkIndex).(parkedFollower)
-	if !it.active {
+	if !it.active && !it.starting {
 		p.quiet--
 	}
 	return it
@@ -196,6 +243,8 @@ type parkedFollower struct {
 	due    time.Time
 	woken  bool // a wakeup came during its read gap: due is then
 	active bool // parked between two reads of a growing file
+	// starting: a new follower whose goroutine has not run yet
+	starting bool
 }
 
 // parkedQueue is a heap of parked followers, earliest deadline first; each

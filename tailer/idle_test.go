@@ -158,6 +158,56 @@ func TestGrowingFilesPark(t *testing.T) {
 	})
 }
 
+// TestManyFilesStartSpread: a scan finding many files at once starts
+// startBurst followers at once and the others startStep apart, so that
+// while the first ones wait (here for the output) the rest hold no stack;
+// every file is read.
+func TestManyFilesStartSpread(t *testing.T) {
+	const files = 500
+	dir, paths := lineFiles(t, files)
+	synctest.Test(t, func(t *testing.T) {
+		c := newCollector()
+		release := make(chan struct{})
+		c.block = release
+		tl, err := New(Config{Include: []string{filepath.Join(dir, "*.log")}}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl.deps.watching = func(string) bool { return true }
+		var fs []*follower
+		for _, p := range paths {
+			fs = append(fs, openFollower(t, tl, p, 0))
+		}
+		base := followerGoroutines()
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		run := func(f *follower) { tl.deps.goRun(ctx, &wg, f) }
+		tl.deps.idle.begin(run)
+		wg.Go(func() { tl.deps.idle.run(ctx) })
+		start := tl.deps.spreadStart(run)
+		for _, f := range fs {
+			start(f)
+		}
+		synctest.Wait()
+		if n := followerGoroutines() - base; n != startBurst {
+			t.Errorf("%d follower goroutines right after the scan; want %d", n, startBurst)
+		}
+		time.Sleep(100 * startStep)
+		synctest.Wait()
+		if n := followerGoroutines() - base; n != startBurst+100 {
+			t.Errorf("%d follower goroutines %v after the scan; want %d", n, 100*startStep, startBurst+100)
+		}
+		close(release)
+		time.Sleep(files * startStep)
+		synctest.Wait()
+		if n := c.count(); n != files {
+			t.Errorf("%d records; want %d", n, files)
+		}
+		cancel()
+		wg.Wait()
+	})
+}
+
 // lineFiles writes n files of one line each in a new directory.
 func lineFiles(t *testing.T, n int) (dir string, paths []string) {
 	dir = t.TempDir()

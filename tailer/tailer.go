@@ -189,11 +189,12 @@ func (t *Tailer) Run(ctx context.Context) error {
 		t.startFn = registerOnly
 		t.mu.Unlock()
 	}()
-	start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
+	run := func(f *follower) { t.deps.goRun(ctx, &wg, f) }
+	start := t.deps.spreadStart(run)
 	t.mu.Lock()
 	t.startFn = start
 	t.mu.Unlock()
-	t.idle.begin(start)
+	t.idle.begin(run)
 	wg.Go(func() { t.idle.run(ctx) })
 	wg.Go(func() { t.spooler(ctx) })
 	t.scan(start)
