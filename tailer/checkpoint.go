@@ -80,11 +80,6 @@ func newEntryHex(id fileID, n int, sumHex string, meta *FileMeta, offset int64, 
 	}
 }
 
-// encodeCheckpoint returns the file's bytes.
-func encodeCheckpoint(entries []ckptEntry) ([]byte, error) {
-	return appendCheckpoint(nil, entries), nil
-}
-
 // appendCheckpoint appends the checkpoint file holding entries to dst: the
 // bytes json.Marshal writes for checkpointFile, without its reflection,
 // the copy of files it makes to check the raw message, or any allocation

@@ -55,10 +55,7 @@ func TestCheckpointEncoding(t *testing.T) {
 		entries = append(entries, ckptEntry{Dev: rng.Uint64(), Inode: rng.Uint64(), Path: string(b), Target: string(b[len(b)/2:]), Offset: rng.Int64(), Seen: seen})
 	}
 	for _, n := range []int{0, 1, 2, len(entries)} {
-		got, err := encodeCheckpoint(entries[:n])
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := appendCheckpoint(nil, entries[:n])
 		if want := marshalCheckpoint(t, entries[:n]); !bytes.Equal(got, want) {
 			t.Fatalf("%d entries:\n%s\nencoding/json writes\n%s", n, got, want)
 		}

@@ -239,12 +239,11 @@ func (p *idlePoller) begin(start func(*follower)) {
 
 // parkedFollower is a parked follower and when it looks at its file.
 type parkedFollower struct {
-	f      *follower
-	due    time.Time
-	woken  bool // a wakeup came during its read gap: due is then
-	active bool // parked between two reads of a growing file
-	// starting: a new follower whose goroutine has not run yet
-	starting bool
+	f        *follower
+	due      time.Time
+	woken    bool // a wakeup came during its read gap, which due is the end of
+	active   bool // parked between two reads of a growing file
+	starting bool // a new follower whose goroutine has not run yet
 }
 
 // parkedQueue is a heap of parked followers, earliest deadline first; each

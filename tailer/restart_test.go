@@ -96,20 +96,14 @@ func TestCheckpointV1Compatible(t *testing.T) {
 		e.Target != "/var/log/pods/prod_web-7d9f_0a1b2c3d-0000-4000-8000-000000000001/nginx/0.log" {
 		t.Errorf("entry 0 = %+v", e)
 	}
-	again, err := encodeCheckpoint(entries)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := appendCheckpoint(nil, entries)
 	if string(again) != string(data) {
 		t.Errorf("re-encoding changed the file:\n%s\nwant\n%s", again, data)
 	}
 }
 
 func TestCorruptCheckpoint(t *testing.T) {
-	good, err := encodeCheckpoint([]ckptEntry{{Dev: 1, Inode: 2, Offset: 3, Path: "p"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := appendCheckpoint(nil, []ckptEntry{{Dev: 1, Inode: 2, Offset: 3, Path: "p"}})
 	tests := map[string][]byte{
 		"torn":         good[:len(good)/2],
 		"bit flip":     append([]byte(nil), good...),
@@ -299,10 +293,7 @@ func TestSpoolResumeWithOlderCheckpoint(t *testing.T) {
 	meta := parseMeta(path, path)
 	e := newEntry(idOf(fi), short, meta, lineLen, time.Now())
 	e.Size = 2 * lineLen
-	data, err := encodeCheckpoint([]ckptEntry{e})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := appendCheckpoint(nil, []ckptEntry{e})
 	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -361,10 +352,7 @@ func TestRotatedNextToSpooledFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The checkpoint of the first start, when neither file existed.
-	data, err := encodeCheckpoint(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := appendCheckpoint(nil, nil)
 	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
