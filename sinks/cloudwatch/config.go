@@ -24,7 +24,7 @@ const (
 	DefaultBatchBytes    = 256 << 10
 	// DefaultMaxFlushInterval is Container Insights' Fluent Bit flush.
 	DefaultMaxFlushInterval = 5 * time.Second
-	DefaultMaxConcurrency   = 64
+	DefaultMaxConcurrency   = 16
 	DefaultStreamIdle       = time.Hour
 	DefaultRequestTimeout   = 30 * time.Second
 )
@@ -82,8 +82,13 @@ type Config struct {
 	// a quarter of a second's worth instead of a whole one. A paused or
 	// retrying destination fills its batch up to MaxBatchBytes.
 	BatchBytes int
-	// MaxConcurrency caps parallel PutLogEvents requests; default 64. The
-	// limit in force adapts between 1 and this cap.
+	// MaxConcurrency caps parallel PutLogEvents requests; default 16. The
+	// limit in force adapts between 1 and this cap. Each request in flight
+	// keeps an HTTPS connection open after it (idle for up to 30 s), and
+	// flush bursts drive the limit to the cap: 64 held about 60
+	// connections on a node with a thousand containers (5 MiB of its RSS),
+	// where 16 connections carry 80 MB/s of 256 KiB batches at a 50 ms
+	// round trip.
 	MaxConcurrency int
 	// MaxRetryDuration drops a batch (counted, acknowledged) after it has
 	// been retried this long; 0 (default) retries until shutdown.
