@@ -92,7 +92,7 @@ type Config struct {
 	// the oldest spooled bytes are given up, counted and logged. Default
 	// 1 GiB.
 	MaxSpoolBytes int64
-	// RescanInterval is the period of the safety rescan behind fsnotify;
+	// RescanInterval is the period of the safety rescan behind the watcher;
 	// default 60s.
 	RescanInterval time.Duration
 	// ReadBudget is how many bytes one file reads per round before the

@@ -183,7 +183,7 @@ func excluded(patterns []string, path string) bool {
 	return false
 }
 
-// watchDir adds a directory to fsnotify once and reports whether it is
+// watchDir adds a directory to the watcher once and reports whether it is
 // new.
 func (t *Tailer) watchDir(dir string) bool {
 	if t.watcher == nil || t.watched[dir] {

@@ -7,10 +7,16 @@
 // New validates a Config and returns a Tailer writing to a Consumer. Run
 // discovers the files the Include globs match (default
 // /var/log/containers/*.log, minus Exclude), resolves their symlinks, and
-// starts one follower per file. fsnotify on the glob directories and on the
-// resolved files' directories finds a new file as soon as it appears and
-// wakes a follower when its file is written; a slow rescan (RescanInterval)
-// and a one-second poll per file stand behind it.
+// starts one follower per file. A watch on the glob directories and on the
+// resolved files' directories finds a new file as soon as it appears; a
+// slow rescan (RescanInterval) and a poll per file stand behind it. On Linux
+// the watcher is inotify, asked for the directories' entries only: a file
+// that keeps growing is read at the end of each read gap (250 ms, longer
+// with more than 250 growing files), and a quiet one asks for a one-shot
+// watch of its next write, so that a container writing line by line costs
+// no wakeup per line. Elsewhere it is fsnotify, whose directory watches
+// report every write, and each write wakes its file's follower (at most
+// once per read gap).
 //
 // Each follower reads its file with large positional reads, counts byte
 // offsets exactly, decodes CRI lines (containerd and CRI-O) or docker

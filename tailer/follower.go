@@ -3,11 +3,13 @@ package tailer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/skiff-agent/skiff/tailer/multiline"
@@ -18,16 +20,22 @@ import (
 // leads elsewhere or nowhere), has been at its end, not growing, for
 // closeQuiet, and every record read from it was acknowledged.
 const (
-	pollAttached = time.Second            // safety poll behind fsnotify
+	pollAttached = time.Second            // safety poll behind the watcher
 	pollDetached = 100 * time.Millisecond // a rotated or deleted file drains fast
-	// pollQuietMax bounds the safety poll of a file fsnotify watches that
+	// pollQuietMax bounds the safety poll of a watched file that
 	// has not changed for a while: it doubles from pollAttached at each
 	// quiet look, so that a thousand idle files cost almost nothing.
 	pollQuietMax = 16 * time.Second
-	// maxQuiet is the quiet looks after which the poll stops backing off.
-	maxQuiet = 4
+	// maxQuiet is the quiet looks after which the poll stops backing off
+	// (after armAfter-1 more where writes are reported on request).
+	maxQuiet = 4 + armAfter - 1
+	// armAfter is how many looks a read gap apart must find nothing new
+	// before a file that stopped growing asks the watcher to wake it at its
+	// next write, where writes are reported on request: a file written
+	// about as often as it is read is polled, not woken.
+	armAfter = 2
 	// readEvery is the shortest time between two reads of a growing file:
-	// the writes fsnotify reports meanwhile are read together, a round of
+	// the writes made meanwhile are read together, a round of
 	// many lines instead of one wakeup per line. Well inside the sink's
 	// flush interval.
 	readEvery = 250 * time.Millisecond
@@ -38,7 +46,7 @@ const (
 	// streams the sink stretches its flush interval anyway.
 	readersPerEvery = 250
 	readEveryMax    = time.Second
-	// eventPause is how long the tailer lets fsnotify events gather after
+	// eventPause is how long the tailer lets the watcher's events gather after
 	// handling some, and eventBuffer how many wait in the channel; the rest
 	// wait in the kernel's queue (16,384 by default; an overflow makes a
 	// rescan and wakes every file).
@@ -96,9 +104,15 @@ type followerDeps struct {
 	// must say so and hold their size; waiting for the next interval would
 	// lose them uncounted. Callers hold no lock.
 	persistUnsafe func()
-	// watching reports whether fsnotify watches dir, so that its files'
+	// watching reports whether the watcher watches dir, so that its files'
 	// safety poll may back off. It takes Tailer.mu.
 	watching func(dir string) bool
+	// armsWrites: the watcher reports a file's writes only when asked, by
+	// watchWrite, which wakes f (wroteNow) at its file's next write and
+	// returns the watch.
+	armsWrites atomic.Bool
+	watchWrite func(f *follower) (int32, error)
+	watchLimit atomic.Bool // the watch limit was reached (logged once)
 	// multiline chooses a file's multi-line rule at each round (nil: no
 	// joining), and quiet is how long a group waits for its next line.
 	multiline func(*FileMeta) (*multiline.Rule, bool)
@@ -142,7 +156,13 @@ type follower struct {
 	skip     atomic.Value // string: a bound's reason to give up on the file
 	closed   atomic.Bool
 	detachAt atomic.Int64 // unix nanos when it was detached
-	written  atomic.Bool  // fsnotify reported a write since the last look
+	written  atomic.Bool  // the watcher reported a write since the last look
+	// armed: the watcher wakes the follower at the file's next write
+	// (watchWrite), through the watch writeWd; watchFailed: asking for
+	// that failed once (logged).
+	armed       atomic.Bool
+	writeWd     atomic.Int32
+	watchFailed bool
 
 	opened time.Time
 	wake   chan struct{}
@@ -336,12 +356,34 @@ func (f *follower) run(ctx context.Context) {
 			quiet = 0
 		}
 		wait := f.poll(quiet)
+		growing := false
+		if f.d.armsWrites.Load() && !failing && !f.detached.Load() {
+			// The watcher reports a write only when asked. A growing file
+			// is looked at again at the end of its read gap, whatever was
+			// written meanwhile; a file that stopped growing asks to be
+			// woken at its next write.
+			if quiet < armAfter {
+				wait = min(wait, max(time.Until(began.Add(f.d.readGap())), time.Millisecond))
+				growing = !f.asm.grouping()
+			} else {
+				wait = f.poll(quiet - armAfter + 1)
+				if !f.armed.Load() {
+					switch f.watchWrite() {
+					case watchGrew:
+						quiet = 0
+						continue
+					case watchFailed:
+						wait = min(wait, pollAttached)
+					}
+				}
+			}
+		}
 		// Wait in the idle poller, without a goroutine: a quiet file until
 		// its backed-off poll, and a growing one between two reads (no
 		// rotation or multi-line group to watch closely), which a wakeup
 		// reads again once its read gap has passed.
 		active := wait < parkAfter
-		if !failing && f.d.idle != nil && (!active || wait >= pollAttached && !f.detached.Load()) {
+		if !failing && f.d.idle != nil && (!active || growing || wait >= pollAttached && !f.detached.Load()) {
 			switch f.d.idle.park(f, quiet, wait, began.Add(f.d.readGap()), active) {
 			case parked:
 				stayAwake = active
@@ -376,6 +418,46 @@ func (f *follower) run(ctx context.Context) {
 	}
 }
 
+// watchOutcome is what watchWrite found.
+type watchOutcome int
+
+const (
+	watchArmed  watchOutcome = iota // the next write wakes the follower
+	watchGrew                       // the file changed before the watch began: read it
+	watchFailed                     // no watch: poll
+)
+
+// watchWrite asks the watcher to wake f at its file's next write, then
+// looks at its size once more: a write between the last look and the
+// watch is reported by neither.
+func (f *follower) watchWrite() watchOutcome {
+	wd, err := f.d.watchWrite(f)
+	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) && !f.d.watchLimit.Swap(true) {
+			f.d.log.Warn("the inotify watch limit (fs.inotify.max_user_watches) is reached; files that cannot be watched are polled every second",
+				append(f.logAttrs(), logError, err)...)
+		} else if !f.watchFailed {
+			f.d.log.Debug("cannot watch the file for writes; polling it every second", append(f.logAttrs(), logError, err)...)
+		}
+		f.watchFailed = true
+		return watchFailed
+	}
+	f.writeWd.Store(wd)
+	f.armed.Store(true)
+	if fi, err := f.file.Stat(); err == nil && fi.Size() != f.size.Load() {
+		return watchGrew
+	}
+	return watchArmed
+}
+
+// wroteNow is the wakeup of f's write watch, called by the watcher's
+// goroutine.
+func (f *follower) wroteNow() {
+	f.armed.Store(false)
+	f.written.Store(true)
+	f.notify()
+}
+
 // readGap is the shortest time between two reads of a growing file:
 // readEvery, longer when more than readersPerEvery followers are awake.
 func (d *followerDeps) readGap() time.Duration {
@@ -406,7 +488,7 @@ func (f *follower) poll(quiet int) time.Duration {
 		// A multi-line group is shipped once quiet.
 		return min(pollAttached, max(f.asm.groupWait(time.Now(), f.d.quiet), time.Millisecond))
 	case quiet == 0 || f.asm.pending() || f.unsent != nil || !f.d.watching(filepath.Dir(f.meta.Target)):
-		// Something to ship soon, or no fsnotify to say when the file
+		// Something to ship soon, or no watcher to say when the file
 		// changes: the poll is all there is.
 		return pollAttached
 	}
@@ -489,7 +571,7 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 	f.deleted.Store(linksOf(fi) == 0)
 	// Unchanged since the last look and read to its end: only the idle
 	// flush below may have work. This keeps an idle file at one fstat per
-	// poll. A write fsnotify reported says otherwise: a copytruncate may
+	// poll. A write the watcher reported says otherwise: a copytruncate may
 	// rewrite the file to the same size within the clock tick of its
 	// modification time.
 	idle := !written && size == f.size.Load() && size == f.off && fi.ModTime().Equal(f.modTime) && !f.modTime.IsZero()
@@ -516,7 +598,9 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		// At the size the look saw: what was written since is for the
+		// next look, not a read that finds the end of the file.
+		if n == 0 || f.off >= size {
 			break
 		}
 	}

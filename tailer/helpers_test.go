@@ -174,13 +174,24 @@ func podLayout(t testing.TB, root, ns, pod, container string) (logDir, linkDir s
 	return logDir, linkDir
 }
 
+func init() {
+	// make unit runs the tailer's tests again with fsnotify's watcher,
+	// which every system but Linux uses.
+	if os.Getenv("SKIFF_TEST_WATCHER") == "fsnotify" {
+		defaultWatcher = newFsWatcher
+	}
+}
+
 // startTailer runs a tailer until the test ends and returns it with a
 // function that stops Run and waits for it.
-func startTailer(t testing.TB, cfg Config, out Consumer) (*Tailer, func()) {
+func startTailer(t testing.TB, cfg Config, out Consumer, setup ...func(*Tailer)) (*Tailer, func()) {
 	t.Helper()
 	tl, err := New(cfg, out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, s := range setup {
+		s(tl)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -8,7 +8,7 @@ import (
 )
 
 // parkAfter is the shortest safety poll a follower parks for instead of
-// waiting in its own goroutine: a file fsnotify watches that was quiet at
+// waiting in its own goroutine: a watched file that was quiet at
 // its last look (its poll backed off past pollAttached).
 const parkAfter = 2 * pollAttached
 
@@ -22,9 +22,13 @@ const (
 	startStep  = 150 * time.Microsecond
 )
 
+// resumeSlack is how early the poller may resume a follower parked for a
+// poll, so that the polls due within it are taken together.
+const resumeSlack = 10 * time.Millisecond
+
 // idlePoller holds the followers of quiet files between two looks: such a
 // follower has no goroutine and no timer of its own while it waits, one
-// timer serves them all, and a wakeup (fsnotify, an acknowledgement, a
+// timer serves them all, and a wakeup (a write, an acknowledgement, a
 // detachment) starts its goroutine again. A node's idle files then cost a
 // heap entry each, not a goroutine's stack and a timer.
 type idlePoller struct {
@@ -197,7 +201,10 @@ func (p *idlePoller) run(ctx context.Context) {
 	for {
 		p.mu.Lock()
 		now := time.Now()
-		for len(p.q.items) > 0 && !p.q.items[0].due.After(now) {
+		// Polls due within resumeSlack are taken together: a thousand
+		// files polled once a second wake the agent about a hundred
+		// times a second, not a thousand.
+		for len(p.q.items) > 0 && !p.q.items[0].due.After(now.Add(p.slack(p.q.items[0]))) {
 			it := p.removeLocked(p.q.items[0].f)
 			quiet := min(it.f.quiet+1, maxQuiet)
 			if it.woken {
@@ -221,6 +228,16 @@ func (p *idlePoller) run(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+// slack is how early a parked follower may resume: a poll may come a
+// little early; a wakeup held to the end of a read gap, or a start, may
+// not.
+func (p *idlePoller) slack(it parkedFollower) time.Duration {
+	if it.starting || it.woken {
+		return 0
+	}
+	return resumeSlack
 }
 
 // parkedFiles returns how many followers of quiet files are parked.

@@ -2,6 +2,7 @@ package tailer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -158,6 +159,165 @@ func TestGrowingFilesPark(t *testing.T) {
 	})
 }
 
+// writeWatches stands in for the kernel's one-shot write watches (a
+// synctest bubble cannot read inotify): watchWrite arms a file, and a
+// write to an armed file disarms it and wakes its follower, once.
+type writeWatches struct {
+	mu    sync.Mutex
+	armed map[*follower]bool
+	arms  int
+	wakes int
+	fail  map[*follower]bool   // watchWrite fails for these
+	race  map[*follower]func() // runs inside watchWrite once: a write the watch misses
+}
+
+func armWrites(w *writeWatches) func(*Tailer) {
+	w.armed, w.fail, w.race = map[*follower]bool{}, map[*follower]bool{}, map[*follower]func(){}
+	return func(tl *Tailer) {
+		tl.deps.armsWrites.Store(true)
+		tl.deps.watchWrite = func(f *follower) (int32, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if w.fail[f] {
+				return 0, errors.New("no space left on device")
+			}
+			w.armed[f] = true
+			w.arms++
+			if race := w.race[f]; race != nil {
+				delete(w.race, f)
+				race()
+			}
+			return 1, nil
+		}
+	}
+}
+
+// wrote reports a write to f if it is armed.
+func (w *writeWatches) wrote(f *follower) {
+	w.mu.Lock()
+	armed := w.armed[f]
+	delete(w.armed, f)
+	if armed {
+		w.wakes++
+	}
+	w.mu.Unlock()
+	if armed {
+		f.wroteNow()
+	}
+}
+
+func (w *writeWatches) counts() (arms, wakes int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.arms, w.wakes
+}
+
+// TestGrowingFilesPolled: where the watcher reports a write only when
+// asked, a quiet file asks to be woken at its next write and is read at
+// once; while it keeps growing it is read at the end of each read gap and
+// asks for nothing, so a file written every moment costs no wakeup per
+// write; after armAfter empty looks it asks again. A write between the
+// last look and the watch is read at once; a file that cannot be watched
+// is polled every pollAttached.
+func TestGrowingFilesPolled(t *testing.T) {
+	const files = 20
+	dir, paths := lineFiles(t, files)
+	synctest.Test(t, func(t *testing.T) {
+		var w writeWatches
+		r := runFollowers(t, dir, paths, armWrites(&w))
+		c, tl, fs, base := r.c, r.tl, r.fs, r.base
+		want := files
+		write := func(i int, line string) {
+			appendFile(t, paths[i], criLines([]string{line}))
+			w.wrote(fs[i])
+			want++
+		}
+		settle := func(d time.Duration) {
+			time.Sleep(d)
+			synctest.Wait()
+		}
+		settle(time.Minute)
+		if arms, wakes := w.counts(); c.count() != want || arms != files || wakes != 0 {
+			t.Fatalf("quiet: %d records, %d watches, %d wakeups; want %d, %d, 0", c.count(), arms, wakes, want, files)
+		}
+		if a, q := tl.deps.awake.Load(), tl.deps.idle.parkedFiles(); a != 0 || q != files {
+			t.Fatalf("quiet: %d awake, %d idle; want 0, %d", a, q, files)
+		}
+
+		// A write to a quiet file: woken, read at once.
+		write(3, "woken")
+		synctest.Wait()
+		if c.count() != want {
+			t.Fatalf("%d records right after a write to a quiet file; want %d", c.count(), want)
+		}
+		settle(time.Minute)
+
+		// Every file written every 50 ms for 4 s: one wakeup each, the
+		// first write; then read at every read gap, lines never older
+		// than one gap, no follower goroutine between reads.
+		_, wakes0 := w.counts()
+		arms0, _ := w.counts()
+		for step := range 80 {
+			for i := range files {
+				write(i, fmt.Sprintf("s%d f%d", step, i))
+			}
+			settle(50 * time.Millisecond)
+			if step%5 == 4 {
+				if n := followerGoroutines(); n > base {
+					t.Fatalf("step %d: %d follower goroutines between reads; want none", step, n-base)
+				}
+				if lag := want - c.count(); lag > files*(int(readEvery/(50*time.Millisecond))+1) {
+					t.Fatalf("step %d: %d lines unread; want at most a read gap's", step, lag)
+				}
+				if a := tl.deps.awake.Load(); a != files {
+					t.Fatalf("step %d: %d awake; want %d", step, a, files)
+				}
+			}
+		}
+		if arms, wakes := w.counts(); wakes-wakes0 != files || arms != arms0 {
+			t.Errorf("busy: %d wakeups, %d watches for %d writes; want %d wakeups, no watch", wakes-wakes0, arms-arms0, 80*files, files)
+		}
+		settle(readEvery + resumeSlack)
+		if c.count() != want {
+			t.Fatalf("%d records a read gap after the last writes; want %d", c.count(), want)
+		}
+		settle(time.Minute)
+		if arms, _ := w.counts(); arms != arms0+files {
+			t.Errorf("quiet again: %d watches; want %d", arms, arms0+files)
+		}
+
+		// A write the watch misses, just before it began: read at once.
+		w.mu.Lock()
+		w.race[fs[5]] = func() { appendFile(t, paths[5], criLines([]string{"raced"})) }
+		w.mu.Unlock()
+		write(5, "wakes")
+		want++ // the raced line
+		// Read by the look right after the watch began, well before the
+		// next poll (pollAttached<<1 later).
+		settle(pollAttached)
+		if c.count() != want {
+			t.Fatalf("%d records after a write raced the watch; want %d", c.count(), want)
+		}
+
+		// A file that cannot be watched is polled every pollAttached.
+		w.mu.Lock()
+		w.fail[fs[7]] = true
+		w.mu.Unlock()
+		write(7, "before the failure")
+		settle(time.Minute)
+		for i := range 3 {
+			appendFile(t, paths[7], criLines([]string{fmt.Sprintf("unreported %d", i)}))
+			want++
+			settle(pollAttached + resumeSlack)
+			if c.count() != want {
+				t.Fatalf("unwatchable file: %d records %v after a write; want %d", c.count(), pollAttached, want)
+			}
+			settle(10 * time.Second)
+		}
+		r.stop()
+	})
+}
+
 // TestManyFilesStartSpread: a scan finding many files at once starts
 // startBurst followers at once and the others startStep apart, so that
 // while the first ones wait (here for the output) the rest hold no stack;
@@ -229,7 +389,7 @@ type followerRig struct {
 	stop func()
 }
 
-func runFollowers(t *testing.T, dir string, paths []string) *followerRig {
+func runFollowers(t *testing.T, dir string, paths []string, setup ...func(*Tailer)) *followerRig {
 	r := &followerRig{c: newCollector()}
 	tl, err := New(Config{Include: []string{filepath.Join(dir, "*.log")}}, r.c)
 	if err != nil {
@@ -237,6 +397,9 @@ func runFollowers(t *testing.T, dir string, paths []string) *followerRig {
 	}
 	r.tl = tl
 	tl.deps.watching = func(string) bool { return true }
+	for _, s := range setup {
+		s(tl)
+	}
 	for _, p := range paths {
 		r.fs = append(r.fs, openFollower(t, tl, p, 0))
 	}

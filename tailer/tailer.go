@@ -31,6 +31,8 @@ var (
 	errSyntax  = errors.New("bad line syntax")
 	errJSON    = errors.New("broken JSON")
 	errNoField = errors.New("missing log field")
+
+	errNoWatcher = errors.New("no watcher")
 )
 
 // Tailer discovers log files, follows each of them, and hands their records
@@ -58,14 +60,15 @@ type Tailer struct {
 	byPath     map[string]*follower // discovered path → the file it leads to
 	previous   map[string]*follower // path → the open file it led to before
 	byID       map[fileID]*follower // open files
-	byTarget   map[string]*follower // resolved path → its file, for fsnotify writes
+	byTarget   map[string]*follower // resolved path → its file, for reported writes
 	waiting    map[string]found     // files waiting for an open-file slot
 	watched    map[string]bool
 	unreadable map[fileID]unreadableFile // files that could not be opened
 	startedAt  time.Time
-	watcher    *fsnotify.Watcher
-	started    bool         // the first scan happened
-	loaded     []*spoolFile // spool entries of an earlier run, until the first scan
+	watcher    watcher
+	newWatcher func() (watcher, error) // defaultWatcher; a test may choose another
+	started    bool                    // the first scan happened
+	loaded     []*spoolFile            // spool entries of an earlier run, until the first scan
 	// startFn starts a follower's goroutine while Run runs; after it, it
 	// only registers the follower (Drain reads the copies, Close keeps the
 	// rest). Set under mu.
@@ -117,6 +120,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		rescan:     make(chan struct{}, 1),
 		spoolWake:  make(chan struct{}, 1),
 		idle:       newIdlePoller(),
+		newWatcher: defaultWatcher,
 	}
 	m, err := newMetrics(cfg.Registerer, t)
 	if err != nil {
@@ -143,6 +147,15 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		spoolDelay:  spoolDelay,
 		readEvery:   readEvery,
 		idle:        t.idle,
+		watchWrite: func(f *follower) (int32, error) {
+			t.mu.Lock()
+			w := t.watcher
+			t.mu.Unlock()
+			if w == nil {
+				return 0, errNoWatcher
+			}
+			return w.watchWrite(f.file, f.wroteNow)
+		},
 		watching: func(dir string) bool {
 			t.mu.Lock()
 			defer t.mu.Unlock()
@@ -168,17 +181,19 @@ func (t *Tailer) Run(ctx context.Context) error {
 	t.startedAt = time.Now()
 	t.ckpts.load()
 	t.loadSpool()
-	w, err := fsnotify.NewBufferedWatcher(eventBuffer)
+	w, err := t.newWatcher()
 	if err != nil {
-		t.log.Warn("fsnotify unavailable; new files are found by the rescan only", logError, err)
+		t.log.Warn("cannot watch files; new files are found by the rescan only", logError, err)
 	} else {
 		defer w.Close()
 		t.mu.Lock()
 		t.watcher = w
+		t.deps.armsWrites.Store(w.armsWrites())
 		t.mu.Unlock()
 		defer func() {
 			t.mu.Lock()
 			t.watcher = nil
+			t.deps.armsWrites.Store(false)
 			t.mu.Unlock()
 		}()
 	}
@@ -212,7 +227,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	if w != nil {
-		events, errs = w.Events, w.Errors
+		events, errs = w.Events(), w.Errors()
 	}
 	ckptFailing := false
 	pause := time.NewTimer(0)
@@ -245,7 +260,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 			case <-pause.C:
 			}
 		case err := <-errs:
-			t.log.Warn("fsnotify error; rescanning", logError, err)
+			t.log.Warn("file watch error; rescanning", logError, err)
 			t.scan(start)
 			t.wakeAll()
 		case <-rescan.C:
@@ -265,7 +280,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	}
 }
 
-// event handles one fsnotify event and reports whether a scan is due: a
+// event handles one watcher event and reports whether a scan is due: a
 // write wakes the file's follower; anything else may change what the
 // patterns match.
 func (t *Tailer) event(ev fsnotify.Event) bool {
@@ -331,6 +346,9 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 		delete(t.byTarget, f.meta.Target)
 	}
 	delete(t.byID, f.id)
+	if wd := f.writeWd.Load(); wd != 0 && t.watcher != nil {
+		t.watcher.unwatchWrite(wd)
+	}
 	t.ckpts.retired(f.id, f.close(live))
 	t.m.filesClosed.Inc()
 	t.log.Debug("file closed", f.logAttrs()...)

@@ -197,7 +197,7 @@ func jsonNumber(t *testing.T, line, key string) float64 {
 // TestIdleFilesAcrossKillsInOutage: beside busy pods whose files rotate
 // and get deleted, quiet pods write a line every few seconds, so that their
 // files wait in the shared idle poll between lines and are woken by
-// fsnotify, and steady pods write three lines a second into small files that
+// their write watches, and steady pods write three lines a second into small files that
 // rotate and get deleted, so that their followers wait in the poll between
 // two reads; SIGKILL twice in an outage, while all of them write, and every
 // line of each is delivered.
@@ -242,6 +242,9 @@ func TestIdleFilesAcrossKillsInOutage(t *testing.T) {
 	}
 	parked()
 	n.removedAtLeast(4)
+	// Long enough in the outage for the quiet files to be woken a few
+	// times each.
+	waitFor(t, time.Minute, "the quiet pods' lines", func() bool { return quiet.Stats().Lines >= 3*quietPods })
 	n.cw.SetFaults(cwlocal.Faults{})
 	n.written(1000)
 	stopQuiet()
