@@ -223,10 +223,20 @@ func newFollower(d *followerDeps, file *os.File, id fileID, meta *FileMeta, star
 		opened: time.Now(),
 	}
 	f.lastSafe = start
-	f.acks.Store(newAckTracker(start, f.notify))
+	f.acks.Store(newAckTracker(start, f.ackedAll))
 	f.readOff.Store(start)
 	f.size.Store(start)
 	return f
+}
+
+// ackedAll is called when the output acknowledged every record handed
+// out: a rotated file waits for that to close (finishIfDone). A file its
+// path still leads to has nothing to do then; waking it would only make a
+// look per delivered batch.
+func (f *follower) ackedAll() {
+	if f.detached.Load() {
+		f.notify()
+	}
 }
 
 // notify wakes the follower without blocking, parked or not.
@@ -654,7 +664,7 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 		f.off, f.lastSafe = 0, 0
 		f.readOff.Store(0)
 		f.asm.reset()
-		f.acks.Store(newAckTracker(0, f.notify))
+		f.acks.Store(newAckTracker(0, f.ackedAll))
 		fp = fingerprint{}
 		f.mu.Lock()
 		f.fp = fp

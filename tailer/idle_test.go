@@ -122,14 +122,19 @@ func TestGrowingFilesPark(t *testing.T) {
 				t.Fatalf("round %d: %d records right after the writes; want %d read at once", round, n, want)
 			}
 		}
-		// Two more lines within the read gap of the last read: none is
-		// read before the gap ends, both come in one round at its end.
-		// (The collector's acknowledgement of the last round wakes the
-		// follower at once, which reads again at the end of its gap: wait
-		// for that read.)
-		time.Sleep(readEvery)
+		// Two more lines within the read gap of a read: none is read
+		// before the gap ends, both come in one round at its end. (The
+		// read: a reported write to a file last read a while ago is read
+		// at once: half a second after its safety poll looked.)
+		time.Sleep(pollAttached + readEvery*2)
+		synctest.Wait()
+		write(5, "now")
+		want++
 		synctest.Wait()
 		read := time.Now()
+		if n := c.count(); n != want {
+			t.Fatalf("%d records right after a write; want %d", n, want)
+		}
 		time.Sleep(readEvery / 5)
 		write(5, "early 1")
 		time.Sleep(readEvery / 5)
