@@ -134,9 +134,11 @@ func runMax(ctx context.Context, h *harness, ad Adapter) []Result {
 			pass, best = rate, &trials[len(trials)-1]
 		} else {
 			fail = rate
-			if res.Error == "" && res.OfferedLPS < 0.95*rate {
-				break // the simulator itself cannot go faster on this machine
+			if res.Error == "" && res.OfferedLPS < 0.95*rate && pass == 0 {
+				break // the simulator itself cannot go this fast on this machine
 			}
+			// Short of a rate it could not offer, the search bisects
+			// below it as after any other failed step.
 		}
 		switch {
 		case fail == 0:
