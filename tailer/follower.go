@@ -158,8 +158,9 @@ type follower struct {
 	detachAt atomic.Int64 // unix nanos when it was detached
 	written  atomic.Bool  // the watcher reported a write since the last look
 	// armed: the watcher wakes the follower at the file's next write
-	// (watchWrite), through the watch writeWd; watchFailed: asking for
-	// that failed once (logged).
+	// (watchWrite), through the watch writeWd (kept after it fired, for
+	// retire to cancel: cancelling a fired watch does nothing);
+	// watchFailed: asking for that failed once (logged).
 	armed       atomic.Bool
 	writeWd     atomic.Int32
 	watchFailed bool
@@ -441,8 +442,12 @@ const (
 // looks at its size once more: a write between the last look and the
 // watch is reported by neither.
 func (f *follower) watchWrite() watchOutcome {
+	// Armed before the watch exists: its wakeup (wroteNow, which disarms)
+	// may come before watchWrite returns.
+	f.armed.Store(true)
 	wd, err := f.d.watchWrite(f)
 	if err != nil {
+		f.armed.Store(false)
 		if errors.Is(err, syscall.ENOSPC) && !f.d.watchLimit.Swap(true) {
 			f.d.log.Warn("the inotify watch limit (fs.inotify.max_user_watches) is reached; files that cannot be watched are polled every second",
 				append(f.logAttrs(), logError, err)...)
@@ -453,7 +458,6 @@ func (f *follower) watchWrite() watchOutcome {
 		return watchFailed
 	}
 	f.writeWd.Store(wd)
-	f.armed.Store(true)
 	if fi, err := f.file.Stat(); err == nil && fi.Size() != f.size.Load() {
 		return watchGrew
 	}

@@ -304,6 +304,26 @@ func TestGrowingFilesPolled(t *testing.T) {
 			t.Fatalf("%d records after a write raced the watch; want %d", c.count(), want)
 		}
 
+		// A write reported before the watch's setup returned (the
+		// watcher's goroutine is quick): the file asks again once quiet,
+		// and its next write is read at once.
+		w.mu.Lock()
+		w.race[fs[6]] = func() {
+			appendFile(t, paths[6], criLines([]string{"reported early"}))
+			delete(w.armed, fs[6])
+			w.wakes++
+			fs[6].wroteNow()
+		}
+		w.mu.Unlock()
+		write(6, "wakes")
+		want++ // the early line
+		settle(time.Minute)
+		write(6, "next")
+		synctest.Wait()
+		if c.count() != want {
+			t.Fatalf("%d records right after a write to a quiet file whose last watch fired early; want %d", c.count(), want)
+		}
+
 		// A file that cannot be watched is polled every pollAttached.
 		w.mu.Lock()
 		w.fail[fs[7]] = true
