@@ -156,6 +156,7 @@ type follower struct {
 	skip     atomic.Value // string: a bound's reason to give up on the file
 	closed   atomic.Bool
 	detachAt atomic.Int64 // unix nanos when it was detached
+	spoolNow atomic.Bool  // found rotated away: spooled without the delay
 	written  atomic.Bool  // the watcher reported a write since the last look
 	// armed: the watcher wakes the follower at the file's next write
 	// (watchWrite), through the watch writeWd (kept after it fired, for
@@ -261,11 +262,15 @@ func (f *follower) detach() {
 
 // detachedSince marks a file found already rotated away (at a restart, or
 // between two scans) as detached since at, its last modification: it may
-// be deleted any moment, so it is not given the spool delay again.
+// be deleted any moment, so it is not given the spool delay again (its
+// rotation may be older than the delay, and a start often follows a crash
+// in an outage).
 func (f *follower) detachedSince(at time.Time) {
 	f.detachAt.Store(at.UnixNano())
+	f.spoolNow.Store(true)
 	f.detached.Store(true)
 	f.notify()
+	f.d.wakeSpooler()
 }
 
 // fingerprint returns the file's current fingerprint.

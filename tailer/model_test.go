@@ -48,8 +48,8 @@ import (
 // (the spool's bound), or had nothing unacknowledged; only then may the
 // agent crash. Files are deleted while the agent is stopped only after a
 // SIGTERM stop, whose Close spools what is at risk; after a crash, a rotated
-// file's unacknowledged bytes are kept only once spoolDelay passed, a
-// window the model does not state.
+// file's unacknowledged bytes are kept only once spoolDelay passed (or the
+// next start found it rotated), a window the model does not state.
 
 // modelLine is one line the model wrote.
 type modelLine struct {

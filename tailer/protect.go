@@ -34,18 +34,26 @@ func (t *Tailer) spooler(ctx context.Context) {
 	if t.spool == nil {
 		return
 	}
-	tick := time.NewTicker(spoolerPoll)
-	defer tick.Stop()
+	timer := time.NewTimer(spoolerPoll)
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.spoolWake:
-		case <-tick.C:
+		case <-timer.C:
 		}
+		// The next look is when the first rotated file's spool delay
+		// ends, not a poll later: with fast rotation the kubelet may
+		// delete a file a second after that, and a crash between the
+		// deletion and the copy would lose it.
+		next := spoolerPoll
 		for _, f := range t.followers(func(f *follower) bool { return f.detached.Load() || f.deleted.Load() }) {
-			f.protect(false)
+			if due := f.protect(false); due > 0 {
+				next = min(next, due)
+			}
 		}
+		timer.Reset(next)
 	}
 }
 
@@ -63,17 +71,19 @@ func (t *Tailer) followers(keep func(*follower) bool) []*follower {
 }
 
 // protect copies the file's unacknowledged bytes to the spool when they are
-// at risk: the file is deleted, was rotated away spoolDelay ago, or the agent
-// is stopping (final). A deleted file may make room by giving up the oldest
-// spooled bytes; a copy of a file still on disk never does.
-func (f *follower) protect(final bool) {
+// at risk: the file is deleted, was rotated away spoolDelay ago (or found
+// rotated away at a start), or the agent is stopping (final). A deleted
+// file may make room by giving up the oldest spooled bytes; a copy of a file
+// still on disk never does. It returns how long until a rotated file's
+// delay ends, or 0.
+func (f *follower) protect(final bool) time.Duration {
 	sp := f.d.spool
 	if sp == nil || f.fromSpool || f.closed.Load() {
-		return
+		return 0
 	}
 	fi, err := f.file.Stat()
 	if err != nil {
-		return
+		return 0
 	}
 	size := fi.Size()
 	deleted := linksOf(fi) == 0
@@ -89,7 +99,7 @@ func (f *follower) protect(final bool) {
 		// Truncated since the follower last looked: its offsets are the
 		// old content's. It reads the new content first, then asks again.
 		f.notify()
-		return
+		return 0
 	}
 	acks := f.acks.Load()
 	wm := acks.watermark()
@@ -97,11 +107,15 @@ func (f *follower) protect(final bool) {
 	sf, lost := f.spooled, f.spoolLost
 	f.mu.Unlock()
 	if size <= wm || lost || (sf != nil && sf.meta.End >= size) {
-		return
+		return 0
 	}
-	detachedFor := time.Since(time.Unix(0, f.detachAt.Load()))
-	if !deleted && !final && !(f.detached.Load() && detachedFor >= f.d.spoolDelay) {
-		return
+	if !deleted && !final && !f.spoolNow.Load() {
+		if !f.detached.Load() {
+			return 0
+		}
+		if left := f.d.spoolDelay - time.Since(time.Unix(0, f.detachAt.Load())); left > 0 {
+			return left
+		}
 	}
 	fp := f.fingerprint()
 	if sf != nil {
@@ -122,7 +136,7 @@ func (f *follower) protect(final bool) {
 	next, err := sp.save(sf, f.file, f.id, fp, f.meta, written, wm, size, deleted, f.spoolEvicted)
 	if err != nil {
 		if !deleted {
-			return // still on disk: the restart reads it there
+			return 0 // still on disk: the restart reads it there
 		}
 		// Nowhere else to keep them: they live as long as the descriptor.
 		sp.remove(sf)
@@ -130,14 +144,18 @@ func (f *follower) protect(final bool) {
 		f.d.log.Warn("cannot spool a deleted file; its unacknowledged bytes are lost if skiff stops before they are delivered",
 			append(f.logAttrs(), logBytes, size-wm, logReason, skipSpoolFull, logError, err)...)
 		f.d.persistUnsafe()
-		return
+		return 0
 	}
 	f.mu.Lock()
 	f.spooled = next
 	f.mu.Unlock()
+	if next != nil {
+		f.d.log.Debug("unacknowledged bytes copied to the spool", append(f.logAttrs(), logSpool, next.name, logBytes, size-wm)...)
+	}
 	if f.closed.Load() && f.settled() {
 		sp.remove(next) // retired meanwhile, with everything acknowledged
 	}
+	return 0
 }
 
 // changedUnder reports whether the file, now size bytes, is no longer what

@@ -285,32 +285,47 @@ func (n *node) metric(name string) float64 {
 func (n *node) tally() nodesim.Tally {
 	r := readBack(n.cw, n.sim)
 	if r.tally.Lost > 0 {
-		n.explainLost()
+		n.explainLost(n.sim)
 	}
 	return r.tally
 }
 
-// explainLost logs the first lines missing from cwlocal, and whether they
-// are in the files at all, to tell an agent's loss from a writer's.
-func (n *node) explainLost() {
-	for i := range n.sim.Streams() {
+// explainLost logs, per stream of sim, the lines missing from cwlocal as
+// ranges, and whether the first of them are in a file at all, to tell an
+// agent's loss from a writer's.
+func (n *node) explainLost(sim *nodesim.Sim) {
+	for i := range sim.Streams() {
 		seen := map[int64]bool{}
-		for _, e := range n.cw.Events(groupName(), streamName(demoNode, n.sim.Stream(i))) {
+		for _, e := range n.cw.Events(groupName(), streamName(demoNode, sim.Stream(i))) {
 			if m, ok := nodesim.FindMarker(e.Message); ok {
 				seen[m.Seq] = true
 			}
 		}
-		var missing []int64
-		for seq := range n.sim.StreamLines(i) {
-			if !seen[seq] && len(missing) < 5 {
-				missing = append(missing, seq)
+		var ranges []string
+		var first []int64
+		start := int64(-1)
+		lines := sim.StreamLines(i)
+		for seq := int64(0); seq <= lines; seq++ {
+			if seq < lines && !seen[seq] {
+				if start < 0 {
+					start = seq
+				}
+				if len(first) < 3 {
+					first = append(first, seq)
+				}
+				continue
+			}
+			if start >= 0 {
+				ranges = append(ranges, fmt.Sprintf("%d-%d", start, seq-1))
+				start = -1
 			}
 		}
-		if len(missing) == 0 {
+		if len(ranges) == 0 {
 			continue
 		}
-		files, _ := filepath.Glob(filepath.Join(n.sim.Stream(i).Dir, "*"))
-		for _, seq := range missing {
+		n.t.Logf("stream %d (%s): lines %s of %d not delivered", i, sim.Stream(i).Dir, strings.Join(ranges, ", "), lines)
+		files, _ := filepath.Glob(filepath.Join(sim.Stream(i).Dir, "*"))
+		for _, seq := range first {
 			needle := fmt.Sprintf("%s%d:%d:", nodesim.MarkerPrefix, i, seq)
 			where := "in no file"
 			for _, f := range files {
@@ -318,7 +333,7 @@ func (n *node) explainLost() {
 					where = "in " + filepath.Base(f)
 				}
 			}
-			n.t.Logf("stream %d line %d not delivered; it is %s (%d lines written)", i, seq, where, n.sim.StreamLines(i))
+			n.t.Logf("stream %d line %d is %s", i, seq, where)
 		}
 	}
 }

@@ -254,6 +254,8 @@ func TestIdleFilesAcrossKillsInOutage(t *testing.T) {
 	st := readBack(n.cw, steady).tally
 	if tl.Lost != 0 || qt.Lost != 0 || st.Lost != 0 {
 		t.Errorf("busy pods %+v, quiet pods %+v, steady pods %+v; want nothing lost", tl, qt, st)
+		n.explainLost(quiet)
+		n.explainLost(steady)
 	}
 	if qt.Written < 3*quietPods {
 		t.Errorf("the quiet pods wrote %d lines; want several each", qt.Written)
