@@ -124,3 +124,46 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkLookOneLine measures a look at a file that grew by one line
+// since the last one, which is what many slow pods cost per line: the
+// stat, the identity check, the read, decoding and the hand-off. The
+// write of the line is included.
+func BenchmarkLookOneLine(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "0.log")
+	if err := os.WriteFile(path, sampleCRI(64<<10), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	tl, err := New(Config{Include: []string{path}}, nopConsumer{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer file.Close()
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	ctx := context.Background()
+	f := newFollower(tl.deps, file, fileID{}, &FileMeta{Path: path}, 0, fingerprint{})
+	if err := f.catchUp(ctx, false, false); err != nil {
+		b.Fatal(err)
+	}
+	line := sampleCRI(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.Write(line); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.catchUp(ctx, false, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if fi, err := file.Stat(); err != nil || f.off != fi.Size() {
+		b.Fatalf("read to %d of %v (%v)", f.off, fi.Size(), err)
+	}
+}

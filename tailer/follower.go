@@ -142,9 +142,12 @@ type follower struct {
 	off      int64 // next byte to read, always at a line boundary
 	asm      *assembler
 	lastSafe int64
-	grown    time.Time // when the file last grew
-	modTime  time.Time // its modification time at the last look
-	flushed  bool      // the unfinished line was flushed for idleness
+	// verify: a round found the file's first bytes changed under its read;
+	// the next look checks them before reading.
+	verify  bool
+	grown   time.Time // when the file last grew
+	modTime time.Time // its modification time at the last look
+	flushed bool      // the unfinished line was flushed for idleness
 	// ruleKnown: the multi-line rule was decided, or waited for long enough.
 	ruleKnown bool
 
@@ -600,10 +603,12 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 			return err
 		}
 	}
-	if size > f.size.Swap(size) {
+	prev := f.size.Swap(size)
+	if size > prev {
 		f.grown = time.Now()
 		f.flushed = false
 	}
+	verified := false
 	for !idle && !f.skipping() && !(bounded && f.off >= size) {
 		if gated {
 			if err := f.d.gate.acquire(ctx); err != nil {
@@ -616,6 +621,22 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 		}
 		if err != nil {
 			return err
+		}
+		if f.verify && !verified {
+			// The round found the first bytes changed under it: size is
+			// the new content's. Check them as a look does before reading
+			// (it counts what was not read of the old content, as of the
+			// size last seen), then read on, from 0 if truncated.
+			verified = true
+			f.size.Store(prev)
+			if err := f.checkTruncation(ctx, size); err != nil {
+				return err
+			}
+			if f.verify {
+				break // could not check: the next look does
+			}
+			f.size.Store(size)
+			continue
 		}
 		// At the size the look saw: what was written since is for the
 		// next look, not a read that finds the end of the file.
@@ -644,12 +665,18 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 	fp := f.fingerprint()
 	truncated := size < f.off
-	if !truncated && fp.N > 0 {
+	// A file that grew past the offset is read next, and the round checks
+	// its first bytes after reading (which covers a rewrite before the
+	// read too): checking them here as well would cost a second read of
+	// them per look. Unless the round found them changed (verify), or the
+	// fingerprint is still growing (it must not grow over new content).
+	if !truncated && fp.N > 0 && (size <= f.off || f.verify || fp.N < fingerprintBytes) {
 		same, err := fp.matches(f.file)
 		if err != nil {
 			return nil
 		}
 		truncated = !same
+		f.verify = false
 	}
 	if truncated {
 		f.d.m.filesTruncated.Inc()
@@ -671,6 +698,7 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 			f.d.log.Info("file truncated, reading it again from the start", append(f.logAttrs(), logOffset, f.off)...)
 		}
 		f.off, f.lastSafe = 0, 0
+		f.verify = false
 		f.readOff.Store(0)
 		f.asm.reset()
 		f.acks.Store(newAckTracker(0, f.ackedAll))

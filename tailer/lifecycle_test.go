@@ -260,3 +260,43 @@ func TestReadBytesAreFingerprinted(t *testing.T) {
 		t.Errorf("got %q; want %q", got, want)
 	}
 }
+
+// TestRewrittenPastOffset: a file truncated and written again past the read
+// offset between two looks grew, as far as its size tells, and is read
+// without checking its first bytes first. The read finds them changed after
+// the fact and drops what it read (the new content's middle), and the same
+// look starts the new content over at 0: every line arrives once, none cut,
+// and nothing counts as skipped.
+func TestRewrittenPastOffset(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	old := seq("old-line-with-some-padding-to-pass-a-kilobyte", 0, 20)
+	appendFile(t, path, criLines(old))
+	c := newCollector()
+	tl, err := New(Config{Include: []string{path}}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := openFollower(t, tl, path, 0)
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if fp := f.fingerprint(); fp.N != fingerprintBytes {
+		t.Fatalf("fingerprint covers %d bytes; want %d", fp.N, fingerprintBytes)
+	}
+	neu := seq("new", 0, 60)
+	if err := os.WriteFile(path, []byte(criLines(neu)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.catchUp(t.Context(), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.all()[path], append(old, neu...); !slices.Equal(got, want) {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	if n := testCounter(tl.m.filesTruncated); n != 1 {
+		t.Errorf("%v truncations counted; want 1", n)
+	}
+	if n := testCounter(tl.m.skipped.WithLabelValues(skipTruncated)); n != 0 {
+		t.Errorf("%v bytes counted as skipped; want 0 (every old byte was read)", n)
+	}
+}

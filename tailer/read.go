@@ -32,10 +32,12 @@ func (f *follower) round(ctx context.Context, final bool) (int, error) {
 		// to the new content at the wrong offset: drop them and let the
 		// next check start over at 0.
 		if same, err := f.fingerprint().matches(f.file); err == nil && !same {
+			f.verify = true
 			f.notify()
 			return 0, nil
 		}
 		if !f.coverFingerprint(rb.data[:n]) {
+			f.verify = true
 			f.notify()
 			return 0, nil
 		}
