@@ -66,10 +66,10 @@ func (nopConsumer) Write(_ context.Context, recs []Record) error {
 	return nil
 }
 
-// benchReadPath measures the whole read path: positional reads of a real
-// file, decoding, joining, ack registration and the hand-off to a consumer.
-func benchReadPath(b *testing.B, data []byte) {
-	path := filepath.Join(b.TempDir(), "bench.log")
+// benchFile writes data to a file and returns a tailer of it (its records
+// acknowledged at once) and the file, open for reading.
+func benchFile(b *testing.B, data []byte) (*Tailer, string, *os.File) {
+	path := filepath.Join(b.TempDir(), "0.log")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +81,14 @@ func benchReadPath(b *testing.B, data []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer file.Close()
+	b.Cleanup(func() { file.Close() })
+	return tl, path, file
+}
+
+// benchReadPath measures the whole read path: positional reads of a real
+// file, decoding, joining, ack registration and the hand-off to a consumer.
+func benchReadPath(b *testing.B, data []byte) {
+	tl, path, file := benchFile(b, data)
 	ctx := context.Background()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -130,19 +137,7 @@ func cpuTime() time.Duration {
 // stat, the identity check, the read, decoding and the hand-off. The
 // write of the line is included.
 func BenchmarkLookOneLine(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "0.log")
-	if err := os.WriteFile(path, sampleCRI(64<<10), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	tl, err := New(Config{Include: []string{path}}, nopConsumer{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	file, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer file.Close()
+	tl, path, file := benchFile(b, sampleCRI(64<<10))
 	w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		b.Fatal(err)
