@@ -143,7 +143,7 @@ type follower struct {
 	asm      *assembler
 	lastSafe int64
 	// verify: a round found the file's first bytes changed under its read;
-	// the next look checks them before reading.
+	// they are checked before the next read.
 	verify  bool
 	grown   time.Time // when the file last grew
 	modTime time.Time // its modification time at the last look
@@ -643,6 +643,11 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 		if n == 0 || f.off >= size {
 			break
 		}
+	}
+	if f.verify {
+		// Still unresolved: the next look's check counts from the size
+		// last seen of the old content, not the new content's.
+		f.size.Store(prev)
 	}
 	// A multi-line group waits for its next line only so long, unless the
 	// file was rotated and the new one waits for it (resolve).
