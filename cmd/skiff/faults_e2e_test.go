@@ -190,33 +190,8 @@ func TestForbiddenGroupBinary(t *testing.T) {
 	tl, per := n.tallyIn(groupOf)
 	if tl.Lost != 0 {
 		t.Errorf("tally = %+v (per stream %v); want nothing lost", tl, per)
-		n.explainLostIn(groupOf)
+		n.explainLostIn(n.sim, groupOf)
 	}
 	t.Logf("written %d, delivered %d, duplicates %d, per stream %v, rotations %d, removed %d",
 		tl.Written, tl.Delivered, tl.Duplicates, per, n.sim.Stats().Rotations, n.sim.Stats().Removed)
-}
-
-// explainLostIn logs, for the streams with missing lines, how many are
-// missing and whether the first of them are still in a file.
-func (n *node) explainLostIn(groupOf func(int) string) {
-	for i := range n.sim.Streams() {
-		seen := map[int64]bool{}
-		for _, e := range n.cw.Events(groupOf(i), streamName(demoNode, n.sim.Stream(i))) {
-			if m, ok := nodesim.FindMarker(e.Message); ok {
-				seen[m.Seq] = true
-			}
-		}
-		missing, first := 0, int64(-1)
-		for seq := range n.sim.StreamLines(i) {
-			if !seen[seq] {
-				if missing == 0 {
-					first = seq
-				}
-				missing++
-			}
-		}
-		if missing > 0 {
-			n.t.Logf("stream %d: %d lines missing, the first is line %d", i, missing, first)
-		}
-	}
 }

@@ -294,9 +294,14 @@ func (n *node) tally() nodesim.Tally {
 // ranges, and whether the first of them are in a file at all, to tell an
 // agent's loss from a writer's.
 func (n *node) explainLost(sim *nodesim.Sim) {
+	n.explainLostIn(sim, func(int) string { return groupName() })
+}
+
+// explainLostIn is explainLost for streams shipped to groupOf(stream).
+func (n *node) explainLostIn(sim *nodesim.Sim, groupOf func(int) string) {
 	for i := range sim.Streams() {
 		seen := map[int64]bool{}
-		for _, e := range n.cw.Events(groupName(), streamName(demoNode, sim.Stream(i))) {
+		for _, e := range n.cw.Events(groupOf(i), streamName(demoNode, sim.Stream(i))) {
 			if m, ok := nodesim.FindMarker(e.Message); ok {
 				seen[m.Seq] = true
 			}
