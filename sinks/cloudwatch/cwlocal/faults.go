@@ -51,6 +51,11 @@ type Faults struct {
 	// Operations limits the other faults to these operations (e.g.
 	// "PutLogEvents"); empty means every operation.
 	Operations []string `json:"operations,omitempty"`
+	// Seed, when not zero, draws DropRate, ErrorRate and ThrottleRate from
+	// one random sequence started by SetFaults: whichever requests arrive,
+	// the n-th draw is the same in every run, so the number of attempts a
+	// number of successes takes is too.
+	Seed uint64 `json:"seed,omitempty"`
 }
 
 // faultsJSON is Faults on the control API: durations as Go duration strings,
@@ -82,6 +87,7 @@ type faultState struct {
 	mu      sync.Mutex
 	f       Faults
 	buckets map[string]*bucket
+	rng     *rand.Rand // the draws when f.Seed is set
 }
 
 // bucket is a token bucket holding at most one second of a quota.
@@ -91,14 +97,39 @@ type bucket struct {
 }
 
 func newFaultState(f Faults) *faultState {
-	return &faultState{f: f, buckets: make(map[string]*bucket)}
+	fs := &faultState{buckets: make(map[string]*bucket)}
+	fs.set(f)
+	return fs
+}
+
+// set replaces the faults; the caller holds mu or owns fs.
+func (fs *faultState) set(f Faults) {
+	fs.f = f
+	fs.rng = nil
+	if f.Seed != 0 {
+		fs.rng = rand.New(rand.NewPCG(f.Seed, f.Seed))
+	}
+}
+
+// chance draws true with probability p, from the seeded sequence when
+// there is one.
+func (fs *faultState) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.rng != nil {
+		return fs.rng.Float64() < p
+	}
+	return rand.Float64() < p
 }
 
 // SetFaults replaces the injected faults; it applies to requests that arrive
 // after it returns.
 func (s *Server) SetFaults(f Faults) {
 	s.faults.mu.Lock()
-	s.faults.f = f
+	s.faults.set(f)
 	s.faults.mu.Unlock()
 }
 
@@ -130,7 +161,7 @@ func (s *Server) injectFaults(r *http.Request, op string, body []byte) *apiError
 	throttled := f.Throttle && !fs.take(op, now, f.Quotas)
 	fs.mu.Unlock()
 
-	if f.DropRate > 0 && rand.Float64() < f.DropRate {
+	if fs.chance(f.DropRate) {
 		s.metrics.faults.WithLabelValues("drop").Inc()
 		panic(http.ErrAbortHandler)
 	}
@@ -146,7 +177,7 @@ func (s *Server) injectFaults(r *http.Request, op string, body []byte) *apiError
 		s.metrics.faults.WithLabelValues("outage").Inc()
 		return errUnavailable
 	}
-	if f.ErrorRate > 0 && rand.Float64() < f.ErrorRate {
+	if fs.chance(f.ErrorRate) {
 		s.metrics.faults.WithLabelValues("error").Inc()
 		return errUnavailable
 	}
@@ -154,7 +185,7 @@ func (s *Server) injectFaults(r *http.Request, op string, body []byte) *apiError
 		s.metrics.faults.WithLabelValues("attempt").Inc()
 		return errUnavailable
 	}
-	if throttled || f.ThrottleRate > 0 && rand.Float64() < f.ThrottleRate {
+	if throttled || fs.chance(f.ThrottleRate) {
 		s.metrics.faults.WithLabelValues("throttle").Inc()
 		return errThrottled
 	}

@@ -54,6 +54,48 @@ func TestFaultsOutageAndErrors(t *testing.T) {
 	}
 }
 
+// TestSeededFaults: with a seed, setting the same faults again repeats the
+// same outcomes request by request, and another seed gives others.
+func TestSeededFaults(t *testing.T) {
+	s := startServer(t, Options{})
+	c := newClient(s, testAccessKey, testSecretKey, func(o *cloudwatchlogs.Options) { o.RetryMaxAttempts = 1 })
+	ctx := context.Background()
+	mustCreate(t, c, "/g", "s")
+	outcomes := func(seed uint64) string {
+		s.SetFaults(Faults{ErrorRate: 0.2, ThrottleRate: 0.3, Seed: seed})
+		var b strings.Builder
+		for range 60 {
+			_, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/g"), LogStreamName: aws.String("s"),
+				LogEvents: evs("a", time.Now().UnixMilli())})
+			var su *types.ServiceUnavailableException
+			var th *types.ThrottlingException
+			switch {
+			case err == nil:
+				b.WriteByte('.')
+			case errors.As(err, &su):
+				b.WriteByte('E')
+			case errors.As(err, &th):
+				b.WriteByte('T')
+			default:
+				t.Fatalf("put: %v", err)
+			}
+		}
+		return b.String()
+	}
+	first := outcomes(7)
+	if again := outcomes(7); again != first {
+		t.Errorf("seed 7 again:\n%s\nwant\n%s", again, first)
+	}
+	if other := outcomes(8); other == first {
+		t.Errorf("seed 8 gave the outcomes of seed 7: %s", first)
+	}
+	for _, k := range "ET." {
+		if !strings.ContainsRune(first, k) {
+			t.Errorf("outcomes %s: no %c in 60 requests", first, k)
+		}
+	}
+}
+
 // TestFailAttemptsRetried: the SDK's own retries get through when only the
 // first attempts fail, and the data is stored once.
 func TestFailAttemptsRetried(t *testing.T) {
