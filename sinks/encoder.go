@@ -104,14 +104,18 @@ type secondText struct {
 }
 
 // kubeEnc is a container's `,"kubernetes":{…}` as it goes into a message,
-// and escaped as it goes into a JSON string.
+// or escaped as it goes into a JSON string (an entry of its own, so that a
+// sink that uses one form keeps only that one); rawLen is the length of
+// the message form.
 type kubeEnc struct {
-	raw, esc []byte
+	b      []byte
+	rawLen int
 }
 
 type metaKey struct {
-	file *tailer.FileMeta
-	pod  *tailer.PodMeta
+	file    *tailer.FileMeta
+	pod     *tailer.PodMeta
+	escaped bool
 }
 
 // NewEncoder returns an Encoder for cfg.
@@ -165,7 +169,7 @@ func (e *Encoder) Append(dst []byte, rec *tailer.Record) []byte {
 		dst = append(dst, rec.Extra...)
 		return append(dst, '}')
 	}
-	kube := e.kubernetes(rec.File, rec.Pod).raw
+	kube := e.kubernetes(rec.File, rec.Pod, false).b
 	if rec.Fields != nil {
 		if e.cfg.MergeKey != "" {
 			return e.appendLine(dst, rec, rec.Fields, kube)
@@ -251,7 +255,7 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 // is written: the line twice (a string in a string), its object, when there
 // is one, once. It returns the message's own length.
 func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) ([]byte, int) {
-	kube := e.kubernetes(rec.File, rec.Pod)
+	kube := e.kubernetes(rec.File, rec.Pod, true)
 	start := len(dst)
 	dst = append(dst, `{\"time\":\"`...)
 	dst = e.appendTime(dst, rec.Time)
@@ -261,7 +265,7 @@ func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) 
 	dst = append(dst, st...)
 	dst = append(dst, `\",\"log\":`...)
 	dst, logLen, repaired := appendEscapedTwice(dst, rec.Message)
-	n := len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen + len(kube.raw) + 1
+	n := len(`{"time":"`) + tlen + len(`","stream":"`) + len(st) + len(`","log":`) + logLen + kube.rawLen + 1
 	if obj != nil {
 		dst = append(dst, `,`...)
 		var keyLen, objLen int
@@ -275,7 +279,7 @@ func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) 
 	if repaired {
 		e.repaired.Add(1)
 	}
-	dst = append(dst, kube.esc...)
+	dst = append(dst, kube.b...)
 	if len(rec.Extra) > 0 {
 		var extraLen int
 		dst, extraLen, _ = AppendEscaped(dst, rec.Extra)
@@ -444,17 +448,19 @@ func topLevelKeys(obj []byte) (mask int) {
 	return mask
 }
 
-// kubernetes returns `,"kubernetes":{…}` for a record's metadata, from the
-// cache when possible.
-func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta) *kubeEnc {
-	k := metaKey{file, pod}
+// kubernetes returns `,"kubernetes":{…}` for a record's metadata, escaped
+// or not, from the cache when possible.
+func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta, escaped bool) *kubeEnc {
+	k := metaKey{file, pod, escaped}
 	m := e.cache.Load()
 	if v, ok := m.Load(k); ok {
 		return v.(*kubeEnc)
 	}
 	raw := e.buildKubernetes(file, pod)
-	esc, _, _ := AppendEscaped(nil, raw)
-	b := &kubeEnc{raw: raw, esc: esc}
+	b := &kubeEnc{b: raw, rawLen: len(raw)}
+	if escaped {
+		b.b, _, _ = AppendEscaped(nil, raw)
+	}
 	if e.entries.Add(1) > metaCacheMax {
 		e.entries.Store(1)
 		m = new(sync.Map)

@@ -25,9 +25,11 @@ type assembler struct {
 	arena []byte
 	part  [3]partial // by Stream; StreamUnknown holds an overlong malformed line
 
-	rule   *multiline.Rule // joins lines into multi-line records; nil: none
-	groups [3]group        // by Stream
-	extras []extraAck      // records of the round that acknowledge a rotated file too
+	rule *multiline.Rule // joins lines into multi-line records; nil: none
+	// groups are the multi-line groups by Stream, allocated with the first
+	// rule or carried group: nil for the many files without either.
+	groups *[3]group
+	extras []extraAck // records of the round that acknowledge a rotated file too
 
 	long     bool   // inside a physical line longer than the read buffer
 	longPart bool   // that line is a partial chunk
@@ -89,9 +91,11 @@ func (a *assembler) safeOffset(readOff int64) int64 {
 			readOff = p.start
 		}
 	}
-	for i := range a.groups {
-		if g := &a.groups[i]; g.active && g.start < readOff {
-			readOff = g.start
+	if a.groups != nil {
+		for i := range a.groups {
+			if g := &a.groups[i]; g.active && g.start < readOff {
+				readOff = g.start
+			}
 		}
 	}
 	return readOff
@@ -281,7 +285,7 @@ func (a *assembler) finish(p *partial, s Stream, end int64) {
 	if p.plain {
 		flags |= Plain
 	}
-	if p == &a.groups[s].partial {
+	if a.groups != nil && p == &a.groups[s].partial {
 		a.emitCopy(p.time, s, flags, p.buf, end)
 	} else {
 		a.complete(p.time, s, flags, p.buf, p.start, end, true)
@@ -366,8 +370,10 @@ func (a *assembler) reset() {
 		a.part[i].active = false
 		a.part[i].buf = a.part[i].buf[:0]
 	}
-	for i := range a.groups {
-		a.groups[i] = group{partial: partial{buf: a.groups[i].buf[:0]}}
+	if a.groups != nil {
+		for i := range a.groups {
+			a.groups[i] = group{partial: partial{buf: a.groups[i].buf[:0]}}
+		}
 	}
 	a.long = false
 	a.format = a.meta.format

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,24 +87,64 @@ func newEntryHex(id fileID, n int, sumHex string, meta *FileMeta, offset int64, 
 // once dst has room (with a thousand busy files, a checkpoint a second
 // through encoding/json was an eighth of the agent's CPU).
 func appendCheckpoint(dst []byte, entries []ckptEntry) []byte {
-	dst = append(dst, `{"version":`...)
-	dst = strconv.AppendInt(dst, checkpointVersion, 10)
-	dst = append(dst, `,"checksum":"`...)
-	sumAt := len(dst)
-	dst = append(dst, `00000000","files":[`...)
-	filesAt := len(dst) - 1
+	start := len(dst)
+	sum, _ := encodeCheckpoint(dst, entries, math.MaxInt, func(p []byte) error {
+		dst = p
+		return nil
+	})
+	putChecksum(dst[start+ckptSumAt:], sum)
+	return dst
+}
+
+// ckptSumAt is where the checksum's hex digits are in a checkpoint file.
+var ckptSumAt = len(`{"version":` + strconv.Itoa(checkpointVersion) + `,"checksum":"`)
+
+// ckptChunk is about how many bytes writeCheckpointFile writes at a time.
+const ckptChunk = 32 << 10
+
+// encodeCheckpoint appends the checkpoint file holding entries to buf, as
+// appendCheckpoint does but with 00000000 for the checksum at ckptSumAt,
+// and hands buf to emit each time it holds chunk bytes or more and at the
+// end, going on from buf[:0] after each piece: with a small chunk, a
+// thousand files' entries are never in memory at once. It returns the
+// checksum and the size of the file.
+func encodeCheckpoint(buf []byte, entries []ckptEntry, chunk int, emit func([]byte) error) (fileSum, error) {
+	base := len(buf)
+	buf = append(buf, `{"version":`...)
+	buf = strconv.AppendInt(buf, checkpointVersion, 10)
+	buf = append(buf, `,"checksum":"00000000","files":[`...)
+	from := len(buf) - 1 // the checksum covers the files from their '['
+	var sum fileSum
+	hand := func() error {
+		sum.sum = crc32.Update(sum.sum, crcTable, buf[from:])
+		sum.n += len(buf) - base
+		err := emit(buf)
+		buf, from, base = buf[:0], 0, 0
+		return err
+	}
 	for i := range entries {
 		if i > 0 {
-			dst = append(dst, ',')
+			buf = append(buf, ',')
 		}
-		dst = appendEntry(dst, &entries[i])
+		buf = appendEntry(buf, &entries[i])
+		if len(buf)-base >= chunk {
+			if err := hand(); err != nil {
+				return sum, err
+			}
+		}
 	}
-	dst = append(dst, ']')
-	sum := crc32.Checksum(dst[filesAt:], crcTable)
+	buf = append(buf, ']')
+	sum.sum = crc32.Update(sum.sum, crcTable, buf[from:])
+	buf = append(buf, "}\n"...)
+	sum.n += len(buf) - base
+	return sum, emit(buf)
+}
+
+// putChecksum writes sum's eight hex digits to dst.
+func putChecksum(dst []byte, sum fileSum) {
 	for i := range 8 {
-		dst[sumAt+i] = hexDigits[sum>>(28-4*i)&0xf]
+		dst[i] = hexDigits[sum.sum>>(28-4*i)&0xf]
 	}
-	return append(dst, "}\n"...)
 }
 
 const hexDigits = "0123456789abcdef"
@@ -190,15 +231,30 @@ func decodeCheckpoint(data []byte) ([]ckptEntry, error) {
 // WriteFileAtomic replaces path with data: temp file, fsync, rename,
 // directory fsync, so that a crash leaves the old content or the new.
 func WriteFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, func(f *os.File) (bool, error) {
+		_, err := f.Write(data)
+		return true, err
+	})
+}
+
+// writeAtomic replaces path as WriteFileAtomic does, with what fill writes
+// to the temp file; when fill says not to keep it, the temp file is removed
+// and path left as it is.
+func writeAtomic(path string, fill func(*os.File) (keep bool, err error)) error {
 	dir := filepath.Dir(path)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	keep, err := fill(f)
+	if err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if !keep {
+		f.Close()
+		return os.Remove(tmp)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -219,6 +275,31 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// writeCheckpointFile replaces path with the checkpoint of entries,
+// encoded piece by piece into buf (returned, for the next time) and
+// written as it goes, the checksum put in its place at the end. A file
+// that would be the one whose sum is same is not written: it returns
+// same and nothing changes.
+func writeCheckpointFile(path string, entries []ckptEntry, same fileSum, buf []byte) (fileSum, []byte, error) {
+	var sum fileSum
+	err := writeAtomic(path, func(f *os.File) (bool, error) {
+		var err error
+		sum, err = encodeCheckpoint(buf[:0], entries, ckptChunk, func(p []byte) error {
+			buf = p
+			_, err := f.Write(p)
+			return err
+		})
+		if err != nil || sum == same {
+			return false, err
+		}
+		var digits [8]byte
+		putChecksum(digits[:], sum)
+		_, err = f.WriteAt(digits[:], int64(ckptSumAt))
+		return true, err
+	})
+	return sum, buf[:0], err
 }
 
 func sortEntries(es []ckptEntry) {

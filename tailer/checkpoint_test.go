@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -69,6 +71,61 @@ func TestCheckpointEncoding(t *testing.T) {
 	}
 	if got := marshalCheckpoint(t, nil); !bytes.Equal(appendCheckpoint(nil, nil), got) {
 		t.Errorf("no entries: %s; want %s", appendCheckpoint(nil, nil), got)
+	}
+}
+
+// TestCheckpointFileWrittenInPieces: the file written piece by piece holds
+// what appendCheckpoint encodes whole, checksum included, for checkpoints
+// of one piece and of several; a checkpoint that would be the same file is
+// not written again, and leaves no temporary file.
+func TestCheckpointFileWrittenInPieces(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, checkpointName)
+	seen := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	var entries []ckptEntry
+	for i := range 600 { // about 150 KiB: five pieces
+		entries = append(entries, ckptEntry{Dev: 2049, Inode: uint64(1000 + i), FingerprintBytes: 1024, Fingerprint: fingerprintHex(uint64(i)),
+			Offset: int64(i) * 977, Path: fmt.Sprintf("/var/log/containers/web-%d_shop_app-%064x.log", i, i),
+			Target: fmt.Sprintf("/var/log/pods/shop_web-%d_%d/app/0.log", i, i), Seen: seen, Size: int64(i) * 1000})
+	}
+	var buf []byte
+	var last fileSum
+	for _, n := range []int{0, 1, 120, 600} {
+		sum, b, err := writeCheckpointFile(path, entries[:n], last, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, last = b, sum
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := appendCheckpoint(nil, entries[:n])
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d entries: the file differs from appendCheckpoint's %d bytes (%d)", n, len(want), len(got))
+		}
+		if sum.n != len(want) {
+			t.Errorf("%d entries: size %d; want %d", n, sum.n, len(want))
+		}
+		if back, err := decodeCheckpoint(got); err != nil || len(back) != n {
+			t.Fatalf("%d entries: decoded %d, %v", n, len(back), err)
+		}
+	}
+	if cap(buf) > 2*ckptChunk {
+		t.Errorf("piece buffer grew to %d bytes; want about %d", cap(buf), ckptChunk)
+	}
+	// The same again: not replaced (a mark put in the file stays).
+	if err := os.WriteFile(path, []byte("mark"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if sum, _, err := writeCheckpointFile(path, entries, last, buf); err != nil || sum != last {
+		t.Fatalf("same entries: sum %v, %v; want %v", sum, err, last)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "mark" {
+		t.Errorf("the same checkpoint was written again")
+	}
+	if des, _ := os.ReadDir(dir); len(des) != 1 {
+		t.Errorf("directory holds %d files after a skipped write; want 1", len(des))
 	}
 }
 

@@ -3,7 +3,6 @@ package tailer
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -52,7 +51,7 @@ type checkpoints struct {
 	lastSum fileSum              // the file as last written
 	last    map[fileID]lastEntry // what it holds, to skip encoding the same again
 	lastGen uint64
-	buf     []byte // the encoding, reused: about 250 bytes a file
+	buf     []byte // a piece of the encoding, reused (ckptChunk)
 }
 
 // seenFile is the identity of a file once opened.
@@ -298,20 +297,19 @@ func (c *checkpoints) write(entries []ckptEntry) error {
 		return nil
 	}
 	sortEntries(entries)
-	c.buf = appendCheckpoint(c.buf[:0], entries)
-	data := c.buf
-	sum := fileSum{len(data), crc32.Checksum(data, crcTable)}
-	if sum == c.lastSum {
-		c.remember(entries)
-		return nil
-	}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		c.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
 		return fmt.Errorf("create %s: %w", c.dir, err)
 	}
-	if err := WriteFileAtomic(filepath.Join(c.dir, checkpointName), data); err != nil {
+	sum, buf, err := writeCheckpointFile(filepath.Join(c.dir, checkpointName), entries, c.lastSum, c.buf)
+	c.buf = buf
+	if err != nil {
 		c.m.ckptErrors.WithLabelValues(ckptWrite).Inc()
 		return err
+	}
+	if sum == c.lastSum {
+		c.remember(entries)
+		return nil
 	}
 	c.m.ckptWrites.Inc()
 	c.lastSum = sum
@@ -356,7 +354,7 @@ func (c *checkpoints) remember(entries []ckptEntry) {
 // files taken as equal would delay the write to the next change.
 type fileSum struct {
 	n   int
-	sum uint32 // CRC-32C, which the CPU computes
+	sum uint32 // CRC-32C of the files, which the CPU computes
 }
 
 // lastEntry is an entry the checkpoint file holds; gen marks it found by

@@ -55,6 +55,9 @@ func (a *assembler) setRule(r *multiline.Rule) {
 	if r == a.rule {
 		return
 	}
+	if a.groups == nil {
+		a.groups = new([3]group)
+	}
 	if a.rule == nil {
 		// The first rule: groups a rotated file handed over wait for it.
 		a.rule = r
@@ -128,6 +131,9 @@ var newline = []byte{'\n'}
 
 // endGroup ships s's group, if one is being joined.
 func (a *assembler) endGroup(s Stream) {
+	if a.groups == nil {
+		return
+	}
 	g := &a.groups[s]
 	if !g.active {
 		return
@@ -146,6 +152,9 @@ func (a *assembler) endGroup(s Stream) {
 
 // endGroups ships every group being joined, oldest first.
 func (a *assembler) endGroups() {
+	if a.groups == nil {
+		return
+	}
 	for {
 		var oldest *group
 		var s Stream
@@ -163,6 +172,9 @@ func (a *assembler) endGroups() {
 
 // groupsDue ships the groups whose last line is older than quiet.
 func (a *assembler) groupsDue(now time.Time, quiet time.Duration) {
+	if a.groups == nil {
+		return
+	}
 	for i := range a.groups {
 		if g := &a.groups[i]; g.active && now.Sub(g.last) >= quiet {
 			a.endGroup(Stream(i))
@@ -174,6 +186,9 @@ func (a *assembler) groupsDue(now time.Time, quiet time.Duration) {
 // quiet for quiet; 0 or less when it has.
 func (a *assembler) groupWait(now time.Time, quiet time.Duration) time.Duration {
 	wait := quiet
+	if a.groups == nil {
+		return wait
+	}
 	for i := range a.groups {
 		if g := &a.groups[i]; g.active {
 			wait = min(wait, quiet-now.Sub(g.last))
@@ -184,6 +199,9 @@ func (a *assembler) groupWait(now time.Time, quiet time.Duration) time.Duration 
 
 // grouping reports whether a group is being joined.
 func (a *assembler) grouping() bool {
+	if a.groups == nil {
+		return false
+	}
 	for i := range a.groups {
 		if a.groups[i].active {
 			return true
@@ -195,6 +213,9 @@ func (a *assembler) grouping() bool {
 // takeGroups removes the groups being joined and returns them.
 func (a *assembler) takeGroups() []carried {
 	var out []carried
+	if a.groups == nil {
+		return nil
+	}
 	for i := range a.groups {
 		g := &a.groups[i]
 		if !g.active {
@@ -214,6 +235,9 @@ func (a *assembler) takeGroups() []carried {
 // adopt takes groups a rotated file handed over as the groups being
 // joined, as if they had started at off.
 func (a *assembler) adopt(cs []carried, off int64, now time.Time) {
+	if len(cs) > 0 && a.groups == nil {
+		a.groups = new([3]group)
+	}
 	for _, c := range cs {
 		g := &a.groups[c.s]
 		if g.active {

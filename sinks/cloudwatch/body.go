@@ -240,13 +240,14 @@ func (r *putBody) Seek(offset int64, whence int) (int64, error) {
 func (r *putBody) Len() int { return int(max(0, r.size-r.pos)) }
 
 // putTail returns the end of d's PutLogEvents bodies: the group and stream.
+// It is built for each request, not kept: a few hundred bytes per request
+// against as many per stream for as long as the stream is known (a
+// thousand quiet streams held 400 KiB of them).
 func (d *dest) putTail() []byte {
-	d.tailOnce.Do(func() {
-		t := []byte(`],"logGroupName":`)
-		t, _ = sinks.AppendJSONString(t, []byte(d.group))
-		t = append(t, `,"logStreamName":`...)
-		t, _ = sinks.AppendJSONString(t, []byte(d.stream))
-		d.tail = append(t, '}')
-	})
-	return d.tail
+	t := make([]byte, 0, len(`],"logGroupName":,"logStreamName":}`)+len(d.group)+len(d.stream)+4)
+	t = append(t, `],"logGroupName":`...)
+	t, _ = sinks.AppendJSONString(t, []byte(d.group))
+	t = append(t, `,"logStreamName":`...)
+	t, _ = sinks.AppendJSONString(t, []byte(d.stream))
+	return append(t, '}')
 }

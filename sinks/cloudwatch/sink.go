@@ -65,8 +65,6 @@ type dest struct {
 	// lastBytes and lastEvents size the next batch like the last one
 	// sealed; guarded by Sink.mu.
 	lastBytes, lastEvents int
-	tailOnce              sync.Once
-	tail                  []byte // see putTail
 }
 
 // New returns a sink for cfg, with an SDK client from the default
