@@ -12,7 +12,7 @@
 // slow rescan (RescanInterval) and a poll per file stand behind it. On Linux
 // the watcher is inotify, asked for the directories' entries only: a file
 // that keeps growing is read at the end of each read gap (250 ms, longer
-// with more than 250 growing files), and a quiet one asks for a one-shot
+// with more than 125 growing files, up to 2 s), and a quiet one asks for a one-shot
 // watch of its next write, so that a container writing line by line costs
 // no wakeup per line. Elsewhere it is fsnotify, whose directory watches
 // report every write, and each write wakes its file's follower (at most

@@ -40,12 +40,14 @@ const (
 	// flush interval.
 	readEvery = 250 * time.Millisecond
 	// readersPerEvery is how many files may be read every readEvery: with
-	// more followers awake (not parked), each waits longer between reads,
-	// up to readEveryMax, so that a thousand busy files cost about as
-	// many reads a second as 250 do, a few lines each read. With that many
-	// streams the sink stretches its flush interval anyway.
-	readersPerEvery = 250
-	readEveryMax    = time.Second
+	// more followers awake (reading a growing file), each waits longer
+	// between reads, up to readEveryMax, so that a thousand busy files cost
+	// about as many reads a second as 500 do (each look at a file is an
+	// fstat and two preads, about half the tailer's CPU with a thousand
+	// pods), a few lines each read. With that many streams the sink
+	// stretches its flush interval to 5 s anyway.
+	readersPerEvery = 125
+	readEveryMax    = 2 * time.Second
 	// eventPause is how long the tailer lets the watcher's events gather after
 	// handling some, and eventBuffer how many wait in the channel; the rest
 	// wait in the kernel's queue (16,384 by default; an overflow makes a
@@ -382,7 +384,14 @@ func (f *follower) run(ctx context.Context) {
 			// written meanwhile; a file that stopped growing asks to be
 			// woken at its next write.
 			if quiet < armAfter {
-				wait = min(wait, max(time.Until(began.Add(f.d.readGap())), time.Millisecond))
+				// The one-second safety poll does not cut a longer read
+				// gap short: the look at the gap's end is the poll.
+				gapEnd := max(time.Until(began.Add(f.d.readGap())), time.Millisecond)
+				if wait >= pollAttached {
+					wait = gapEnd
+				} else {
+					wait = min(wait, gapEnd)
+				}
 				growing = !f.asm.grouping()
 			} else {
 				wait = f.poll(quiet - armAfter + 1)
@@ -401,7 +410,7 @@ func (f *follower) run(ctx context.Context) {
 		// its backed-off poll, and a growing one between two reads (no
 		// rotation or multi-line group to watch closely), which a wakeup
 		// reads again once its read gap has passed.
-		active := wait < parkAfter
+		active := wait < parkAfter || growing
 		if !failing && f.d.idle != nil && (!active || growing || wait >= pollAttached && !f.detached.Load()) {
 			switch f.d.idle.park(f, quiet, wait, began.Add(f.d.readGap()), active) {
 			case parked:

@@ -480,6 +480,58 @@ func BenchmarkIdleCheckpoint(b *testing.B) {
 	}
 }
 
+// TestLongReadGapNotCutBySafetyPoll: where the watcher reports a write only
+// when asked, a growing file whose read gap is longer than the safety poll
+// (many busy files) is read once per gap, with every line written
+// meanwhile, not at each second's poll.
+func TestLongReadGapNotCutBySafetyPoll(t *testing.T) {
+	const files = 5
+	const gap = 3 * pollAttached / 2
+	dir, paths := lineFiles(t, files)
+	synctest.Test(t, func(t *testing.T) {
+		var w writeWatches
+		r := runFollowers(t, dir, paths, armWrites(&w), func(tl *Tailer) { tl.deps.readEvery = gap })
+		c, fs := r.c, r.fs
+		want := files
+		write := func(i int, line string) {
+			appendFile(t, paths[i], criLines([]string{line}))
+			w.wrote(fs[i])
+			want++
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		// Quiet files, woken by a write each: read at once.
+		for i := range files {
+			write(i, fmt.Sprintf("first f%d", i))
+		}
+		synctest.Wait()
+		if c.count() != want {
+			t.Fatalf("%d records right after the first writes; want %d", c.count(), want)
+		}
+		read := want
+		// Then a line every 100 ms from 150 ms on: nothing is read before
+		// the gap ends, past the one-second poll, and everything written
+		// by then at its end.
+		time.Sleep(50 * time.Millisecond)
+		for step := range 20 {
+			time.Sleep(100 * time.Millisecond)
+			for i := range files {
+				write(i, fmt.Sprintf("s%d f%d", step, i))
+			}
+			synctest.Wait()
+			if step == 13 && c.count() != read {
+				t.Fatalf("1.45 s after a read: %d records; want %d (the gap is %v)", c.count(), read, gap)
+			}
+		}
+		// 2.05 s after the first read: the read at 1.5 s took the lines of
+		// the first 14 steps, the next is at 3 s.
+		if got := c.count(); got != read+14*files {
+			t.Fatalf("2.05 s after a read: %d records; want %d, read at the gap's end", got, read+14*files)
+		}
+		r.stop()
+	})
+}
+
 // TestReadGapGrowsWithAwakeFiles: past readersPerEvery awake followers, a
 // growing file is read less often, up to readEveryMax.
 func TestReadGapGrowsWithAwakeFiles(t *testing.T) {
@@ -487,7 +539,7 @@ func TestReadGapGrowsWithAwakeFiles(t *testing.T) {
 	for _, tc := range []struct {
 		awake int64
 		want  time.Duration
-	}{{0, readEvery}, {readersPerEvery, readEvery}, {2 * readersPerEvery, 2 * readEvery}, {4 * readersPerEvery, readEveryMax}, {100 * readersPerEvery, readEveryMax}} {
+	}{{0, readEvery}, {readersPerEvery, readEvery}, {2 * readersPerEvery, 2 * readEvery}, {8 * readersPerEvery, readEveryMax}, {100 * readersPerEvery, readEveryMax}} {
 		d.awake.Store(tc.awake)
 		if got := d.readGap(); got != tc.want {
 			t.Errorf("%d awake: read every %v; want %v", tc.awake, got, tc.want)

@@ -23,7 +23,15 @@ func (f *follower) round(ctx context.Context, final bool) (int, error) {
 	defer f.end(rb)
 	a := f.asm
 
-	n, err := f.file.ReadAt(rb.data, f.off)
+	// Read no further than the size the look saw: ReadAt stops only at a
+	// full buffer or the end of the file, so a buffer larger than what is
+	// there costs a second pread that finds the end. What was written
+	// since is for the next look.
+	buf := rb.data
+	if left := f.size.Load() - f.off; left > 0 && left < int64(len(buf)) {
+		buf = buf[:left]
+	}
+	n, err := f.file.ReadAt(buf, f.off)
 	if err != nil && err != io.EOF {
 		return 0, nil // retried at the next poll
 	}
