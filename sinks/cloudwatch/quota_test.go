@@ -211,3 +211,31 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestSendersReused: batches sent one after another go to the sender
+// goroutine that sent the previous one, not to a new goroutine each (whose
+// stack would grow again through the SDK's middleware every time).
+func TestSendersReused(t *testing.T) {
+	srv, _ := startServer(t, cwlocal.Options{})
+	s, _ := newTestSink(t, srv, Config{Cluster: "c", AutoCreateGroup: true, FlushInterval: time.Millisecond, Format: "raw"})
+	runSink(t, s)
+	var a acker
+	send := func(i int) {
+		write(t, s, rec(fmt.Sprintf("line %d", i), time.Now(), fileFor(i%5), &a))
+		flushSink(t, s)
+		if got := a.n.Load(); got != int64(i+1) {
+			t.Fatalf("after batch %d: %d acknowledged; want %d", i, got, i+1)
+		}
+	}
+	for i := range 10 { // streams created, connections open
+		send(i)
+	}
+	before := s.senders.Load()
+	const batches = 100
+	for i := 10; i < 10+batches; i++ {
+		send(i)
+	}
+	if n := s.senders.Load() - before; n > batches/10 {
+		t.Errorf("%d sender goroutines started for %d batches sent one at a time; want the first reused", n, batches)
+	}
+}

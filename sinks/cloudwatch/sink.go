@@ -29,6 +29,8 @@ type Sink struct {
 	cm     *metrics
 	log    *slog.Logger
 	chunk  int64 // bytes a Write takes from the budget at once
+	// senders counts the sender goroutines Run started.
+	senders atomic.Int64
 
 	routes    atomic.Pointer[sync.Map] // routeKey -> *route
 	byStream  bool                     // a template renders {stream}
@@ -416,6 +418,9 @@ func timestamp(rec *tailer.Record) int64 {
 	return max(0, rec.Time.UnixMilli())
 }
 
+// senderIdle is how long a sender goroutine waits for its next batch.
+const senderIdle = 10 * time.Second
+
 // Run sends batches until ctx is done, then waits for its requests to
 // return. Requests in flight when ctx ends get a short grace to finish, so
 // that what CloudWatch accepted is acknowledged before the final
@@ -431,6 +436,28 @@ func (s *Sink) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	senders := make(chan struct{}, 2*s.cfg.MaxConcurrency)
+	// A batch goes to a sender goroutine that is waiting for one, or to a
+	// new one. Senders stay for senderIdle after a batch: a request runs
+	// deep in the SDK's middleware, and a goroutine per batch grew its
+	// stack from the start each time (5% of the CPU with a thousand
+	// streams sending 200 requests a second).
+	work := make(chan *batch)
+	sender := func(b *batch) {
+		idle := time.NewTimer(senderIdle)
+		defer idle.Stop()
+		for {
+			s.send(ctx, reqCtx, b)
+			<-senders
+			idle.Reset(senderIdle)
+			select {
+			case b = <-work:
+			case <-idle.C:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -455,10 +482,12 @@ func (s *Sink) Run(ctx context.Context) error {
 				s.mu.Unlock()
 				return nil
 			}
-			wg.Go(func() {
-				defer func() { <-senders }()
-				s.send(ctx, reqCtx, b)
-			})
+			select {
+			case work <- b:
+			default:
+				s.senders.Add(1)
+				wg.Go(func() { sender(b) })
+			}
 		}
 	}
 }
