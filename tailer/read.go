@@ -26,9 +26,10 @@ func (f *follower) round(ctx context.Context, final bool) (int, error) {
 	// Read no further than the size the look saw: ReadAt stops only at a
 	// full buffer or the end of the file, so a buffer larger than what is
 	// there costs a second pread that finds the end. What was written
-	// since is for the next look.
+	// since is for the next look. A final round reads to the end: its
+	// last unterminated line is taken as complete.
 	buf := rb.data
-	if left := f.size.Load() - f.off; left > 0 && left < int64(len(buf)) {
+	if left := f.size.Load() - f.off; !final && left > 0 && left < int64(len(buf)) {
 		buf = buf[:left]
 	}
 	n, err := f.file.ReadAt(buf, f.off)
