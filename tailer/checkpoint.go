@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,29 +80,17 @@ func newEntryHex(id fileID, n int, sumHex string, meta *FileMeta, offset int64, 
 	}
 }
 
-// appendCheckpoint appends the checkpoint file holding entries to dst: the
-// bytes json.Marshal writes for checkpointFile, without its reflection,
-// the copy of files it makes to check the raw message, or any allocation
-// once dst has room (with a thousand busy files, a checkpoint a second
-// through encoding/json was an eighth of the agent's CPU).
-func appendCheckpoint(dst []byte, entries []ckptEntry) []byte {
-	start := len(dst)
-	sum, _ := encodeCheckpoint(dst, entries, math.MaxInt, func(p []byte) error {
-		dst = p
-		return nil
-	})
-	putChecksum(dst[start+ckptSumAt:], sum)
-	return dst
-}
-
 // ckptSumAt is where the checksum's hex digits are in a checkpoint file.
 var ckptSumAt = len(`{"version":` + strconv.Itoa(checkpointVersion) + `,"checksum":"`)
 
 // ckptChunk is about how many bytes writeCheckpointFile writes at a time.
 const ckptChunk = 32 << 10
 
-// encodeCheckpoint appends the checkpoint file holding entries to buf, as
-// appendCheckpoint does but with 00000000 for the checksum at ckptSumAt,
+// encodeCheckpoint appends the checkpoint file holding entries to buf (the
+// bytes json.Marshal writes for checkpointFile, without its reflection or
+// the copy of files it makes to check the raw message: with a thousand
+// busy files, a checkpoint a second through encoding/json was an eighth
+// of the agent's CPU), but with 00000000 for the checksum at ckptSumAt,
 // and hands buf to emit each time it holds chunk bytes or more and at the
 // end, going on from buf[:0] after each piece: with a small chunk, a
 // thousand files' entries are never in memory at once. It returns the

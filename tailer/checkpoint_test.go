@@ -14,6 +14,19 @@ import (
 	"time"
 )
 
+// appendCheckpoint appends the checkpoint file holding entries to dst, as
+// writeCheckpointFile writes it: encodeCheckpoint in one piece, the
+// checksum put in its place.
+func appendCheckpoint(dst []byte, entries []ckptEntry) []byte {
+	start := len(dst)
+	sum, _ := encodeCheckpoint(dst, entries, math.MaxInt, func(p []byte) error {
+		dst = p
+		return nil
+	})
+	putChecksum(dst[start+ckptSumAt:], sum)
+	return dst
+}
+
 // marshalCheckpoint is the checkpoint file as encoding/json writes it: the
 // format appendCheckpoint keeps byte for byte.
 func marshalCheckpoint(t testing.TB, entries []ckptEntry) []byte {
