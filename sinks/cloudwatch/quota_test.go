@@ -230,12 +230,12 @@ func TestSendersReused(t *testing.T) {
 	for i := range 10 { // streams created, connections open
 		send(i)
 	}
-	before := s.senders.Load()
+	before := s.sendersStarted.Load()
 	const batches = 100
 	for i := 10; i < 10+batches; i++ {
 		send(i)
 	}
-	if n := s.senders.Load() - before; n > batches/10 {
+	if n := s.sendersStarted.Load() - before; n > batches/10 {
 		t.Errorf("%d sender goroutines started for %d batches sent one at a time; want the first reused", n, batches)
 	}
 }

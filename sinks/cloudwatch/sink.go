@@ -29,8 +29,9 @@ type Sink struct {
 	cm     *metrics
 	log    *slog.Logger
 	chunk  int64 // bytes a Write takes from the budget at once
-	// senders counts the sender goroutines Run started.
-	senders atomic.Int64
+	// sendersStarted counts the sender goroutines Run started (its local
+	// senders channel bounds those sending at once).
+	sendersStarted atomic.Int64
 
 	routes    atomic.Pointer[sync.Map] // routeKey -> *route
 	byStream  bool                     // a template renders {stream}
@@ -485,7 +486,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			select {
 			case work <- b:
 			default:
-				s.senders.Add(1)
+				s.sendersStarted.Add(1)
 				wg.Go(func() { sender(b) })
 			}
 		}
