@@ -106,7 +106,8 @@ type secondText struct {
 // kubeEnc is a container's `,"kubernetes":{…}` as it goes into a message,
 // or escaped as it goes into a JSON string (an entry of its own, so that a
 // sink that uses one form keeps only that one); rawLen is the length of
-// the message form.
+// the message form. The escaped form ends with the message's closing `}`,
+// so that it is the whole tail that AppendEscapedHead returns.
 type kubeEnc struct {
 	b      []byte
 	rawLen int
@@ -222,12 +223,23 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 // requests (CloudWatch) escape each message once here instead of at send
 // time, and the common JSON shape is escaped twice in one pass.
 func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
+	dst, n, tail := e.AppendEscapedHead(dst, rec)
+	return append(dst, tail...), n
+}
+
+// AppendEscapedHead is AppendEscaped, except that it may leave the end of
+// the message out and return it as tail: the container's escaped
+// kubernetes object and the closing brace, the same bytes (one shared
+// slice, never to be modified) for every record of a container. The
+// message is what it appends followed by tail. A sink that holds many
+// messages of one container keeps tail once instead of in every message.
+func (e *Encoder) AppendEscapedHead(dst []byte, rec *tailer.Record) (out []byte, n int, tail []byte) {
 	if e.raw || rec.Flags&tailer.Encoded != 0 {
 		out, n, repaired := AppendEscaped(dst, rec.Message)
 		if repaired {
 			e.repaired.Add(1)
 		}
-		return out, n
+		return out, n, nil
 	}
 	if e.cfg.MergeKey != "" && rec.Flags&tailer.Plain == 0 && rec.Fields != nil {
 		return e.appendEscapedLine(dst, rec, rec.Fields)
@@ -246,15 +258,16 @@ func (e *Encoder) AppendEscaped(dst []byte, rec *tailer.Record) ([]byte, int) {
 		out, n, _ := AppendEscaped(dst, msg)
 		*sp = msg[:0]
 		scratchPool.Put(sp)
-		return out, n
+		return out, n, nil
 	}
 	return e.appendEscapedLine(dst, rec, nil)
 }
 
-// appendEscapedLine is AppendEscaped of appendLine's record, escaped as it
-// is written: the line twice (a string in a string), its object, when there
-// is one, once. It returns the message's own length.
-func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) ([]byte, int) {
+// appendEscapedLine is AppendEscapedHead of appendLine's record, escaped
+// as it is written: the line twice (a string in a string), its object, when
+// there is one, once. It returns the message's own length and, unless the
+// record has extra fields, the kubernetes object and closing brace as tail.
+func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) ([]byte, int, []byte) {
 	kube := e.kubernetes(rec.File, rec.Pod, true)
 	start := len(dst)
 	dst = append(dst, `{\"time\":\"`...)
@@ -279,13 +292,13 @@ func (e *Encoder) appendEscapedLine(dst []byte, rec *tailer.Record, obj []byte) 
 	if repaired {
 		e.repaired.Add(1)
 	}
-	dst = append(dst, kube.b...)
-	if len(rec.Extra) > 0 {
-		var extraLen int
-		dst, extraLen, _ = AppendEscaped(dst, rec.Extra)
-		n += extraLen
+	if len(rec.Extra) == 0 {
+		return dst, n, kube.b
 	}
-	return append(dst, '}'), n
+	dst = append(dst, kube.b[:len(kube.b)-1]...)
+	var extraLen int
+	dst, extraLen, _ = AppendEscaped(dst, rec.Extra)
+	return append(dst, '}'), n + extraLen, nil
 }
 
 // appendTime appends t in UTC as time.RFC3339Nano does. Lines come in
@@ -459,7 +472,8 @@ func (e *Encoder) kubernetes(file *tailer.FileMeta, pod *tailer.PodMeta, escaped
 	raw := e.buildKubernetes(file, pod)
 	b := &kubeEnc{b: raw, rawLen: len(raw)}
 	if escaped {
-		b.b, _, _ = AppendEscaped(nil, raw)
+		b.b, _, _ = AppendEscaped(make([]byte, 0, len(raw)+len(raw)/4+1), raw)
+		b.b = slices.Clip(append(b.b, '}')) // shared: an append must copy
 	}
 	if e.entries.Add(1) > metaCacheMax {
 		e.entries.Store(1)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/skiff-agent/skiff/tailer"
 )
@@ -214,7 +215,7 @@ func BenchmarkEncoder(b *testing.B) {
 				buf = e.Append(buf[:0], &recs[0])
 			}
 		})
-		// AppendEscaped is what the CloudWatch sink calls.
+		// AppendEscapedHead is what the CloudWatch sink calls.
 		b.Run(cfg.name+"-escaped", func(b *testing.B) {
 			e, _ := NewEncoder(cfg.cfg)
 			recs := benchRecords(1, 256)
@@ -225,7 +226,7 @@ func BenchmarkEncoder(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, 0, 8192)
 			for b.Loop() {
-				buf, _ = e.AppendEscaped(buf[:0], &recs[0])
+				buf, _, _ = e.AppendEscapedHead(buf[:0], &recs[0])
 			}
 		})
 	}
@@ -243,6 +244,42 @@ func TestAppendEscapedMatchesAppend(t *testing.T) {
 				checkEscaped(t, cfg, tailer.Record{Time: testTime, Stream: tailer.Stderr, Message: []byte(m), File: testFile, Pod: pod})
 			}
 		}
+	}
+}
+
+// TestAppendEscapedHeadSharesTail: the records of one container end with
+// the same tail, one slice of memory, which head and tail together make
+// AppendEscaped's message; records with extra fields, and raw messages,
+// come whole.
+func TestAppendEscapedHeadSharesTail(t *testing.T) {
+	e, _ := NewEncoder(EncoderConfig{Labels: true})
+	recs := []tailer.Record{
+		{Time: testTime, Stream: tailer.Stdout, Message: []byte(`first "line"`), File: testFile, Pod: testPod},
+		{Time: testTime.Add(time.Second), Stream: tailer.Stderr, Message: []byte("second"), File: testFile, Pod: testPod},
+	}
+	var tails [][]byte
+	for _, rec := range recs {
+		head, n, tail := e.AppendEscapedHead(nil, &rec)
+		whole, wantN := e.AppendEscaped(nil, &rec)
+		if got := string(head) + string(tail); got != string(whole) || n != wantN {
+			t.Errorf("%q: head and tail are %s (n=%d); want %s (n=%d)", rec.Message, got, n, whole, wantN)
+		}
+		if !strings.HasPrefix(string(tail), `,\"kubernetes\":{`) || !strings.HasSuffix(string(tail), "}}") {
+			t.Errorf("%q: tail %s; want the escaped kubernetes object and the closing brace", rec.Message, tail)
+		}
+		tails = append(tails, tail)
+	}
+	if unsafe.SliceData(tails[0]) != unsafe.SliceData(tails[1]) || cap(tails[0]) != len(tails[0]) {
+		t.Error("two records of one container got tails in different memory, or one that an append could write into")
+	}
+	extra := recs[0]
+	extra.Extra = []byte(`,"cluster":"c"`)
+	if _, _, tail := e.AppendEscapedHead(nil, &extra); tail != nil {
+		t.Errorf("a record with extra fields got tail %s; want it whole", tail)
+	}
+	raw, _ := NewEncoder(EncoderConfig{Format: FormatRaw})
+	if _, _, tail := raw.AppendEscapedHead(nil, &recs[0]); tail != nil {
+		t.Errorf("a raw message got tail %s; want it whole", tail)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/skiff-agent/skiff/sinks"
 )
@@ -26,20 +27,26 @@ const (
 )
 
 // event is one message in a batch's blocks, escaped as the inside of a
-// JSON string, ready for the request body.
+// JSON string, ready for the request body: the bytes in the block, then
+// the batch's tail when tail is set.
 type event struct {
 	ts    int64  // milliseconds since the epoch
 	block uint16 // which of the batch's blocks holds it (at most MaxBatchEvents+1)
 	ns    uint16 // the record's namespace, as costs index it
 	off   int32  // where the escaped message starts in the block
-	en    int32  // escaped length
+	en    int32  // escaped length in the block
 	n     int32  // the message's own length (what CloudWatch counts)
+	tail  bool   // the message goes on with the batch's tail
 }
 
 // batch is a request being filled for one stream, then sent.
 type batch struct {
 	d      *dest
 	blocks [][]byte // the escaped messages, a block after another
+	// tail is the end the encoder gave the batch's first message (its
+	// container's kubernetes object): kept once, not in every message of
+	// a busy container, it was 45% of the bytes a batch held.
+	tail   []byte
 	events []event
 	acks   sinks.Acks
 	size   int   // message bytes + EventOverhead per event
@@ -105,7 +112,7 @@ func newBatch(d *dest, now time.Time) *batch {
 // not be used after.
 func (b *batch) recycle() {
 	putBlocks(b.blocks)
-	b.blocks, b.events = nil, nil
+	b.blocks, b.events, b.tail = nil, nil, nil
 	b.acks.Reset()
 }
 
@@ -121,26 +128,32 @@ func (b *batch) fits(n int, ts int64) bool {
 	return hi-lo < MaxBatchSpan.Milliseconds()
 }
 
-// add appends an escaped message of n bytes, of the namespace at index ns;
-// the caller checked fits.
-func (b *batch) add(esc []byte, n int, ts int64, ns uint16) {
+// add appends an escaped message of n bytes, esc followed by tail (which
+// may be empty), of the namespace at index ns; the caller checked fits.
+// A tail other than the batch's is copied after esc.
+func (b *batch) add(esc, tail []byte, n int, ts int64, ns uint16) {
+	shared := len(tail) > 0 && (len(b.tail) == 0 || sameBytes(tail, b.tail))
+	if shared {
+		b.tail, tail = tail, nil
+	}
 	if len(b.events) == 0 {
 		b.minTS, b.maxTS = ts, ts
 	}
 	b.minTS, b.maxTS = min(b.minTS, ts), max(b.maxTS, ts)
+	m := len(esc) + len(tail) // what goes into the block
 	last := len(b.blocks) - 1
-	if last < 0 || len(b.blocks[last])+len(esc) > cap(b.blocks[last]) {
+	if last < 0 || len(b.blocks[last])+m > cap(b.blocks[last]) {
 		var blk []byte
 		switch {
-		case len(esc) > blockBytes:
-			blk = make([]byte, 0, len(esc)) // a message of its own
+		case m > blockBytes:
+			blk = make([]byte, 0, m) // a message of its own
 		case last < 0 && b.d.lastBytes < blockBytes/2:
-			blk = make([]byte, 0, max(len(esc), b.d.lastBytes+b.d.lastBytes/4, minBlockBytes))
+			blk = make([]byte, 0, max(m, b.d.lastBytes+b.d.lastBytes/4, minBlockBytes))
 		case last >= 0 && cap(b.blocks[last]) < blockBytes/4:
 			// Outgrew a small first block: the next is twice as large, so
 			// that a stream's first batch after a start (nothing known of
 			// its size) holds about what it carries, not a full block.
-			blk = make([]byte, 0, max(len(esc), 2*cap(b.blocks[last])))
+			blk = make([]byte, 0, max(m, 2*cap(b.blocks[last])))
 		default:
 			blk = getBlock()
 		}
@@ -148,14 +161,34 @@ func (b *batch) add(esc []byte, n int, ts int64, ns uint16) {
 		last++
 	}
 	blk := b.blocks[last]
-	b.events = append(b.events, event{ts: ts, block: uint16(last), ns: ns, off: int32(len(blk)), en: int32(len(esc)), n: int32(n)})
-	b.blocks[last] = append(blk, esc...)
+	b.events = append(b.events, event{ts: ts, block: uint16(last), ns: ns, off: int32(len(blk)), en: int32(m), n: int32(n), tail: shared})
+	b.blocks[last] = append(append(blk, esc...), tail...)
 	b.size += n + EventOverhead
 	b.charge += int64(n + EventOverhead)
 }
 
-// escaped returns e's message as it goes into a JSON string.
-func (b *batch) escaped(e event) []byte { return b.blocks[e.block][e.off : e.off+e.en] }
+// escaped returns e's message as it goes into a JSON string: head, then
+// tail (nil unless e.tail).
+func (b *batch) escaped(e event) (head, tail []byte) {
+	head = b.blocks[e.block][e.off : e.off+e.en]
+	if e.tail {
+		tail = b.tail
+	}
+	return head, tail
+}
+
+// escapedLen is the length of e's escaped message.
+func (b *batch) escapedLen(e event) int {
+	if e.tail {
+		return int(e.en) + len(b.tail)
+	}
+	return int(e.en)
+}
+
+// sameBytes reports whether x and y are the same slice of memory.
+func sameBytes(x, y []byte) bool {
+	return len(x) == len(y) && unsafe.SliceData(x) == unsafe.SliceData(y)
+}
 
 // seal puts the events in time order, keeping arrival order for equal
 // times.

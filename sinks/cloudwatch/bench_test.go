@@ -124,7 +124,8 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 		LogEvents: make([]types.InputLogEvent, len(bt.events))}
 	for i, e := range bt.events {
 		var msg string
-		if err := json.Unmarshal(slices.Concat([]byte{'"'}, bt.escaped(e), []byte{'"'}), &msg); err != nil {
+		head, tail := bt.escaped(e)
+		if err := json.Unmarshal(slices.Concat([]byte{'"'}, head, tail, []byte{'"'}), &msg); err != nil {
 			b.Fatal(err)
 		}
 		in.LogEvents[i] = types.InputLogEvent{Message: &msg, Timestamp: &bt.events[i].ts}

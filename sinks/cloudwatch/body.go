@@ -73,7 +73,7 @@ type putBody struct {
 	head, tail []byte
 	size, pos  int64
 	part       int // 0 head, 1 events, 2 tail, 3 end
-	ev, seg    int // in part 1: the event, and its opening, message or closing
+	ev, seg    int // in part 1: the event, and its opening, message, message's tail or closing
 	off        int // bytes of the current segment already read
 	close      []byte
 	closeBuf   [40]byte
@@ -91,7 +91,7 @@ func newPutBody(b *batch, evs []event) *putBody {
 	r.size = int64(len(r.head) + len(r.tail))
 	var digits [20]byte
 	for i, e := range evs {
-		r.size += int64(len(openEvent)+int(e.en)+len(closeMsg)+len(strconv.AppendInt(digits[:0], e.ts, 10))) + 1
+		r.size += int64(len(openEvent)+b.escapedLen(e)+len(closeMsg)+len(strconv.AppendInt(digits[:0], e.ts, 10))) + 1
 		if i > 0 {
 			r.size++ // the comma before it
 		}
@@ -110,7 +110,9 @@ func (r *putBody) segment() []byte {
 		case 0:
 			s = openEvent
 		case 1:
-			s = r.b.escaped(r.evs[r.ev])
+			s, _ = r.b.escaped(r.evs[r.ev])
+		case 2:
+			_, s = r.b.escaped(r.evs[r.ev])
 		default:
 			s = r.close
 		}
@@ -130,9 +132,9 @@ func (r *putBody) next() {
 			r.part = 2
 		}
 	case 1:
-		if r.seg < 2 {
+		if r.seg < 3 {
 			r.seg++
-			if r.seg == 2 {
+			if r.seg == 3 {
 				c := append(r.closeBuf[:0], closeMsg...)
 				c = strconv.AppendInt(c, r.evs[r.ev].ts, 10)
 				c = append(c, '}')

@@ -21,7 +21,9 @@ func referenceBody(b *batch, evs []event) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"message":"`...)
-		dst = append(dst, b.escaped(e)...)
+		head, tail := b.escaped(e)
+		dst = append(dst, head...)
+		dst = append(dst, tail...)
 		dst = append(dst, `","timestamp":`...)
 		dst = strconv.AppendInt(dst, e.ts, 10)
 		dst = append(dst, '}')
@@ -37,9 +39,18 @@ func referenceBody(b *batch, evs []event) []byte {
 
 // randomBatch fills a batch with n messages of random sizes (some larger
 // than a block), with characters that need escaping, and returns them.
+// Most messages end with one of two tails, passed as the encoder passes a
+// container's kubernetes object: the first one the batch sees is kept once,
+// the other copied into the blocks.
 func randomBatch(rng *rand.Rand, d *dest, n int) (*batch, []string) {
 	b := newBatch(d, time.Now())
 	var msgs []string
+	tails := []string{"", `,"kubernetes":{"pod_name":"a<é>"}}`, `,"kubernetes":{"pod_name":"b"}}`}
+	escTails := make([][]byte, len(tails))
+	for i, tail := range tails {
+		esc, _ := json.Marshal(tail)
+		escTails[i] = esc[1 : len(esc)-1]
+	}
 	for i := range n {
 		size := rng.IntN(300)
 		if rng.IntN(20) == 0 {
@@ -50,9 +61,11 @@ func randomBatch(rng *rand.Rand, d *dest, n int) (*batch, []string) {
 		for range size {
 			sb.WriteRune(alphabet[rng.IntN(len(alphabet))])
 		}
-		msg := sb.String() + strconv.Itoa(i)
+		tail := rng.IntN(len(tails))
+		msg := sb.String() + strconv.Itoa(i) + tails[tail]
 		esc, _ := json.Marshal(msg)
-		b.add(esc[1:len(esc)-1], len(msg), 1_700_000_000_000+rng.Int64N(100_000), 0)
+		head := esc[1 : len(esc)-1-len(escTails[tail])]
+		b.add(head, escTails[tail], len(msg), 1_700_000_000_000+rng.Int64N(100_000), 0)
 		msgs = append(msgs, msg)
 	}
 	b.seal()
@@ -152,12 +165,12 @@ func TestPutBodyMatchesReference(t *testing.T) {
 func TestBatchBlocks(t *testing.T) {
 	msg := bytes.Repeat([]byte("x"), 100)
 	quiet := newBatch(&dest{lastBytes: 300}, time.Now())
-	quiet.add(msg, len(msg), 1, 0)
+	quiet.add(msg, nil, len(msg), 1, 0)
 	if c := cap(quiet.blocks[0]); c > 1024 {
 		t.Errorf("quiet stream's first block: %d bytes; want about its last batch's 300", c)
 	}
 	for range 20 {
-		quiet.add(msg, len(msg), 1, 0)
+		quiet.add(msg, nil, len(msg), 1, 0)
 	}
 	if len(quiet.blocks) < 2 || cap(quiet.blocks[1]) != 2*cap(quiet.blocks[0]) {
 		t.Errorf("quiet stream grown past its first block: blocks %d, want the second twice the first", len(quiet.blocks))
@@ -176,14 +189,14 @@ func TestBatchBlocks(t *testing.T) {
 		return bytes, full
 	}
 	for i := range 40 {
-		fresh.add(msg, len(msg), 1, 0)
+		fresh.add(msg, nil, len(msg), 1, 0)
 		// Twice the bytes, and a message's room left at each block's end.
 		if c, full := held(); full > 0 || c > 2*(i+1)*len(msg)+len(fresh.blocks)*len(msg)+minBlockBytes {
 			t.Fatalf("first batch with %d bytes holds %d bytes in blocks (%d full)", (i+1)*len(msg), c, full)
 		}
 	}
 	for range 3 * blockBytes / len(msg) {
-		fresh.add(msg, len(msg), 1, 0)
+		fresh.add(msg, nil, len(msg), 1, 0)
 	}
 	if _, full := held(); full < 2 {
 		t.Errorf("a busy first batch took %d full blocks; want it to grow to them", full)
@@ -192,16 +205,16 @@ func TestBatchBlocks(t *testing.T) {
 
 	busy := newBatch(&dest{lastBytes: 3 * blockBytes}, time.Now())
 	for range 3 * blockBytes / len(msg) {
-		busy.add(msg, len(msg), 1, 0)
+		busy.add(msg, nil, len(msg), 1, 0)
 	}
 	huge := bytes.Repeat([]byte("y"), 2*blockBytes)
-	busy.add(huge, len(huge), 1, 0)
+	busy.add(huge, nil, len(huge), 1, 0)
 	for i, blk := range busy.blocks[:len(busy.blocks)-1] {
 		if cap(blk) != blockBytes {
 			t.Errorf("busy stream's block %d: %d bytes; want %d", i, cap(blk), blockBytes)
 		}
 	}
-	if got := busy.escaped(busy.events[len(busy.events)-1]); !bytes.Equal(got, huge) {
+	if got, _ := busy.escaped(busy.events[len(busy.events)-1]); !bytes.Equal(got, huge) {
 		t.Errorf("large message stored as %d bytes", len(got))
 	}
 	first := &busy.blocks[0][:1][0]
@@ -235,5 +248,44 @@ func TestPutBodyWriteToAllocatesNothing(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Errorf("copying a body allocated %.0f times", allocs)
+	}
+}
+
+// A batch keeps the tail its messages share once: the blocks hold only
+// the heads. A message with another tail carries it in the blocks, and
+// both decode whole.
+func TestBatchKeepsTailOnce(t *testing.T) {
+	d := &dest{group: "/aws/g", stream: "s"}
+	b := newBatch(d, time.Now())
+	defer b.recycle()
+	tail := []byte(`,\"kubernetes\":{\"pod_name\":\"p\"}}`)
+	other := []byte(`,\"kubernetes\":{\"pod_name\":\"q\"}}`)
+	heads := 0
+	for i := range 100 {
+		head := []byte(`{\"log\":\"line ` + strconv.Itoa(i) + `\"`)
+		b.add(head, tail, len(head)+len(tail), int64(i), 0)
+		heads += len(head)
+	}
+	last := []byte(`{\"log\":\"from another container\"`)
+	b.add(last, other, len(last)+len(other), 100, 0)
+	held := 0
+	for _, blk := range b.blocks {
+		held += len(blk)
+	}
+	if want := heads + len(last) + len(other); held != want {
+		t.Errorf("blocks hold %d bytes; want %d: the shared tail once, outside them, and the other tail inside", held, want)
+	}
+	for i, e := range b.events {
+		head, got := b.escaped(e)
+		want := tail
+		if i == 100 {
+			want = nil
+			if !bytes.HasSuffix(head, other) {
+				t.Errorf("last message %s does not end with its own tail", head)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("message %d: tail %s; want %s", i, got, want)
+		}
 	}
 }

@@ -194,7 +194,8 @@ func (s *sender) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlog
 		in.LogEvents = make([]types.InputLogEvent, len(evs))
 		for i := range evs {
 			var msg string
-			if err := json.Unmarshal(slices.Concat([]byte{'"'}, b.escaped(evs[i]), []byte{'"'}), &msg); err != nil {
+			head, tail := b.escaped(evs[i])
+			if err := json.Unmarshal(slices.Concat([]byte{'"'}, head, tail, []byte{'"'}), &msg); err != nil {
 				return nil, fmt.Errorf("decode event: %w", err)
 			}
 			in.LogEvents[i] = types.InputLogEvent{Message: &msg, Timestamp: &evs[i].ts}

@@ -157,7 +157,8 @@ func (s *Sink) Budget() *sinks.Budget { return s.b }
 type pendEvent struct {
 	r          *route
 	ts         int64
-	off, en, n int // escaped message at buf[off:off+en]; n is its own length
+	off, en, n int // escaped message at buf[off:off+en], then tail; n is its own length
+	tail       []byte
 	acker      tailer.Acker
 	charge     int64
 }
@@ -191,7 +192,8 @@ func (s *Sink) Write(ctx context.Context, recs []tailer.Record) error {
 		rec := &recs[i]
 		start := len(sc.buf)
 		var n int
-		sc.buf, n = s.enc.AppendEscaped(sc.buf, rec)
+		var tail []byte
+		sc.buf, n, tail = s.enc.AppendEscapedHead(sc.buf, rec)
 		if n == 0 {
 			s.m.Dropped.WithLabelValues(sinks.DropEmpty).Inc()
 			rec.Pos.Ack()
@@ -218,7 +220,7 @@ func (s *Sink) Write(ctx context.Context, recs []tailer.Record) error {
 			sc.buf = append(sc.buf, last...)
 			start = 0
 		}
-		sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, en: len(sc.buf) - start, n: n, acker: rec.Pos.Acker, charge: c})
+		sc.evs = append(sc.evs, pendEvent{r: rt, ts: ts, off: start, en: len(sc.buf) - start, n: n, tail: tail, acker: rec.Pos.Acker, charge: c})
 		sc.charge += c
 	}
 	return s.commit(ctx, sc)
@@ -312,7 +314,7 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 			}
 		}
 		b := d.open
-		b.add(sc.buf[e.off:e.off+e.en], e.n, e.ts, e.r.ns)
+		b.add(sc.buf[e.off:e.off+e.en], e.tail, e.n, e.ts, e.r.ns)
 		b.charge += e.charge - int64(e.n+EventOverhead)
 		b.acks.AddN(e.acker, 1)
 		if len(b.events) >= MaxBatchEvents || b.size > MaxBatchBytes-EventOverhead-1 ||
@@ -321,6 +323,7 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 		}
 	}
 	s.mu.Unlock()
+	clear(sc.evs) // the routes, ackers and tails
 	sc.buf, sc.evs, sc.charge = sc.buf[:0], sc.evs[:0], 0
 	return nil
 }
