@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // retentionDays are the values PutRetentionPolicy accepts.
@@ -16,10 +17,14 @@ var retentionDays = []int64{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 // logGroupClasses are the classes CreateLogGroup accepts.
 var logGroupClasses = []string{"STANDARD", "INFREQUENT_ACCESS", "DELIVERY", "ESSENTIALS"}
 
+// The patterns are compiled on first use: skiff links cwlocal for its demo,
+// and compiled at start-up the Unicode classes cost every agent 200 KB.
 var (
-	tagKeyPattern   = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`)
-	tagValuePattern = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
-	kmsARNPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$`)
+	tagKeyPattern   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`) })
+	tagValuePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`) })
+	kmsARNPattern   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$`)
+	})
 )
 
 func (s *Server) groupARN(name string) string {
@@ -62,10 +67,10 @@ func (s *Server) createLogGroup(body []byte) ([]byte, *apiError) {
 		slices.Sort(keys)
 		for _, k := range keys {
 			val := in.Tags[k]
-			if v.length(k, "tags.key", 1, 128) && !tagKeyPattern.MatchString(k) {
+			if v.length(k, "tags.key", 1, 128) && !tagKeyPattern().MatchString(k) {
 				v.fail(k, "tags.key", `satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$`)
 			}
-			if v.length(val, "tags."+k+".value", 0, 256) && !tagValuePattern.MatchString(val) {
+			if v.length(val, "tags."+k+".value", 0, 256) && !tagValuePattern().MatchString(val) {
 				v.fail(val, "tags."+k+".value", `satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
 			}
 		}
@@ -80,7 +85,7 @@ func (s *Server) createLogGroup(body []byte) ([]byte, *apiError) {
 	if len(in.Tags) > 50 {
 		return nil, errTooManyTags
 	}
-	if in.KmsKeyID != nil && !kmsARNPattern.MatchString(*in.KmsKeyID) {
+	if in.KmsKeyID != nil && !kmsARNPattern().MatchString(*in.KmsKeyID) {
 		return nil, errInvalidParameter("The specified KMS key does not exist or is not allowed to be used with Arn '%s'", s.groupARN(name))
 	}
 	g := &group{name: name, created: s.nowMillis(), class: class, tags: in.Tags}
