@@ -76,8 +76,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.endpoint == "" || o.rate < o.streams || o.streams < 1 || o.lineBytes < 1 {
-		return errors.New("--endpoint is required, and --rate must be at least --streams, which must be at least 1")
+	switch {
+	case o.endpoint == "":
+		return errors.New("--endpoint is required")
+	case o.streams < 1 || o.lineBytes < 1:
+		return errors.New("--streams and --line-bytes must be at least 1")
+	case o.rate < o.streams:
+		return fmt.Errorf("--rate %d is below --streams %d: each stream gets at least a line a second", o.rate, o.streams)
 	}
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
