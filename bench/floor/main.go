@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	stopDeps, err := startDeps()
+	shippedLines, stopDeps, err := startDeps()
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	client := cloudwatchlogs.NewFromConfig(cfg, func(c *cloudwatchlogs.Options) { c.BaseEndpoint = aws.String(o.endpoint) })
-	lines, err := ship(ctx, client, o)
+	lines, err := ship(ctx, client, o, shippedLines)
 	if err != nil {
 		return err
 	}
@@ -105,44 +105,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-// startDeps starts what an agent starts besides its sink: a metric served
-// on /metrics, an API server client with a pod informer's machinery (its
+// startDeps starts what an agent starts besides its sink: a counter of
+// shipped lines served on /metrics, an API server client with a pod informer's machinery (its
 // server is never reached: the informer is not run), and a file watcher.
-func startDeps() (stop func(), err error) {
-	shipped := prometheus.NewCounter(prometheus.CounterOpts{Name: "floor_lines_total", Help: "Lines shipped."})
+func startDeps() (shipped prometheus.Counter, stop func(), err error) {
+	shipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "floor_lines_total", Help: "Lines shipped."})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(shipped)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	scheme := runtime.NewScheme()
 	if err := corev1.AddToScheme(scheme); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rc, err := rest.RESTClientFor(&rest.Config{Host: "https://127.0.0.1:1", APIPath: "/api", ContentConfig: rest.ContentConfig{
 		GroupVersion: &corev1.SchemeGroupVersion, NegotiatedSerializer: serializer.NewCodecFactory(scheme).WithoutConversion(),
 	}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lw := cache.NewListWatchFromClient(rc, "pods", "", fields.Everything())
 	_ = cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := w.Add(os.TempDir()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return func() { w.Close(); srv.Close() }, nil
+	return shipped, func() { w.Close(); srv.Close() }, nil
 }
 
 // ship sends o.rate lines a second for o.duration: each second, one
-// PutLogEvents per stream, one after another.
-func ship(ctx context.Context, client *cloudwatchlogs.Client, o options) (int, error) {
+// PutLogEvents per stream, one after another, counted in lines.
+func ship(ctx context.Context, client *cloudwatchlogs.Client, o options, lines prometheus.Counter) (int, error) {
 	group := "/floor"
 	if _, err := client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &group}); err != nil {
 		var exists *types.ResourceAlreadyExistsException
@@ -177,6 +177,7 @@ func ship(ctx context.Context, client *cloudwatchlogs.Client, o options) (int, e
 				return shipped, err
 			}
 			shipped += perStream
+			lines.Add(float64(perStream))
 		}
 		if !time.Now().Before(end) {
 			return shipped, nil
