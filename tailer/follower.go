@@ -526,6 +526,33 @@ func (f *follower) poll(quiet int) time.Duration {
 	return min(pollAttached<<quiet, pollQuietMax)
 }
 
+// glance is the safety poll of a quiet follower parked in the idle poller,
+// taken by the poller itself: one fstat, no goroutine started. It reports
+// whether the follower would find nothing to do (its write watch armed,
+// nothing pending, the file linked, read to its end and not modified
+// since its last look), and how long it then waits for its next poll.
+// The poller calls it holding its mu, with f parked: f's goroutine is not
+// running, and a wakeup waits for the poller.
+func (f *follower) glance(quiet int) (time.Duration, bool) {
+	if quiet < armAfter || !f.d.armsWrites.Load() || !f.armed.Load() || f.written.Load() ||
+		f.pred != nil || f.verify || f.skipping() || f.deleted.Load() {
+		return 0, false
+	}
+	wait := f.poll(quiet - armAfter + 1)
+	if wait < parkAfter {
+		return 0, false // detached, waiting for a rule or a group, or unwatched
+	}
+	fi, err := f.file.Stat()
+	if err != nil || linksOf(fi) == 0 {
+		return 0, false
+	}
+	size := fi.Size()
+	if size != f.size.Load() || size != f.off || !fi.ModTime().Equal(f.modTime) || f.modTime.IsZero() {
+		return 0, false
+	}
+	return wait, true
+}
+
 // quietSince returns when a detached file last changed: its detachment,
 // or its last growth after it.
 func (f *follower) quietSince() time.Time {

@@ -209,6 +209,13 @@ func (p *idlePoller) run(ctx context.Context) {
 			quiet := min(it.f.quiet+1, maxQuiet)
 			if it.woken {
 				quiet = 0
+			} else if !it.active && !it.starting {
+				// A quiet file's safety poll: the poller looks itself, and
+				// the follower's goroutine starts only if the file changed.
+				if wait, same := it.f.glance(quiet); same {
+					p.reparkLocked(it.f, quiet, now.Add(wait))
+					continue
+				}
 			}
 			p.resumeLocked(it.f, quiet)
 		}
@@ -228,6 +235,16 @@ func (p *idlePoller) run(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+// reparkLocked puts back a quiet follower the poller took and glanced at,
+// due for its next poll. f stayed parked meanwhile: a wakeup that came
+// during the glance waits for p.mu and resumes it once it is back in the
+// queue. Callers hold p.mu.
+func (p *idlePoller) reparkLocked(f *follower, quiet int, due time.Time) {
+	f.quiet, f.notBefore, f.stillAwake = quiet, time.Time{}, false
+	p.quiet++
+	heap.Push(&p.q, parkedFollower{f: f, due: due})
 }
 
 // slack is how early a parked follower may resume: a poll may come a

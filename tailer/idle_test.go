@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -51,16 +53,9 @@ func TestIdleFilesPark(t *testing.T) {
 		// A write nobody reports: the shared poll finds it within
 		// pollQuietMax, though the file had just been woken.
 		appendFile(t, paths[7], criLines([]string{"unreported"}))
-		at = time.Now()
-		for c.count() < files+2 {
-			if time.Since(at) > pollQuietMax+time.Second {
-				t.Fatalf("unreported write not read after %v", time.Since(at))
-			}
-			time.Sleep(100 * time.Millisecond)
-			synctest.Wait()
-		}
-		if time.Since(at) <= pollAttached {
-			t.Errorf("quiet file read %v after the write; its poll did not back off", time.Since(at))
+		took := pollUntil(t, "unreported write not read", func() bool { return c.count() >= files+2 })
+		if took <= pollAttached {
+			t.Errorf("quiet file read %v after the write; its poll did not back off", took)
 		}
 
 		time.Sleep(time.Minute)
@@ -78,6 +73,73 @@ func TestIdleFilesPark(t *testing.T) {
 		}
 		if n := c.count(); n != files+3 {
 			t.Errorf("%d records after Drain; want %d", n, files+3)
+		}
+	})
+}
+
+// TestQuietFilesGlanced: the safety polls of quiet files whose writes are
+// watched are looks the idle poller takes itself, an fstat each, without
+// starting a goroutine; a look that finds the file changed starts it: a
+// write nobody reported is read, a rewrite to the same size (a new
+// modification time) is found and read from the start, and a file
+// unlinked without a word is seen as deleted.
+func TestQuietFilesGlanced(t *testing.T) {
+	const files = 20
+	dir, paths := lineFiles(t, files)
+	synctest.Test(t, func(t *testing.T) {
+		var w writeWatches
+		r := runFollowers(t, dir, paths, armWrites(&w))
+		c, fs := r.c, r.fs
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := c.count(); n != files {
+			t.Fatalf("%d records; want %d", n, files)
+		}
+		for i, f := range fs {
+			if !f.parked.Load() || !f.armed.Load() {
+				t.Fatalf("file %d: parked %v, armed %v after a quiet minute; want both", i, f.parked.Load(), f.armed.Load())
+			}
+		}
+		// Two quiet minutes: about eight polls per file (every
+		// pollQuietMax), none of which starts a goroutine.
+		starts := r.starts.Load()
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if n := r.starts.Load() - starts; n != 0 {
+			t.Errorf("%d follower goroutines started in two quiet minutes; want none", n)
+		}
+
+		// A write the watcher did not report: the next look reads it.
+		appendFile(t, paths[4], criLines([]string{"unreported"}))
+		pollUntil(t, "unreported write not read", func() bool { return c.count() >= files+1 })
+
+		// The file rewritten to the same size, its modification time
+		// moved: the look starts the follower, which finds the first
+		// bytes changed and reads the new content from the start.
+		rewrite := criLines([]string{"other 9"})
+		if len(rewrite) != len(criLines([]string{"first 9"})) {
+			t.Fatal("the rewrite must keep the size")
+		}
+		if err := os.WriteFile(paths[9], []byte(rewrite), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mt := time.Unix(1_000_000_000, 0)
+		if err := os.Chtimes(paths[9], mt, mt); err != nil {
+			t.Fatal(err)
+		}
+		pollUntil(t, "same-size rewrite not read", func() bool { return c.count() >= files+2 })
+		if got := c.all()[paths[9]]; len(got) != 2 || got[1] != "other 9" {
+			t.Errorf("file 9 gave %q; want its first line, then the rewritten one", got)
+		}
+
+		// Unlinked with no event: the look sees it deleted.
+		if err := os.Remove(paths[12]); err != nil {
+			t.Fatal(err)
+		}
+		pollUntil(t, "unlinked file not seen deleted", fs[12].deleted.Load)
+		r.stop()
+		if n := c.count(); n != files+2 {
+			t.Errorf("%d records; want %d", n, files+2)
 		}
 	})
 }
@@ -404,6 +466,22 @@ func lineFiles(t *testing.T, n int) (dir string, paths []string) {
 	return dir, paths
 }
 
+// pollUntil advances the fake clock in 100 ms steps until cond holds, at
+// most pollQuietMax and a second (the longest safety poll), and returns
+// how long that took; past it the test fails, naming what.
+func pollUntil(t *testing.T, what string, cond func() bool) time.Duration {
+	t.Helper()
+	at := time.Now()
+	for !cond() {
+		if time.Since(at) > pollQuietMax+time.Second {
+			t.Fatalf("%s after %v", what, time.Since(at))
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+	}
+	return time.Since(at)
+}
+
 // followerRig runs the followers of some files with the idle poller, as
 // Run does, inside a synctest bubble.
 type followerRig struct {
@@ -412,6 +490,9 @@ type followerRig struct {
 	fs   []*follower
 	base int // follower goroutines before the rig's
 	stop func()
+	// starts counts the follower goroutines started, by the rig or the
+	// poller.
+	starts atomic.Int64
 }
 
 func runFollowers(t *testing.T, dir string, paths []string, setup ...func(*Tailer)) *followerRig {
@@ -432,7 +513,10 @@ func runFollowers(t *testing.T, dir string, paths []string, setup ...func(*Taile
 	r.base = followerGoroutines()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	start := func(f *follower) { wg.Go(func() { f.run(ctx) }) }
+	start := func(f *follower) {
+		r.starts.Add(1)
+		wg.Go(func() { f.run(ctx) })
+	}
 	tl.deps.idle.begin(start)
 	wg.Go(func() { tl.deps.idle.run(ctx) })
 	for _, f := range r.fs {

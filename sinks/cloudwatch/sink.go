@@ -50,6 +50,9 @@ type Sink struct {
 	paused    map[string]*dest // destinations that refuse records
 	pausedN   atomic.Int32     // len(paused), read without mu by Write
 	wake      chan struct{}
+	// tickOff: Run slowed its flush tick down, the sink holding nothing;
+	// the next commit wakes it to speed the tick up again.
+	tickOff bool
 }
 
 // dest is one log stream and what the sink holds for it. Its fields
@@ -322,6 +325,10 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 			s.sealLocked(d)
 		}
 	}
+	if s.tickOff {
+		s.tickOff = false
+		s.signal()
+	}
 	s.mu.Unlock()
 	clear(sc.evs) // the routes, ackers and tails
 	sc.buf, sc.evs, sc.charge = sc.buf[:0], sc.evs[:0], 0
@@ -381,7 +388,7 @@ func (s *Sink) sealAll(age time.Duration, force bool) {
 	}
 	clear(s.filling[len(keep):])
 	s.filling = keep
-	if now.Sub(s.expiredAt) < min(s.cfg.StreamIdle/4, time.Minute) {
+	if now.Sub(s.expiredAt) < s.expireEvery() {
 		return
 	}
 	s.expiredAt = now
@@ -435,8 +442,10 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer cancelReq()
 	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(s.snd.opts.curves.grace, cancelReq) })
 	defer stopGrace()
-	tick := time.NewTicker(max(10*time.Millisecond, s.cfg.FlushInterval/4))
+	period := max(10*time.Millisecond, s.cfg.FlushInterval/4)
+	tick := time.NewTicker(period)
 	defer tick.Stop()
+	fast := true
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	senders := make(chan struct{}, 2*s.cfg.MaxConcurrency)
@@ -493,8 +502,36 @@ func (s *Sink) Run(ctx context.Context) error {
 				wg.Go(func() { sender(b) })
 			}
 		}
+		fast = s.keepTicking(tick, period, fast)
 	}
 }
+
+// keepTicking slows Run's flush tick down to the stream expiry's pace
+// while the sink holds nothing (no batch open, sealed, in flight or
+// parked: the whole budget is free), so that an agent with nothing to
+// ship does not wake four times a second, and speeds it up again once
+// something is held; it returns whether the tick runs at the flush pace.
+// Nothing but a commit makes the sink hold something, and a commit that
+// finds the tick slow wakes Run.
+func (s *Sink) keepTicking(tick *time.Ticker, period time.Duration, fast bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := s.b.Used() > 0
+	switch {
+	case fast && !held:
+		tick.Reset(max(period, s.expireEvery()))
+		s.tickOff = true
+		return false
+	case !fast && held:
+		tick.Reset(period)
+		s.tickOff = false
+		return true
+	}
+	return fast
+}
+
+// expireEvery is how often sealAll forgets idle streams.
+func (s *Sink) expireEvery() time.Duration { return min(s.cfg.StreamIdle/4, time.Minute) }
 
 // next pops the next batch to send, parking those of paused destinations.
 func (s *Sink) next() *batch {

@@ -286,6 +286,71 @@ func TestFlushInterval(t *testing.T) {
 	})
 }
 
+// TestFlushTickRestsWhenIdle: once the sink holds nothing its flush tick
+// slows down to the stream expiry's pace, and a record written a long
+// quiet while later still leaves at the flush interval; a batch held for
+// a retry keeps the tick at the flush pace until it is delivered.
+func TestFlushTickRestsWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &failingAPI{}
+		f.healed.Store(true)
+		s := fakeSink(t, f, Config{LogStream: "s", FlushInterval: time.Second})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Run(ctx)
+		resting := func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.tickOff
+		}
+		var a acker
+		for round := range 3 {
+			time.Sleep(10 * time.Minute)
+			synctest.Wait()
+			if !resting() {
+				t.Fatalf("round %d: flush tick at the flush pace with nothing held", round)
+			}
+			write(t, s, rec(fmt.Sprint(round), time.Now(), testFile, &a))
+			synctest.Wait()
+			if resting() {
+				t.Fatalf("round %d: flush tick still resting with a batch open", round)
+			}
+			time.Sleep(900 * time.Millisecond)
+			synctest.Wait()
+			if n := a.n.Load(); n != int64(round) {
+				t.Fatalf("round %d: %d acks before the flush interval; want %d", round, n, round)
+			}
+			time.Sleep(400 * time.Millisecond)
+			synctest.Wait()
+			if n := a.n.Load(); n != int64(round+1) {
+				t.Fatalf("round %d: %d acks after the flush interval; want %d", round, n, round+1)
+			}
+		}
+
+		// CloudWatch down: the batch waits for its retries, the tick at
+		// the flush pace, and leaves once CloudWatch is back.
+		f.healed.Store(false)
+		write(t, s, rec("retried", time.Now(), testFile, &a))
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if resting() || a.n.Load() != 3 {
+			t.Fatalf("resting %v, %d acks with CloudWatch down; want the tick at the flush pace, 3 acks", resting(), a.n.Load())
+		}
+		calls := f.calls.Load()
+		f.healed.Store(true)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if a.n.Load() != 4 || f.calls.Load() == calls {
+			t.Fatalf("%d acks a minute after CloudWatch came back; want 4", a.n.Load())
+		}
+		if !resting() {
+			t.Error("flush tick at the flush pace once everything was delivered")
+		}
+		cancel()
+		synctest.Wait()
+	})
+}
+
 // TestBatchBytes: a busy stream's batch leaves as soon as it holds
 // BatchBytes, not a flush interval later; what follows waits for the
 // interval as usual.
