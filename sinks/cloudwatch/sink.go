@@ -50,9 +50,10 @@ type Sink struct {
 	paused    map[string]*dest // destinations that refuse records
 	pausedN   atomic.Int32     // len(paused), read without mu by Write
 	wake      chan struct{}
-	// tickOff: Run slowed its flush tick down, the sink holding nothing;
-	// the next commit wakes it to speed the tick up again.
-	tickOff bool
+	// tickRests: Run's flush tick runs at the stream expiry's pace, the
+	// sink holding nothing; a commit then wakes Run to speed it up. Only
+	// Run changes it, together with the tick.
+	tickRests bool
 }
 
 // dest is one log stream and what the sink holds for it. Its fields
@@ -325,8 +326,7 @@ func (s *Sink) commit(ctx context.Context, sc *scratch) error {
 			s.sealLocked(d)
 		}
 	}
-	if s.tickOff {
-		s.tickOff = false
+	if s.tickRests {
 		s.signal()
 	}
 	s.mu.Unlock()
@@ -445,7 +445,6 @@ func (s *Sink) Run(ctx context.Context) error {
 	period := max(10*time.Millisecond, s.cfg.FlushInterval/4)
 	tick := time.NewTicker(period)
 	defer tick.Stop()
-	fast := true
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	senders := make(chan struct{}, 2*s.cfg.MaxConcurrency)
@@ -502,32 +501,29 @@ func (s *Sink) Run(ctx context.Context) error {
 				wg.Go(func() { sender(b) })
 			}
 		}
-		fast = s.keepTicking(tick, period, fast)
+		s.paceTick(tick, period)
 	}
 }
 
-// keepTicking slows Run's flush tick down to the stream expiry's pace
-// while the sink holds nothing (no batch open, sealed, in flight or
-// parked: the whole budget is free), so that an agent with nothing to
-// ship does not wake four times a second, and speeds it up again once
-// something is held; it returns whether the tick runs at the flush pace.
-// Nothing but a commit makes the sink hold something, and a commit that
-// finds the tick slow wakes Run.
-func (s *Sink) keepTicking(tick *time.Ticker, period time.Duration, fast bool) bool {
+// paceTick slows Run's flush tick down to the stream expiry's pace while
+// the sink holds nothing (no batch open, sealed, in flight or parked: the
+// whole budget is free), so that an agent with nothing to ship does not
+// wake four times a second, and speeds it up again once something is
+// held. Nothing but a commit makes the sink hold something, and a commit
+// that finds the tick resting wakes Run.
+func (s *Sink) paceTick(tick *time.Ticker, period time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	held := s.b.Used() > 0
-	switch {
-	case fast && !held:
-		tick.Reset(max(period, s.expireEvery()))
-		s.tickOff = true
-		return false
-	case !fast && held:
-		tick.Reset(period)
-		s.tickOff = false
-		return true
+	rest := s.b.Used() == 0
+	if rest == s.tickRests {
+		return
 	}
-	return fast
+	s.tickRests = rest
+	if rest {
+		tick.Reset(max(period, s.expireEvery()))
+	} else {
+		tick.Reset(period)
+	}
 }
 
 // expireEvery is how often sealAll forgets idle streams.

@@ -301,7 +301,7 @@ func TestFlushTickRestsWhenIdle(t *testing.T) {
 		resting := func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return s.tickOff
+			return s.tickRests
 		}
 		var a acker
 		for round := range 3 {
@@ -324,6 +324,25 @@ func TestFlushTickRestsWhenIdle(t *testing.T) {
 			synctest.Wait()
 			if n := a.n.Load(); n != int64(round+1) {
 				t.Fatalf("round %d: %d acks after the flush interval; want %d", round, n, round+1)
+			}
+		}
+
+		// A batch sealed and accepted at once, maybe before Run looks
+		// again: the tick rests, and the next record still wakes it.
+		for round := range 20 {
+			var big acker
+			write(t, s, rec(pad("big", s.cfg.BatchBytes), time.Now(), testFile, &big))
+			synctest.Wait()
+			if big.n.Load() != 1 {
+				t.Fatalf("round %d: a full batch not sent at once", round)
+			}
+			time.Sleep(500 * time.Millisecond)
+			var small acker
+			write(t, s, rec("small", time.Now(), testFile, &small))
+			time.Sleep(1300 * time.Millisecond)
+			synctest.Wait()
+			if small.n.Load() != 1 {
+				t.Fatalf("round %d: a record not sent 1.3 s after a full batch left", round)
 			}
 		}
 
