@@ -22,6 +22,10 @@ type procUsage struct {
 	RSS int64
 	// Peak is the largest VmHWM among the processes, in bytes.
 	Peak int64
+	// Anon is the anonymous resident memory now (RssAnon), in bytes: the
+	// heap, stacks and other private memory, which the kernel can only
+	// reclaim by swapping, unlike the file pages of the program's code.
+	Anon int64
 	// Procs is how many processes were counted.
 	Procs int
 }
@@ -39,12 +43,13 @@ func readTree(pid int) (procUsage, error) {
 			}
 			continue // a child exited meanwhile
 		}
-		rss, hwm, err := readMem(p)
+		rss, hwm, anon, err := readMem(p)
 		if err != nil {
 			continue
 		}
 		u.CPU += cpu
 		u.RSS += rss
+		u.Anon += anon
 		u.Peak = max(u.Peak, hwm)
 		u.Procs++
 	}
@@ -83,14 +88,14 @@ func parseStat(b []byte) (state byte, ppid int, cpu time.Duration, err error) {
 	return f[0][0], ppid, time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
-// readMem returns VmRSS and VmHWM of pid in bytes.
-func readMem(pid int) (rss, hwm int64, err error) {
+// readMem returns VmRSS, VmHWM and RssAnon of pid in bytes.
+func readMem(pid int) (rss, hwm, anon int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("read status of %d: %w", pid, err)
+		return 0, 0, 0, fmt.Errorf("read status of %d: %w", pid, err)
 	}
-	rss, hwm = parseStatusKB(b, "VmRSS:"), parseStatusKB(b, "VmHWM:")
-	return rss, hwm, nil
+	rss, hwm, anon = parseStatusKB(b, "VmRSS:"), parseStatusKB(b, "VmHWM:"), parseStatusKB(b, "RssAnon:")
+	return rss, hwm, anon, nil
 }
 
 func parseStatusKB(b []byte, key string) int64 {

@@ -81,7 +81,7 @@ func markdown(m Meta, results []Result, plots []string) string {
 		"while writing (idle: at rest, after start-up and a settling period); CPU s/GB = agent CPU (writing and draining) per GB delivered; latency = write to CloudWatch accept; " +
 		"lost and dup are exact, from the per-line markers; harness = the simulator, cwlocal and the counter on the same cores. " +
 		"Where the pods write stack traces (multiline), l/s, lost and dup count messages (a trace is one, found by the marker on its first line); the notes give the lines the applications printed.\n\n")
-	b.WriteString("| scenario | load | agent | offered l/s | delivered l/s | MB/s | cores | CPU s/GB | RSS peak / avg MiB | latency p50 / p99 / max ms | lost | dup | kept up | harness cores | notes |\n")
+	b.WriteString("| scenario | load | agent | offered l/s | delivered l/s | MB/s | cores | CPU s/GB | RSS peak / avg (anon peak) MiB | latency p50 / p99 / max ms | lost | dup | kept up | harness cores | notes |\n")
 	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n")
 	for _, r := range results {
 		if r.Scenario == "max-trial" {
@@ -99,9 +99,9 @@ func markdown(m Meta, results []Result, plots []string) string {
 		if !r.KeptUp {
 			kept = "no: " + r.KeptUpWhy
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %.0f | %.2f | %.3f | %.1f | %.1f / %.1f | %.0f / %.0f / %.0f | %d | %d | %s | %.2f | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %.0f | %.2f | %.3f | %.1f | %.1f / %.1f (%.1f) | %.0f / %.0f / %.0f | %d | %d | %s | %.2f | %s |\n",
 			r.Scenario, r.Label, r.Agent, r.OfferedLPS, r.DeliveredLPS, r.DeliveredMBps, r.Cores, r.CPUPerGB,
-			r.RSSPeakMi, r.RSSAvgMi, r.P50ms, r.P99ms, r.MaxMs, r.Lost, r.Duplicates, mdEsc(kept), r.HarnessCores, mdEsc(notes(r)))
+			r.RSSPeakMi, r.RSSAvgMi, r.AnonPeakMi, r.P50ms, r.P99ms, r.MaxMs, r.Lost, r.Duplicates, mdEsc(kept), r.HarnessCores, mdEsc(notes(r)))
 	}
 	var trials []string
 	for _, r := range results {

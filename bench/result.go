@@ -76,9 +76,13 @@ type Result struct {
 	CPUPerGB  float64 `json:"cpu_s_per_gb"`
 	RSSPeakMi float64 `json:"rss_peak_mib"`
 	RSSAvgMi  float64 `json:"rss_avg_mib"`
-	P50ms     float64 `json:"latency_p50_ms"`
-	P99ms     float64 `json:"latency_p99_ms"`
-	MaxMs     float64 `json:"latency_max_ms"`
+	// AnonPeakMi is the largest anonymous resident memory (RssAnon) among
+	// the samples: RSS without the pages of the program's code and other
+	// files, which are clean and which the kernel reclaims under pressure.
+	AnonPeakMi float64 `json:"anon_peak_mib,omitempty"`
+	P50ms      float64 `json:"latency_p50_ms"`
+	P99ms      float64 `json:"latency_p99_ms"`
+	MaxMs      float64 `json:"latency_max_ms"`
 	// HarnessCores is what the simulator, cwlocal and the counter used
 	// meanwhile (they share the machine with the agent).
 	HarnessCores float64 `json:"harness_cores"`
@@ -113,6 +117,7 @@ func (r *runner) snapshot() Sample {
 			s.RSS = u.RSS
 			r.mu.Lock()
 			r.peak = max(r.peak, u.Peak)
+			r.anonPeak = max(r.anonPeak, u.Anon)
 			r.mu.Unlock()
 		} else {
 			// Gone from /proc but not yet booked: wait for its rusage.
@@ -194,6 +199,7 @@ func (r *runner) result(res Result) Result {
 	res.Extra = r.extra
 	res.Notes = append(res.Notes, r.notes...)
 	res.RSSPeakMi = float64(r.peak) / (1 << 20)
+	res.AnonPeakMi = float64(r.anonPeak) / (1 << 20)
 	if len(r.samples) < 2 {
 		return res
 	}

@@ -80,6 +80,7 @@ type runner struct {
 	proc     *agentProc
 	cpuDone  time.Duration // CPU of agent processes that exited
 	peak     int64
+	anonPeak int64 // the largest RssAnon sampled
 	samples  []Sample
 	writeEnd *Sample // the moment the writers stopped
 	final    *Sample // after the agent exited
@@ -383,6 +384,7 @@ func (r *runner) stopAgent(sig syscall.Signal) (time.Duration, error) {
 	if u, err := readTree(p.pid()); err == nil { // the last VmHWM
 		r.mu.Lock()
 		r.peak = max(r.peak, u.Peak)
+		r.anonPeak = max(r.anonPeak, u.Anon)
 		r.mu.Unlock()
 	}
 	took, err := p.stop(sig, 40*time.Second)

@@ -43,6 +43,9 @@ func TestIdleMeasuresAtRest(t *testing.T) {
 	if res.RSSPeakMi <= 0 || res.RSSAvgMi <= 0 {
 		t.Errorf("RSS peak %.1f MiB, avg %.1f MiB; want both", res.RSSPeakMi, res.RSSAvgMi)
 	}
+	if res.AnonPeakMi <= 0 || res.AnonPeakMi > res.RSSPeakMi {
+		t.Errorf("anonymous memory peak %.1f MiB with an RSS peak of %.1f; want a part of it", res.AnonPeakMi, res.RSSPeakMi)
+	}
 	if n := notes(res); !strings.Contains(n, "cores at rest: over 1 s from 2 s after") {
 		t.Errorf("notes %q; want what the cores cover", n)
 	}
