@@ -531,8 +531,9 @@ func (f *follower) poll(quiet int) time.Duration {
 // whether the follower would find nothing to do (its write watch armed,
 // nothing pending, the file linked, read to its end and not modified
 // since its last look), and how long it then waits for its next poll.
-// The poller calls it holding its mu, with f parked: f's goroutine is not
-// running, and a wakeup waits for the poller.
+// The poller calls it without its mu, with f taken out of its queue and
+// not marked parked: f's goroutine is not running, and a wakeup only
+// leaves its token.
 func (f *follower) glance(quiet int) (time.Duration, bool) {
 	if quiet < armAfter || !f.d.armsWrites.Load() || !f.armed.Load() || f.written.Load() ||
 		f.pred != nil || f.verify || f.skipping() || f.deleted.Load() {

@@ -198,6 +198,7 @@ func (p *idlePoller) resumeLocked(f *follower, quiet int) {
 func (p *idlePoller) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var looks []glanced
 	for {
 		p.mu.Lock()
 		now := time.Now()
@@ -210,14 +211,30 @@ func (p *idlePoller) run(ctx context.Context) {
 			if it.woken {
 				quiet = 0
 			} else if !it.active && !it.starting {
-				// A quiet file's safety poll: the poller looks itself, and
-				// the follower's goroutine starts only if the file changed.
-				if wait, same := it.f.glance(quiet); same {
-					p.reparkLocked(it.f, quiet, now.Add(wait))
-					continue
-				}
+				// A quiet file's safety poll: the poller looks itself,
+				// below, and starts the follower only if the file changed.
+				it.f.parked.Store(false)
+				looks = append(looks, glanced{f: it.f, quiet: quiet})
+				continue
 			}
 			p.resumeLocked(it.f, quiet)
+		}
+		if len(looks) > 0 {
+			// Looked at without p.mu (a look takes the tailer's lock,
+			// which wakeAll holds while it takes p.mu). The followers are
+			// out of the queue and not parked meanwhile: a wakeup only
+			// leaves its token, which reparkLocked finds.
+			p.mu.Unlock()
+			for i := range looks {
+				looks[i].wait, looks[i].same = looks[i].f.glance(looks[i].quiet)
+			}
+			p.mu.Lock()
+			now = time.Now()
+			for i, l := range looks {
+				p.reparkLocked(l, now)
+				looks[i] = glanced{}
+			}
+			looks = looks[:0]
 		}
 		next := time.Hour
 		if len(p.q.items) > 0 {
@@ -237,14 +254,36 @@ func (p *idlePoller) run(ctx context.Context) {
 	}
 }
 
-// reparkLocked puts back a quiet follower the poller took and glanced at,
-// due for its next poll. f stayed parked meanwhile: a wakeup that came
-// during the glance waits for p.mu and resumes it once it is back in the
-// queue. Callers hold p.mu.
-func (p *idlePoller) reparkLocked(f *follower, quiet int, due time.Time) {
-	f.quiet, f.notBefore, f.stillAwake = quiet, time.Time{}, false
+// glanced is a quiet follower the poller looks at itself, and what it
+// found: whether the file is the same, and the follower's next poll.
+type glanced struct {
+	f     *follower
+	quiet int
+	wait  time.Duration
+	same  bool
+}
+
+// reparkLocked puts back in the queue a follower the poller glanced at,
+// due for its next poll, or starts it when its file changed or a wakeup
+// came during the look (its token is in f.wake: parked was off, so the
+// wakeup did not look for it in the queue). As in park, parked is set
+// before the token is looked for. Callers hold p.mu.
+func (p *idlePoller) reparkLocked(l glanced, now time.Time) {
+	f := l.f
+	if !l.same {
+		p.resumeLocked(f, l.quiet)
+		return
+	}
+	f.parked.Store(true)
+	select {
+	case <-f.wake:
+		p.resumeLocked(f, 0)
+		return
+	default:
+	}
+	f.quiet, f.notBefore, f.stillAwake = l.quiet, time.Time{}, false
 	p.quiet++
-	heap.Push(&p.q, parkedFollower{f: f, due: due})
+	heap.Push(&p.q, parkedFollower{f: f, due: now.Add(l.wait)})
 }
 
 // slack is how early a parked follower may resume: a poll may come a
