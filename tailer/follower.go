@@ -83,8 +83,8 @@ type followerDeps struct {
 	m        *metrics
 	gate     *fairGate // turns to read
 	out      Consumer
-	bufs     sync.Pool // *roundBuf
-	spool    *spool    // nil without a StateDir
+	bufs     roundBufs
+	spool    *spool // nil without a StateDir
 
 	// retire takes a finished file out of discovery and closes it, keeping
 	// its checkpoint entry, unless a path led back to it meanwhile (and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -13,25 +14,65 @@ type roundBuf struct {
 	data  []byte
 	recs  []Record
 	arena []byte
+	class int // index in roundBufs
+}
+
+// roundBufs pools round buffers in size classes from minRoundBuf up to the
+// read budget, four times larger each: a round takes the smallest that
+// holds what the look saw appended, so that a node of quiet files does not
+// keep read-budget buffers (256 KiB each by default) for a few lines each.
+type roundBufs struct {
+	budget int
+	sizes  []int
+	pools  []sync.Pool
+}
+
+// minRoundBuf is the smallest round buffer.
+const minRoundBuf = 16 << 10
+
+func (p *roundBufs) init(budget int) {
+	p.budget = budget
+	for size := minRoundBuf; size < budget; size *= 4 {
+		p.sizes = append(p.sizes, size)
+	}
+	p.sizes = append(p.sizes, budget)
+	p.pools = make([]sync.Pool, len(p.sizes))
+}
+
+// get returns a buffer of at least need bytes (at most the budget).
+func (p *roundBufs) get(need int) *roundBuf {
+	c := 0
+	for c < len(p.sizes)-1 && p.sizes[c] < need {
+		c++
+	}
+	if rb, ok := p.pools[c].Get().(*roundBuf); ok {
+		return rb
+	}
+	return &roundBuf{data: make([]byte, p.sizes[c]), class: c}
+}
+
+func (p *roundBufs) put(rb *roundBuf) {
+	p.pools[rb.class].Put(rb)
 }
 
 // round reads at most one read budget, decodes it and hands the records to
 // the consumer. It returns the bytes consumed. With final, an unterminated
 // last line is taken as complete (the file will not grow any more).
 func (f *follower) round(ctx context.Context, final bool) (int, error) {
-	rb := f.begin()
-	defer f.end(rb)
-	a := f.asm
-
 	// Read no further than the size the look saw: ReadAt stops only at a
 	// full buffer or the end of the file, so a buffer larger than what is
 	// there costs a second pread that finds the end. What was written
 	// since is for the next look. A final round reads to the end: its
 	// last unterminated line is taken as complete.
-	buf := rb.data
-	if left := f.size.Load() - f.off; !final && left > 0 && left < int64(len(buf)) {
-		buf = buf[:left]
+	budget := f.d.bufs.budget
+	want := budget
+	if left := f.size.Load() - f.off; !final && left > 0 && left < int64(budget) {
+		want = int(left)
 	}
+	rb := f.begin(want)
+	defer f.end(rb)
+	a := f.asm
+	buf := rb.data[:want]
 	n, err := f.file.ReadAt(buf, f.off)
 	if err != nil && err != io.EOF {
 		return 0, nil // retried at the next poll
@@ -63,8 +104,8 @@ func (f *follower) round(ctx context.Context, final bool) (int, error) {
 		pos = end + 1
 	}
 	switch {
-	case pos == 0 && n == len(rb.data):
-		// No newline in a full buffer: a line longer than the buffer.
+	case pos == 0 && n == budget:
+		// No newline in a whole budget: a line longer than that.
 		if a.long {
 			a.longMore(data)
 		} else {
@@ -85,7 +126,7 @@ func (f *follower) flush(ctx context.Context) error {
 	if !f.asm.pending() {
 		return nil
 	}
-	rb := f.begin()
+	rb := f.begin(0)
 	defer f.end(rb)
 	a := f.asm
 	a.flush(f.off)
@@ -98,7 +139,7 @@ func (f *follower) shipGroups(ctx context.Context, all bool) error {
 	if !f.asm.grouping() {
 		return nil
 	}
-	rb := f.begin()
+	rb := f.begin(0)
 	defer f.end(rb)
 	if all {
 		f.asm.endGroups()
@@ -139,9 +180,10 @@ func (f *follower) hand(ctx context.Context, read int, rb *roundBuf) error {
 	return nil
 }
 
-// begin takes a round buffer for the assembler's records.
-func (f *follower) begin() *roundBuf {
-	rb := f.d.bufs.Get().(*roundBuf)
+// begin takes a round buffer of at least need bytes for the assembler's
+// records.
+func (f *follower) begin(need int) *roundBuf {
+	rb := f.d.bufs.get(need)
 	a := f.asm
 	a.recs, a.arena = rb.recs[:0], rb.arena[:0]
 	a.startRound(time.Now())
@@ -161,7 +203,7 @@ func (f *follower) end(rb *roundBuf) {
 	} else {
 		clear(a.recs)
 		rb.recs, rb.arena = a.recs[:0], a.arena[:0]
-		f.d.bufs.Put(rb)
+		f.d.bufs.put(rb)
 	}
 	a.recs, a.arena = nil, nil
 }
@@ -189,6 +231,6 @@ func (f *follower) resend(ctx context.Context) error {
 	f.unsent, f.unsentChunk = nil, nil
 	clear(rb.recs)
 	rb.recs, rb.arena = rb.recs[:0], rb.arena[:0]
-	f.d.bufs.Put(rb)
+	f.d.bufs.put(rb)
 	return nil
 }

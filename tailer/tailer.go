@@ -167,7 +167,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 			}
 		},
 	}
-	t.deps.bufs.New = func() any { return &roundBuf{data: make([]byte, cfg.ReadBudget)} }
+	t.deps.bufs.init(cfg.ReadBudget)
 	return t, nil
 }
 
