@@ -60,3 +60,13 @@ type Sink interface {
 	// Run nothing is sent and Flush waits for ctx.
 	Flush(ctx context.Context) error
 }
+
+// Drainer is implemented by a sink whose retries wait on long curves. The
+// shutdown calls Drain once, when it begins, before the input reads its
+// open files to their end: from then on the sink retries on its short
+// shutdown curve, so that the input's last reads, which wait for budget
+// that only delivery frees, do not wait for a probe scheduled as if the
+// agent were staying up.
+type Drainer interface {
+	Drain()
+}

@@ -136,6 +136,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.shutdownTimeout)
 		stopForce := p.onForce(cancel)
 		start := time.Now()
+		// The sink retries on its shutdown curve before the input's
+		// last reads wait on it for budget.
+		if d, ok := p.sink.(sinks.Drainer); ok {
+			d.Drain()
+		}
 		// A file the input could not drain (its destination is paused)
 		// does not keep the others' records from being flushed.
 		flushErr = p.in.Drain(drainCtx)

@@ -218,6 +218,43 @@ func TestSinkClosedAfterCheckpoint(t *testing.T) {
 	}
 }
 
+// drainingSink retries on a long curve until told the shutdown began,
+// as the CloudWatch sink does.
+type drainingSink struct {
+	*fakeSink
+	draining chan struct{}
+}
+
+func (d *drainingSink) Drain() { d.ev.add("sink.drain"); close(d.draining) }
+
+// TestSinkDrainsBeforeInput: the input's last reads wait for budget that
+// only delivery frees, so the sink must be on its shutdown curve before
+// they start, not only once Flush is called after them.
+func TestSinkDrainsBeforeInput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ev := &events{}
+		sink := &drainingSink{fakeSink: &fakeSink{ev: ev}, draining: make(chan struct{})}
+		in := &fakeInput{ev: ev, drain: func(ctx context.Context) error {
+			select {
+			case <-sink.draining: // delivery frees the budget
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}}
+		p, _ := newTestPipeline(ev, in, sink.fakeSink, nil)
+		p.sink = sink
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := p.run(ctx); err != nil {
+			t.Fatalf("run = %v", err)
+		}
+		if got, want := ev.String(), "in.run in.stop sink.drain in.drain sink.flush sink.stop in.watched in.close in.checkpoint"; got != want {
+			t.Errorf("calls = %s; want %s", got, want)
+		}
+	})
+}
+
 // stuckRunner ignores its context, as an informer in a retry backoff does.
 type stuckRunner struct{ release chan struct{} }
 

@@ -575,6 +575,10 @@ func (s *Sink) send(ctx, reqCtx context.Context, b *batch) {
 	b.recycle()
 }
 
+// Drain starts the shutdown drain early: retries and probes wait at most
+// a short interval from now on. Flush starts it too.
+func (s *Sink) Drain() { s.snd.drain() }
+
 // Flush seals every batch, starts the drain (retries wait at most a short
 // interval from now on, and paused destinations are tried once more), and
 // returns once everything written has been acknowledged, or with ctx's
@@ -601,4 +605,7 @@ func (s *Sink) Flush(ctx context.Context) error {
 	}
 }
 
-var _ sinks.Sink = (*Sink)(nil)
+var (
+	_ sinks.Sink    = (*Sink)(nil)
+	_ sinks.Drainer = (*Sink)(nil)
+)
