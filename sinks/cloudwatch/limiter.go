@@ -7,27 +7,39 @@ import (
 )
 
 // limiter bounds concurrent requests with an adaptive limit (AIMD): the
-// limit grows by about one per round trip while requests succeed at full
-// use, and shrinks by decreaseFactor on congestion (the sender reports 5xx
-// only while the endpoint is down) or a round trip far above the average;
-// at most one decrease per round trip, so that a burst of errors from one
-// moment counts once. After decreases for congestion, successes at full
-// use raise the limit by one each (it doubles per round trip) back to
-// where it was: the backlog of an outage goes at full speed soon after
-// the endpoint is back, and a round trip far above the average (the
-// endpoint is slow, not down) ends that.
+// limit grows by about one per round trip while requests succeed and a
+// queue stands (requests have been waiting for a slot for longer than
+// patience without the queue emptying), and shrinks by decreaseFactor on
+// congestion (the sender reports 5xx only while the endpoint is down) or a
+// round trip far above the average; at most one decrease per round trip,
+// so that a burst of errors from one moment counts once. After decreases
+// for congestion, successes with a standing queue raise the limit by one
+// each (it doubles per round trip) back to where it was: the backlog of an
+// outage goes at full speed soon after the endpoint is back, and a round
+// trip far above the average (the endpoint is slow, not down) ends that.
+//
+// Growth follows need, not use: the flush tick seals many streams'
+// batches at once, and a burst that the current limit clears within
+// patience is no reason for more connections (each one an idle TLS
+// session, buffers and goroutines kept between bursts). Once no queue has
+// stood for decayAfter, the limit steps back down toward the initial one.
 type limiter struct {
-	mu     sync.Mutex
-	limit  float64
-	max    float64
-	target float64 // the limit before congestion, regained fast
+	mu       sync.Mutex
+	limit    float64
+	max      float64
+	target   float64 // the limit before congestion, regained fast
+	patience time.Duration
 
-	inflight int
-	changed  chan struct{} // closed and replaced when a slot frees
-	rtt      float64       // EWMA of successful round trips, seconds
-	samples  int
-	lastDown time.Time
-	m        *metrics
+	inflight  int
+	waiting   int       // acquirers waiting for a slot
+	queuedAt  time.Time // when the queue last went from empty to not
+	stoodAt   time.Time // when a standing queue was last seen
+	decayedAt time.Time
+	changed   chan struct{} // closed and replaced when a slot frees
+	rtt       float64       // EWMA of successful round trips, seconds
+	samples   int
+	lastDown  time.Time
+	m         *metrics
 }
 
 const (
@@ -35,6 +47,11 @@ const (
 	decreaseFactor = 0.7
 	rttAlpha       = 0.1
 	slowFactor     = 3 // a round trip this many times the average counts as congestion
+	// decayAfter without a standing queue (the transport's idle
+	// connection timeout) lowers the limit by decayFactor, at most once
+	// per decayAfter, down to initialLimit.
+	decayAfter  = 30 * time.Second
+	decayFactor = 0.75
 )
 
 // outcome is how a request ended, for the limiter.
@@ -46,27 +63,45 @@ const (
 	outcomeOther             // neither: no signal about capacity
 )
 
-func newLimiter(maxLimit int, m *metrics) *limiter {
-	l := &limiter{limit: min(initialLimit, float64(maxLimit)), max: float64(maxLimit), changed: make(chan struct{}), m: m}
+// newLimiter returns a limiter capped at maxLimit that grows once requests
+// have queued for patience.
+func newLimiter(maxLimit int, patience time.Duration, m *metrics) *limiter {
+	now := time.Now()
+	l := &limiter{limit: min(initialLimit, float64(maxLimit)), max: float64(maxLimit), patience: patience,
+		stoodAt: now, decayedAt: now, changed: make(chan struct{}), m: m}
 	m.limit.Set(l.limit)
 	return l
 }
 
 // acquire waits for a request slot.
 func (l *limiter) acquire(ctx context.Context) error {
+	queued := false
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for {
-		l.mu.Lock()
 		if l.inflight < int(l.limit) {
+			if queued {
+				l.waiting--
+			}
 			l.inflight++
 			l.m.inflight.Inc()
-			l.mu.Unlock()
 			return nil
+		}
+		if !queued {
+			queued = true
+			if l.waiting == 0 {
+				l.queuedAt = time.Now()
+			}
+			l.waiting++
 		}
 		ch := l.changed
 		l.mu.Unlock()
 		select {
 		case <-ch:
+			l.mu.Lock()
 		case <-ctx.Done():
+			l.mu.Lock()
+			l.waiting--
 			return ctx.Err()
 		}
 	}
@@ -81,6 +116,10 @@ func (l *limiter) release(o outcome, rtt time.Duration) {
 	l.m.inflight.Dec()
 	now := time.Now()
 	sec := rtt.Seconds()
+	standing := full && l.waiting > 0 && now.Sub(l.queuedAt) >= l.patience
+	if standing {
+		l.stoodAt = now
+	}
 	switch o {
 	case outcomeOK:
 		slow := l.samples >= 20 && sec > slowFactor*l.rtt && sec > 0.05
@@ -94,10 +133,14 @@ func (l *limiter) release(o outcome, rtt time.Duration) {
 		case slow:
 			l.target = 0
 			l.decrease(now)
-		case full && l.limit < l.target:
+		case standing && l.limit < l.target:
 			l.limit = min(l.target, l.limit+1)
-		case full:
+		case standing:
 			l.limit = min(l.max, l.limit+1/l.limit)
+		case l.limit > initialLimit && now.Sub(l.stoodAt) >= decayAfter && now.Sub(l.decayedAt) >= decayAfter:
+			l.decayedAt = now
+			l.limit = max(initialLimit, l.limit*decayFactor)
+			l.target = min(l.target, l.limit)
 		}
 	case outcomeCongested:
 		l.target = max(l.target, l.limit)

@@ -87,6 +87,13 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 }
 
+// limiting reports whether a rate is in force.
+func (p *pacer) limiting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rate > 0
+}
+
 // done records how a request ended: throttled or answered.
 func (p *pacer) done(throttled bool) {
 	p.mu.Lock()

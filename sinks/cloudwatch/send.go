@@ -173,7 +173,7 @@ func (s *sender) deliver(ctx, reqCtx context.Context, b *batch, evs []event, sta
 		if err != nil {
 			return resultCancelled, nil
 		}
-		if s.pace.wait(ctx) != nil || s.lim.acquire(ctx) != nil {
+		if s.waitPace(ctx) != nil || s.lim.acquire(ctx) != nil {
 			s.health.neutral(probe)
 			return resultCancelled, nil
 		}

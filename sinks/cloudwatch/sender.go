@@ -88,11 +88,15 @@ type sender struct {
 
 	draining atomic.Bool
 	drainCh  chan struct{} // closed when the drain starts
+
+	asleep atomic.Int32  // senders waiting to retry or for the request rate
+	kicked chan struct{} // see kick
 }
 
 func newSender(cfg Config, client api, o options, m *sinks.Metrics, cm *metrics) *sender {
-	s := &sender{cfg: cfg, api: client, opts: o, m: m, cm: cm, log: cfg.Logger, drainCh: make(chan struct{})}
-	s.lim = newLimiter(cfg.MaxConcurrency, cm)
+	s := &sender{cfg: cfg, api: client, opts: o, m: m, cm: cm, log: cfg.Logger, drainCh: make(chan struct{}),
+		kicked: make(chan struct{}, 1)}
+	s.lim = newLimiter(cfg.MaxConcurrency, max(10*time.Millisecond, cfg.FlushInterval/4), cm)
 	s.health = newHealth(s.slow, cm.setState)
 	s.pace = newPacer(cm.rate.Set)
 	return s
@@ -140,8 +144,12 @@ func jitter(base, ceil time.Duration, attempt int) time.Duration {
 }
 
 // sleep waits d, or at most the short interval during the drain; the
-// start of the drain ends it at once. It returns ctx's error.
+// start of the drain ends it at once. It returns ctx's error. A sender
+// asleep does not count against the senders Run keeps busy (Sink.Run).
 func (s *sender) sleep(ctx context.Context, d time.Duration) error {
+	s.asleep.Add(1)
+	defer s.asleep.Add(-1)
+	s.kick()
 	drainCh := s.drainCh
 	if s.draining.Load() {
 		d, drainCh = min(d, s.opts.curves.short), nil
@@ -155,6 +163,26 @@ func (s *sender) sleep(ctx context.Context, d time.Duration) error {
 	case <-drainCh:
 	}
 	return nil
+}
+
+// waitPace waits until the request rate allows one more request. Like a
+// sender asleep, one waiting there does not count against the senders Run
+// keeps busy: under a rate limit the waiting ones keep it used.
+func (s *sender) waitPace(ctx context.Context) error {
+	if s.pace.limiting() {
+		s.asleep.Add(1)
+		defer s.asleep.Add(-1)
+		s.kick()
+	}
+	return s.pace.wait(ctx)
+}
+
+// kick tells Run that a sender went to sleep or finished a batch.
+func (s *sender) kick() {
+	select {
+	case s.kicked <- struct{}{}:
+	default:
+	}
 }
 
 // observe records one API call.

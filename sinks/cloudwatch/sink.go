@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -448,27 +449,16 @@ func (s *Sink) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	senders := make(chan struct{}, 2*s.cfg.MaxConcurrency)
-	// A batch goes to a sender goroutine that is waiting for one, or to a
+	// A batch goes to the sender goroutine that became idle last, or to a
 	// new one. Senders stay for senderIdle after a batch: a request runs
 	// deep in the SDK's middleware, and a goroutine per batch grew its
 	// stack from the start each time (5% of the CPU with a thousand
 	// streams sending 200 requests a second).
-	work := make(chan *batch)
-	sender := func(b *batch) {
-		idle := time.NewTimer(senderIdle)
-		defer idle.Stop()
-		for {
-			s.send(ctx, reqCtx, b)
-			<-senders
-			idle.Reset(senderIdle)
-			select {
-			case b = <-work:
-			case <-idle.C:
-				return
-			case <-ctx.Done():
-				return
-			}
-		}
+	var idlers idleSenders
+	send := func(b *batch) {
+		s.send(ctx, reqCtx, b)
+		<-senders
+		s.snd.kick()
 	}
 	for {
 		select {
@@ -486,6 +476,18 @@ func (s *Sink) Run(ctx context.Context) error {
 			if b == nil {
 				break
 			}
+			// Twice the concurrency limit in force keep a batch, so that a
+			// request slot that frees finds the next one waiting, and a
+			// burst of sealed batches does not start a sender each. A
+			// sender asleep before a retry or waiting for the request rate
+			// does not count: the others go on meanwhile (up to the hard
+			// cap of senders).
+			for ctx.Err() == nil && len(senders)-int(s.snd.asleep.Load()) >= 2*s.snd.lim.current() {
+				select {
+				case <-s.snd.kicked:
+				case <-ctx.Done():
+				}
+			}
 			select {
 			case senders <- struct{}{}:
 			case <-ctx.Done():
@@ -494,15 +496,84 @@ func (s *Sink) Run(ctx context.Context) error {
 				s.mu.Unlock()
 				return nil
 			}
-			select {
-			case work <- b:
-			default:
+			if !idlers.hand(b) {
 				s.sendersStarted.Add(1)
-				wg.Go(func() { sender(b) })
+				wg.Go(func() { idlers.serve(b, send, ctx.Done()) })
 			}
 		}
 		s.paceTick(tick, period)
 	}
+}
+
+// idleSenders holds the sender goroutines waiting for a batch, each by
+// its own channel, as a stack: the one idle last is handed the next batch,
+// so that the extra senders a burst started find nothing to do and end
+// after senderIdle (handed out in turn, as by one shared channel, every
+// one of them stays busy now and then, and they all stay).
+type idleSenders struct {
+	mu    sync.Mutex
+	stack []chan *batch // buffered, one each
+	live  atomic.Int32  // senders running
+}
+
+// hand gives b to the sender idle last; false if none is idle.
+func (p *idleSenders) hand(b *batch) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.stack)
+	if n == 0 {
+		return false
+	}
+	work := p.stack[n-1]
+	p.stack[n-1] = nil
+	p.stack = p.stack[:n-1]
+	work <- b
+	return true
+}
+
+// serve is a sender goroutine: it sends b and each batch it is handed
+// after, and ends once none came for senderIdle, or stop is closed.
+func (p *idleSenders) serve(b *batch, send func(*batch), stop <-chan struct{}) {
+	p.live.Add(1)
+	defer p.live.Add(-1)
+	work := make(chan *batch, 1)
+	idle := time.NewTimer(senderIdle)
+	defer idle.Stop()
+	for {
+		send(b)
+		p.push(work)
+		idle.Reset(senderIdle)
+		select {
+		case b = <-work:
+			continue
+		case <-idle.C:
+		case <-stop:
+		}
+		if p.leave(work) {
+			return
+		}
+		b = <-work // handed one as it left
+	}
+}
+
+// push adds an idle sender.
+func (p *idleSenders) push(work chan *batch) {
+	p.mu.Lock()
+	p.stack = append(p.stack, work)
+	p.mu.Unlock()
+}
+
+// leave takes an idle sender off the stack; false if hand took it first,
+// and a batch is in work.
+func (p *idleSenders) leave(work chan *batch) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := slices.Index(p.stack, work)
+	if i < 0 {
+		return false
+	}
+	p.stack = slices.Delete(p.stack, i, i+1)
+	return true
 }
 
 // paceTick slows Run's flush tick down to the stream expiry's pace while
