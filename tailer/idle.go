@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,8 @@ type idlePoller struct {
 	// changed tells the poller's goroutine that the earliest deadline may
 	// have moved.
 	changed chan struct{}
+	// rounds counts the times its timer woke it.
+	rounds atomic.Int64
 }
 
 func newIdlePoller() *idlePoller {
@@ -89,7 +92,7 @@ func (p *idlePoller) park(f *follower, quiet int, wait time.Duration, notBefore 
 	if !active {
 		p.quiet++
 	}
-	heap.Push(&p.q, parkedFollower{f: f, due: due, woken: woken, active: active})
+	heap.Push(&p.q, parkedFollower{f: f, due: due, woken: woken, active: active, slack: pollSlack(wait)})
 	if p.q.items[0].f == f {
 		p.changedLocked()
 	}
@@ -202,9 +205,10 @@ func (p *idlePoller) run(ctx context.Context) {
 	for {
 		p.mu.Lock()
 		now := time.Now()
-		// Polls due within resumeSlack are taken together: a thousand
+		// Polls due within their slack are taken together: a thousand
 		// files polled once a second wake the agent about a hundred
-		// times a second, not a thousand.
+		// times a second, not a thousand, and polled every
+		// pollQuietMax about once a second.
 		for len(p.q.items) > 0 && !p.q.items[0].due.After(now.Add(p.slack(p.q.items[0]))) {
 			it := p.removeLocked(p.q.items[0].f)
 			quiet := min(it.f.quiet+1, maxQuiet)
@@ -250,6 +254,7 @@ func (p *idlePoller) run(ctx context.Context) {
 			return
 		case <-p.changed:
 		case <-timer.C:
+			p.rounds.Add(1)
 		}
 	}
 }
@@ -283,7 +288,7 @@ func (p *idlePoller) reparkLocked(l glanced, now time.Time) {
 	}
 	f.quiet, f.notBefore, f.stillAwake = l.quiet, time.Time{}, false
 	p.quiet++
-	heap.Push(&p.q, parkedFollower{f: f, due: now.Add(l.wait)})
+	heap.Push(&p.q, parkedFollower{f: f, due: now.Add(l.wait), slack: pollSlack(l.wait)})
 }
 
 // slack is how early a parked follower may resume: a poll may come a
@@ -293,7 +298,20 @@ func (p *idlePoller) slack(it parkedFollower) time.Duration {
 	if it.starting || it.woken {
 		return 0
 	}
-	return resumeSlack
+	return it.slack
+}
+
+// pollSlack is how early a poll after wait may come: resumeSlack, and a
+// sixteenth of a backed-off poll's wait (up to a second at pollQuietMax).
+// A thousand idle files polled every pollQuietMax, each at its own
+// moment, then wake the agent about once a second, not sixty times: the
+// polls due within the second are taken together. A safety poll a
+// sixteenth early changes nothing but when it happens.
+func pollSlack(wait time.Duration) time.Duration {
+	if wait < 2*pollAttached {
+		return resumeSlack
+	}
+	return max(resumeSlack, wait/16)
 }
 
 // parkedFiles returns how many followers of quiet files are parked.
@@ -317,6 +335,9 @@ type parkedFollower struct {
 	woken    bool // a wakeup came during its read gap, which due is the end of
 	active   bool // parked between two reads of a growing file
 	starting bool // a new follower whose goroutine has not run yet
+	// slack is how early its poll may come (pollSlack); woken and
+	// starting ones come on time.
+	slack time.Duration
 }
 
 // parkedQueue is a heap of parked followers, earliest deadline first; each

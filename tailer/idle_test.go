@@ -630,3 +630,52 @@ func TestReadGapGrowsWithAwakeFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestIdlePollsTakenTogether: quiet files whose polls have backed off to
+// pollQuietMax, each at its own moment, wake the poller about once a
+// second, not once per poll; every file is still looked at, and a write
+// no watch reported is still read by the next look.
+func TestIdlePollsTakenTogether(t *testing.T) {
+	const files = 64
+	dir, paths := lineFiles(t, files)
+	synctest.Test(t, func(t *testing.T) {
+		var w writeWatches
+		r := runFollowers(t, dir, paths, armWrites(&w))
+		c, fs := r.c, r.fs
+		settle := func(d time.Duration) {
+			time.Sleep(d)
+			synctest.Wait()
+		}
+		settle(time.Minute)
+		// One write each, spread over a poll period: the polls fall apart.
+		for i := range files {
+			appendFile(t, paths[i], criLines([]string{"spread"}))
+			w.wrote(fs[i])
+			settle(pollQuietMax / files)
+		}
+		settle(time.Minute) // backed off again
+		if n := c.count(); n != 2*files {
+			t.Fatalf("%d records; want %d", n, 2*files)
+		}
+		idle := r.tl.deps.idle
+		arms0, _ := w.counts()
+		rounds0, starts0 := idle.rounds.Load(), r.starts.Load()
+		const quiet = 2 * time.Minute
+		settle(quiet)
+		// Without the slack: a round per file per pollQuietMax, 480.
+		if n, most := idle.rounds.Load()-rounds0, int64(quiet/time.Second)+int64(quiet/pollQuietMax); n > most {
+			t.Errorf("%d poller rounds in %v of %d quiet files; want at most %d", n, quiet, files, most)
+		}
+		if arms, _ := w.counts(); r.starts.Load() != starts0 || arms != arms0 {
+			t.Errorf("quiet files started or rearmed: %d starts, %d arms", r.starts.Load()-starts0, arms-arms0)
+		}
+
+		// A write nobody reports: read within a poll.
+		appendFile(t, paths[7], criLines([]string{"unreported"}))
+		settle(pollQuietMax)
+		if n := c.count(); n != 2*files+1 {
+			t.Errorf("%d records a poll after an unreported write; want %d", n, 2*files+1)
+		}
+		r.stop()
+	})
+}
