@@ -89,10 +89,12 @@ func (p *idlePoller) park(f *follower, quiet int, wait time.Duration, notBefore 
 	default:
 	}
 	f.quiet, f.notBefore, f.stillAwake = quiet, notBefore, active
+	slack := resumeSlack // a read gap keeps its length
 	if !active {
 		p.quiet++
+		slack = pollSlack(wait)
 	}
-	heap.Push(&p.q, parkedFollower{f: f, due: due, woken: woken, active: active, slack: pollSlack(wait)})
+	heap.Push(&p.q, parkedFollower{f: f, due: due, woken: woken, active: active, slack: slack})
 	if p.q.items[0].f == f {
 		p.changedLocked()
 	}
@@ -335,8 +337,8 @@ type parkedFollower struct {
 	woken    bool // a wakeup came during its read gap, which due is the end of
 	active   bool // parked between two reads of a growing file
 	starting bool // a new follower whose goroutine has not run yet
-	// slack is how early its poll may come (pollSlack); woken and
-	// starting ones come on time.
+	// slack is how early its poll may come (pollSlack; resumeSlack for
+	// an active one); woken and starting ones come on time.
 	slack time.Duration
 }
 

@@ -67,8 +67,12 @@ func TestPartialFailureKeepsUp(t *testing.T) {
 // TestAccountQuota: with cwlocal's PutLogEvents quota at 20 requests per
 // second (low, so that a loaded machine still offers far more) and far
 // more demand, the sink's accepted requests stay near the quota once the
-// pacer has set the rate (at least 75%: about 85% is measured on a loaded
-// 2-core machine), with few throttled requests per accepted one.
+// pacer has set the rate, with few throttled requests per accepted one.
+// At this low quota a pacer window holds only about 16 requests, and the
+// rate it sets is still settling in the first seconds: measured over the
+// 4 s from 2 s in, 75-82% of the quota was accepted on the 2-core
+// development machine (71% once under heavy parallel load), over the 6 s
+// from 2 s in 84-86%. The test measures those 6 s and wants 75%.
 func TestAccountQuota(t *testing.T) {
 	const quota = 20
 	var puts putLog
@@ -97,7 +101,7 @@ func TestAccountQuota(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // the pacer finds the rate
 	p0, th0, t0 := len(puts.sizes()), throttled(), time.Now()
-	time.Sleep(4 * time.Second)
+	time.Sleep(6 * time.Second)
 	p1, th1, el := len(puts.sizes()), throttled(), time.Since(t0)
 	limit := counter(t, reg, "skiff_cloudwatch_request_rate_limit", nil)
 	cancel()
