@@ -279,6 +279,13 @@ func (w *writeWatches) counts() (arms, wakes int) {
 	return w.arms, w.wakes
 }
 
+// settle lets d pass in the synctest bubble and waits until every
+// goroutine in it is blocked.
+func settle(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
+
 // TestGrowingFilesPolled: where the watcher reports a write only when
 // asked, a quiet file asks to be woken at its next write and is read at
 // once; while it keeps growing it is read at the end of each read gap and
@@ -298,10 +305,6 @@ func TestGrowingFilesPolled(t *testing.T) {
 			appendFile(t, paths[i], criLines([]string{line}))
 			w.wrote(fs[i])
 			want++
-		}
-		settle := func(d time.Duration) {
-			time.Sleep(d)
-			synctest.Wait()
 		}
 		settle(time.Minute)
 		if arms, wakes := w.counts(); c.count() != want || arms != files || wakes != 0 {
@@ -642,10 +645,6 @@ func TestIdlePollsTakenTogether(t *testing.T) {
 		var w writeWatches
 		r := runFollowers(t, dir, paths, armWrites(&w))
 		c, fs := r.c, r.fs
-		settle := func(d time.Duration) {
-			time.Sleep(d)
-			synctest.Wait()
-		}
 		settle(time.Minute)
 		// One write each, spread over a poll period: the polls fall apart.
 		for i := range files {
