@@ -62,6 +62,7 @@ type nodeOptions struct {
 	late         bool     // the log directory appears only at makeLogs
 	spoolBytes   string   // tail.max_spool_bytes
 	journal      bool     // turn on the journal inputs (off outside a cluster)
+	longFraction float64  // of the lines, 40 KiB ones written as partial chunks
 }
 
 func newNode(t *testing.T, o nodeOptions) *node {
@@ -70,6 +71,7 @@ func newNode(t *testing.T, o nodeOptions) *node {
 	n.simCfg = nodesim.Config{
 		Root: filepath.Join(n.dir, "log"), Pods: o.pods, Namespace: "e2e", Rate: o.rate,
 		LineBytes: 200, RotateBytes: o.rotateBytes, MaxFiles: 5, CopyTruncate: o.copyTruncate,
+		LongFraction: o.longFraction,
 	}
 	glob := filepath.Join(n.simCfg.Root, "containers", "*.log")
 	if !o.late {
