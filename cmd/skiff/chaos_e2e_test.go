@@ -46,11 +46,12 @@ func TestChaos(t *testing.T) {
 	t.Logf("SKIFF_CHAOS_SEED=%d SKIFF_CHAOS=%s", seed, d)
 
 	// Three pods at 1,500 lines/s in all and up to 1.5 times that: a
-	// 256 KiB file fills in 1.5 s or more, and is deleted four rotations
-	// later. The longest blind spell is a SIGTERM during an outage (the
-	// 3 s shutdown timeout), a second down and the start.
+	// 384 KiB file fills in 2.2 s or more, and is deleted four rotations
+	// later, 9 s at the soonest. The longest blind spell is a SIGTERM
+	// during an outage (the 3 s shutdown timeout), a second down and the
+	// start: 5 s, with room for a loaded machine.
 	const rate = 1500
-	n := newNode(t, nodeOptions{pods: 3, rate: rate, rotateBytes: 256 << 10, bufferBytes: "2MiB",
+	n := newNode(t, nodeOptions{pods: 3, rate: rate, rotateBytes: 384 << 10, bufferBytes: "2MiB",
 		timeout: "3s", longFraction: 0.005})
 	p := n.start()
 	n.write()
