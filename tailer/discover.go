@@ -438,6 +438,7 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 			start = e.Offset
 		} else {
 			t.log.Info("checkpoint is for an older file with the same inode; reading from the start", logPath, nf.path)
+			t.displaced = append(t.displaced, e)
 		}
 	} else if firstScan && t.cfg.ReadFrom == ReadFromEnd && !t.resumed() && !t.ckpts.broken() {
 		start = nf.size

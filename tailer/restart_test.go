@@ -468,3 +468,59 @@ func TestDrainReadsFilesFoundLate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCopytruncatedWhileStoppedCounted: skiff crashes with bytes of a file
+// read but not acknowledged; the file is copytruncated while skiff is
+// stopped, and the copy deleted before it starts again: those bytes are
+// nowhere, and the start counts them (it used to take the checkpoint entry
+// of the inode, now another file's, and forget it); the new content is
+// read. With the copy still there, it is read and nothing is counted.
+func TestCopytruncatedWhileStoppedCounted(t *testing.T) {
+	for _, keepCopy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "copy deleted", true: "copy kept"}[keepCopy], func(t *testing.T) {
+			dir, state := t.TempDir(), t.TempDir()
+			path := filepath.Join(dir, "0.log")
+			old := criLines(seq("old", 0, 10))
+			appendFile(t, path, old)
+			cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
+			first := newCollector()
+			first.holdAcks = true
+			tl, stop := startTailer(t, cfg, first)
+			first.waitFor(t, "the old lines", func() bool { return first.count() == 10 })
+			// A crash after a checkpoint: no shutdown spooled the bytes.
+			if err := tl.Checkpoint(); err != nil {
+				t.Fatal(err)
+			}
+			stop()
+			// copytruncate while stopped, then more lines in the file.
+			copyPath := path + ".1"
+			if err := os.WriteFile(copyPath, []byte(old), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(criLines(seq("new", 0, 3))), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if !keepCopy {
+				if err := os.Remove(copyPath); err != nil {
+					t.Fatal(err)
+				}
+			}
+			second := newCollector()
+			next, _ := startTailer(t, cfg, second)
+			second.waitFor(t, "the new lines", func() bool { return len(second.all()[path]) >= 3 })
+			want := 0.0
+			if !keepCopy {
+				want = float64(len(old))
+			} else {
+				second.waitFor(t, "the copy's lines", func() bool { return len(second.all()[copyPath]) >= 10 })
+			}
+			var got float64
+			for _, r := range []string{skipTruncated, skipGone} {
+				got += testCounter(next.m.skipped.WithLabelValues(r))
+			}
+			if got != want {
+				t.Errorf("skipped bytes = %v; want %v", got, want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package tailer
 
 import (
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -158,19 +159,51 @@ func (t *Tailer) countGone() {
 	}
 	for _, e := range t.ckpts.unmatched() {
 		id := e.id()
-		lost := e.Size - e.Offset
-		if lost <= 0 || waiting[id] || t.byID[id] != nil || stillThere(id, e) {
+		if e.Size <= e.Offset || waiting[id] || t.byID[id] != nil || stillThere(id, e) {
 			continue
 		}
-		reason := e.Unsafe
-		if reason == "" {
-			reason = skipGone
-		}
-		t.m.skipped.WithLabelValues(reason).Add(float64(lost))
-		t.log.Warn("a file with unacknowledged bytes was deleted while skiff was stopped; they are lost",
-			logPath, e.Path, logTarget, e.Target, logOffset, e.Offset, logBytes, lost, logReason, reason)
+		t.countLost(e, "a file with unacknowledged bytes was deleted while skiff was stopped; they are lost")
 		t.ckpts.forget(id)
 	}
+	// An inode that holds another file now: the old content's bytes are
+	// lost unless a file being read starts with its first bytes (the copy
+	// copytruncate left, a rotated file, the spool).
+	for _, e := range t.displaced {
+		if !t.contentOpen(e) {
+			t.countLost(e, "a file with unacknowledged bytes was deleted or truncated while skiff was stopped, and no copy of it is left; they are lost")
+		}
+	}
+	t.displaced = nil
+}
+
+// countLost counts and logs the unacknowledged bytes of e as skipped.
+func (t *Tailer) countLost(e ckptEntry, msg string) {
+	lost := e.Size - e.Offset
+	if lost <= 0 {
+		return
+	}
+	reason := e.Unsafe
+	if reason == "" {
+		reason = skipGone
+	}
+	t.m.skipped.WithLabelValues(reason).Add(float64(lost))
+	t.log.Warn(msg, logPath, e.Path, logTarget, e.Target, logOffset, e.Offset, logBytes, lost, logReason, reason)
+}
+
+// contentOpen reports whether a file being read, other than the one now at
+// e's inode, starts with the first bytes of e's file: it holds its content.
+// Only the files next to e's and the spooled ones can. Callers hold t.mu.
+func (t *Tailer) contentOpen(e ckptEntry) bool {
+	dir := filepath.Dir(e.Target)
+	for id, f := range t.byID {
+		if id == e.id() || !f.fromSpool && filepath.Dir(f.meta.Target) != dir {
+			continue
+		}
+		if sameFingerprint(f, e.fingerprint()) {
+			return true
+		}
+	}
+	return false
 }
 
 // stillThere reports whether the file of e is still under its path.

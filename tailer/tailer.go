@@ -69,6 +69,10 @@ type Tailer struct {
 	newWatcher func() (watcher, error) // defaultWatcher; a test may choose another
 	started    bool                    // the first scan happened
 	loaded     []*spoolFile            // spool entries of an earlier run, until the first scan
+	// displaced are the checkpoint entries whose inode holds another file
+	// at the first scan (copytruncated, or deleted and the inode reused
+	// while skiff was stopped), until countGone looks for their bytes.
+	displaced []ckptEntry
 	// startFn starts a follower's goroutine while Run runs; after it, it
 	// only registers the follower (Drain reads the copies, Close keeps the
 	// rest). Set under mu.
