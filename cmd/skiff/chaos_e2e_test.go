@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,14 +46,17 @@ func TestChaos(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	t.Logf("SKIFF_CHAOS_SEED=%d SKIFF_CHAOS=%s", seed, d)
 
-	// Three pods at 1,500 lines/s in all and up to 1.5 times that: a
+	// Three pods at 1,500 lines/s in all and up to 1.5 times that, one of
+	// them logging Java stack traces of 21 lines, joined by the java rule
+	// (a trace counts as one line), the others a few 40 KiB lines in
+	// partial chunks among theirs: a
 	// 384 KiB file fills in 2.2 s or more, and is deleted four rotations
 	// later, 9 s at the soonest. The longest blind spell is a SIGTERM
 	// during an outage (the 3 s shutdown timeout), a second down and the
 	// start: 5 s, with room for a loaded machine.
 	const rate = 1500
 	n := newNode(t, nodeOptions{pods: 3, rate: rate, rotateBytes: 384 << 10, bufferBytes: "2MiB",
-		timeout: "3s", longFraction: 0.005})
+		timeout: "3s", longFraction: 0.005, multiline: "java", traces: 1.0 / 3})
 	p := n.start()
 	n.write()
 	n.written(500)
@@ -117,8 +121,19 @@ func TestChaos(t *testing.T) {
 	if tl.Lost != 0 {
 		t.Errorf("tally = %+v; want nothing lost", tl)
 	}
+	// Nothing counted as lost either: every run's log is free of skips.
+	skip := regexp.MustCompile(`"reason":"(` + strings.Join(skipReasons, "|") + `)"`)
+	for i, p := range n.procs {
+		if m := skip.FindString(p.stderr.String()); m != "" {
+			t.Errorf("run %d of the agent logged skipped bytes (%s) though nothing was lost", i+1, m)
+		}
+	}
 	t.Logf("%v; written %d, delivered %d, duplicates %d", counts, tl.Written, tl.Delivered, tl.Duplicates)
 }
+
+// skipReasons are the reasons skiff counts bytes it could not ship under
+// (skiff_input_skipped_bytes_total), as its log lines name them.
+var skipReasons = []string{"max_open_files", "max_deleted_bytes", "unreadable", "spool_full", "truncated", "deleted_while_stopped"}
 
 // chaosFaults draws what CloudWatch does next, and says it.
 func chaosFaults(rng *rand.Rand) (cwlocal.Faults, string) {

@@ -39,6 +39,7 @@ type node struct {
 	simWG sync.WaitGroup
 
 	simCfg nodesim.Config
+	procs  []*proc // every run of the agent, in order
 }
 
 // makeLogs creates the node's log directories and files.
@@ -63,6 +64,8 @@ type nodeOptions struct {
 	spoolBytes   string   // tail.max_spool_bytes
 	journal      bool     // turn on the journal inputs (off outside a cluster)
 	longFraction float64  // of the lines, 40 KiB ones written as partial chunks
+	multiline    string   // tail.multiline: the rule that joins every file's lines
+	traces       float64  // of the pods, those that log stack traces (one in ten messages)
 }
 
 func newNode(t *testing.T, o nodeOptions) *node {
@@ -71,7 +74,7 @@ func newNode(t *testing.T, o nodeOptions) *node {
 	n.simCfg = nodesim.Config{
 		Root: filepath.Join(n.dir, "log"), Pods: o.pods, Namespace: "e2e", Rate: o.rate,
 		LineBytes: 200, RotateBytes: o.rotateBytes, MaxFiles: 5, CopyTruncate: o.copyTruncate,
-		LongFraction: o.longFraction,
+		LongFraction: o.longFraction, TraceFraction: o.traces,
 	}
 	glob := filepath.Join(n.simCfg.Root, "containers", "*.log")
 	if !o.late {
@@ -115,6 +118,7 @@ tail:
   checkpoint_interval: 200ms
   rescan_interval: %s
   max_spool_bytes: %s
+  multiline: %q
 journal:
   dirs: [%s]
   read_from: beginning
@@ -123,7 +127,7 @@ cloudwatch:
   endpoint: %s
   buffer_bytes: %s
   flush_interval: 200ms
-`, demoCluster, o.timeout, n.port, glob, filepath.Join(n.dir, "state"), rescan, o.spoolBytes,
+`, demoCluster, o.timeout, n.port, glob, filepath.Join(n.dir, "state"), rescan, o.spoolBytes, o.multiline,
 		n.journalDir(), demoRegion, n.cw.URL(), o.bufferBytes)
 	if o.journal {
 		yaml += "inputs:\n"
@@ -202,6 +206,7 @@ func (n *node) start() *proc {
 		n.t.Fatal(err)
 	}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
+	n.procs = append(n.procs, p)
 	n.t.Cleanup(func() {
 		select {
 		case <-p.done:
