@@ -440,6 +440,9 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 			t.log.Info("checkpoint is for an older file with the same inode; reading from the start", logPath, nf.path)
 			t.displaced = append(t.displaced, e)
 		}
+	} else if e, ok := t.displacedCopy(nf, file); ok {
+		start = e.Offset
+		t.log.Info("resuming the copy of a file truncated while skiff was stopped", logPath, nf.path, logOffset, start)
 	} else if firstScan && t.cfg.ReadFrom == ReadFromEnd && !t.resumed() && !t.ckpts.broken() {
 		start = nf.size
 	}
@@ -452,6 +455,21 @@ func (t *Tailer) open(nf found, firstScan bool) *follower {
 	t.m.filesOpened.Inc()
 	t.log.Debug("following file", logPath, nf.path, logTarget, nf.target, logOffset, start)
 	return f
+}
+
+// displacedCopy returns the checkpoint entry of a file truncated while
+// skiff was stopped whose copy file is: next to it, starting with its first
+// bytes, and holding at least what was acknowledged. Callers hold t.mu.
+func (t *Tailer) displacedCopy(nf found, file *os.File) (ckptEntry, bool) {
+	for _, e := range t.displaced {
+		if filepath.Dir(e.Target) != filepath.Dir(nf.target) || e.Offset > nf.size {
+			continue
+		}
+		if same, err := e.fingerprint().matches(file); err == nil && same {
+			return e, true
+		}
+	}
+	return ckptEntry{}, false
 }
 
 // rotatedFound is the found of a file rotated away from target: it belongs

@@ -474,23 +474,38 @@ func TestDrainReadsFilesFoundLate(t *testing.T) {
 // stopped, and the copy deleted before it starts again: those bytes are
 // nowhere, and the start counts them (it used to take the checkpoint entry
 // of the inode, now another file's, and forget it); the new content is
-// read. With the copy still there, it is read and nothing is counted.
+// read. With the copy still there, it is read from the checkpoint's offset
+// and nothing is counted.
 func TestCopytruncatedWhileStoppedCounted(t *testing.T) {
 	for _, keepCopy := range []bool{false, true} {
 		t.Run(map[bool]string{false: "copy deleted", true: "copy kept"}[keepCopy], func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
 			path := filepath.Join(dir, "0.log")
 			old := criLines(seq("old", 0, 10))
-			appendFile(t, path, old)
+			acked := criLines(seq("old", 0, 4))
+			appendFile(t, path, acked)
 			cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
 			first := newCollector()
 			first.holdAcks = true
 			tl, stop := startTailer(t, cfg, first)
+			// The first four lines are acknowledged, the next six read and
+			// not; then a crash after a checkpoint: no shutdown spooled
+			// them.
+			first.waitFor(t, "the first lines", func() bool { return first.count() == 4 })
+			first.ackHeld()
+			appendFile(t, path, old[len(acked):])
 			first.waitFor(t, "the old lines", func() bool { return first.count() == 10 })
-			// A crash after a checkpoint: no shutdown spooled the bytes.
-			if err := tl.Checkpoint(); err != nil {
-				t.Fatal(err)
-			}
+			eventually(t, "the checkpoint at the acknowledged lines", func() bool {
+				if err := tl.Checkpoint(); err != nil {
+					t.Fatal(err)
+				}
+				raw, err := os.ReadFile(filepath.Join(state, checkpointName))
+				if err != nil {
+					return false
+				}
+				es, err := decodeCheckpoint(raw)
+				return err == nil && len(es) == 1 && es[0].Offset == int64(len(acked)) && es[0].Size == int64(len(old))
+			})
 			stop()
 			// copytruncate while stopped, then more lines in the file.
 			copyPath := path + ".1"
@@ -510,9 +525,13 @@ func TestCopytruncatedWhileStoppedCounted(t *testing.T) {
 			second.waitFor(t, "the new lines", func() bool { return len(second.all()[path]) >= 3 })
 			want := 0.0
 			if !keepCopy {
-				want = float64(len(old))
+				want = float64(len(old) - len(acked))
 			} else {
-				second.waitFor(t, "the copy's lines", func() bool { return len(second.all()[copyPath]) >= 10 })
+				// Read from the checkpoint's offset, not from its start.
+				second.waitFor(t, "the copy's lines", func() bool { return len(second.all()[copyPath]) >= 6 })
+				if got := second.all()[copyPath]; !slices.Equal(got, seq("old", 4, 10)) {
+					t.Errorf("read %q from the copy; want the lines after the acknowledged ones", got)
+				}
 			}
 			var got float64
 			for _, r := range []string{skipTruncated, skipGone} {
