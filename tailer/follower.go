@@ -126,9 +126,9 @@ type followerDeps struct {
 	// runs, or they wait in the poller between two reads); running counts
 	// the goroutines.
 	awake, running atomic.Int64
-	// closeQuiet, spoolDelay and readEvery are the constants of those
-	// names; a test may change them before Run.
-	closeQuiet, spoolDelay, readEvery time.Duration
+	// closeQuiet, spoolDelay, readEvery and stallAfter are the constants
+	// of those names; a test may change them before Run.
+	closeQuiet, spoolDelay, readEvery, stallAfter time.Duration
 }
 
 // follower reads one file. Its goroutine, started by Run, is the only one
@@ -193,6 +193,17 @@ type follower struct {
 	// isCopy: a truncation found the file as the copy of old content (set
 	// before the follower starts, under the Tailer's mu).
 	isCopy bool
+	// lastLook is when the follower last looked at its file (unix nanos):
+	// a live one that has not for stallAfter is held up, writing to an
+	// output that is full or refuses, or waiting for its turn.
+	lastLook atomic.Int64
+	// heldFor: the file appeared next to the file at heldFor after that
+	// file was truncated while its follower was held up (copytruncate's
+	// copy, or the copies of contents it never saw). It is kept open, and
+	// spooled if deleted, but not read until that follower takes it as
+	// its copy (followCopy) or lets it be read whole (catchCopies).
+	// Guarded by the Tailer's mu.
+	heldFor string
 	// fromSpool: the file is a spool entry left by an earlier run; it never
 	// grows, and its entry is removed once everything in it is acknowledged.
 	fromSpool bool
@@ -233,6 +244,7 @@ func newFollower(d *followerDeps, file *os.File, id fileID, meta *FileMeta, star
 	f.acks.Store(newAckTracker(start, f.ackedAll))
 	f.readOff.Store(start)
 	f.size.Store(start)
+	f.lastLook.Store(f.opened.UnixNano())
 	return f
 }
 
@@ -627,6 +639,7 @@ func (f *follower) catchUp(ctx context.Context, gated, bounded bool) error {
 		return nil // retried at the next poll
 	}
 	size := fi.Size()
+	f.lastLook.Store(time.Now().UnixNano())
 	f.deleted.Store(linksOf(fi) == 0)
 	// Unchanged since the last look and read to its end: only the idle
 	// flush below may have work. This keeps an idle file at one fstat per
@@ -792,8 +805,9 @@ func (f *follower) settled() bool {
 }
 
 // close closes the file and returns what is kept of it for its checkpoint
-// entry; live says a path still led to it. A spool copy is removed when
-// everything in the file was acknowledged. Callers hold Tailer.mu.
+// entry; live says a path still led to it. A spool copy goes after the
+// next checkpoint when everything in the file was acknowledged. Callers
+// hold Tailer.mu.
 func (f *follower) close(live bool) closedFile {
 	lost, size, fp := f.unsafe()
 	acks := f.acks.Load()
@@ -801,8 +815,8 @@ func (f *follower) close(live bool) closedFile {
 	sf := f.spooled
 	if f.settled() {
 		// Everything in the file was acknowledged: the spool copy is not
-		// needed.
-		f.d.spool.remove(sf)
+		// needed once a checkpoint says so.
+		f.d.spool.acknowledged(sf)
 		f.spooled, sf = nil, nil
 	}
 	f.mu.Unlock()

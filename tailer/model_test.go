@@ -128,7 +128,10 @@ type model struct {
 	// was read to its end and acknowledged, rather than a quiet second
 	// later: the model writes nothing more to a file once rotated.
 	quickClose bool
-	bounded    bool // some run had a spool bound of a few lines
+	// eagerHold makes the spooler hold the copies next to any truncated
+	// live file at once, as it does for a follower held up by the output.
+	eagerHold bool
+	bounded   bool // some run had a spool bound of a few lines
 
 	mu        sync.Mutex
 	changed   chan struct{}
@@ -184,6 +187,9 @@ func (m *model) start() {
 	}
 	if m.quickClose {
 		tl.deps.closeQuiet = 0
+	}
+	if m.eagerHold {
+		tl.deps.stallAfter = 0
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.tl, m.cancel, m.done = tl, cancel, make(chan error, 1)
@@ -412,6 +418,7 @@ func (m *model) run(actions []byte) {
 			m.bounded = m.bounded || m.spoolMax != 0
 			m.eagerSpool = arg/8%2 == 1
 			m.quickClose = arg/16%2 == 1
+			m.eagerHold = arg/32%2 == 1
 			m.start()
 		}
 	}
@@ -458,8 +465,11 @@ func FuzzRotationModel(f *testing.F) {
 	// rotate; 4 copytruncate; 5 delete the live file; 6 checkpoint; 7
 	// crash; 8 outage; 9 recovery; 10 delete the oldest rotated file; 11
 	// SIGTERM, deleting rotated files while stopped; 12 crash, new spool
-	// bound and timers.
+	// bound, timers and copy holding.
 	f.Add([]byte{0, 10, 3, 0, 0, 20, 3, 1, 0, 7, 7, 0, 0, 3})
+	// Copies held during an outage: copytruncated three times, the
+	// oldest copies deleted, the recovery.
+	f.Add([]byte{0, 10, 12, 32, 8, 0, 0, 10, 4, 0, 0, 10, 4, 0, 0, 10, 4, 0, 10, 0, 10, 0, 9, 0})
 	f.Add([]byte{0, 30, 6, 0, 0, 30, 7, 0, 0, 5, 3, 2, 7, 1, 0, 9})
 	f.Add([]byte{0, 8, 4, 0, 0, 8, 6, 0, 4, 1, 0, 3, 7, 0, 0, 2})
 	f.Add([]byte{0, 12, 0, 13, 5, 0, 0, 4, 5, 1, 0, 6, 6, 0, 7, 0, 3, 0, 3, 0, 0, 1})

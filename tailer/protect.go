@@ -48,12 +48,57 @@ func (t *Tailer) spooler(ctx context.Context) {
 		// delete a file a second after that, and a crash between the
 		// deletion and the copy would lose it.
 		next := spoolerPoll
+		t.holdCopies()
 		for _, f := range t.followers(func(f *follower) bool { return f.detached.Load() || f.deleted.Load() }) {
 			if due := f.protect(false); due > 0 {
 				next = min(next, due)
 			}
 		}
 		timer.Reset(next)
+	}
+}
+
+// stallAfter is how long a live follower may go without looking at its
+// file before the spooler looks at it on its behalf (holdCopies).
+const stallAfter = 2 * time.Second
+
+// holdCopies opens the files next to each live file that was truncated
+// while its follower is held up (CloudWatch down and the buffer full, or
+// the destination refusing): a copytruncate's copy holds the rest of the
+// old content, and the rotation deletes copies on its own schedule, maybe
+// many times before the follower looks again. Opened, they are kept (the
+// descriptor, and the spool once deleted) until the follower takes them.
+func (t *Tailer) holdCopies() {
+	now := time.Now().UnixNano()
+	stalled := t.followers(func(f *follower) bool {
+		return !f.detached.Load() && !f.parked.Load() && f.heldFor == "" && !f.isCopy && !f.fromSpool &&
+			now-f.lastLook.Load() > int64(t.deps.stallAfter)
+	})
+	for _, f := range stalled {
+		fi, err := f.file.Stat()
+		if err != nil || !f.changedUnder(fi.Size()) {
+			continue
+		}
+		t.mu.Lock()
+		held := 0
+		if t.startFn != nil && !f.closed.Load() {
+			t.catchRotated(f.meta.Target, func(c *follower) { c.heldFor, c.isCopy = f.meta.Target, true; held++ })
+		}
+		t.mu.Unlock()
+		if held > 0 {
+			t.log.Info("file truncated while its reader waits for the output; keeping the files next to it until it reads them",
+				append(f.logAttrs(), "files", held)...)
+		}
+	}
+}
+
+// release lets the files held for target be read whole. Callers hold t.mu.
+func (t *Tailer) release(target string, start func(*follower)) {
+	for _, c := range t.byID {
+		if c.heldFor == target {
+			c.heldFor = ""
+			start(c)
+		}
 	}
 }
 
@@ -153,7 +198,7 @@ func (f *follower) protect(final bool) time.Duration {
 		f.d.log.Debug("unacknowledged bytes copied to the spool", append(f.logAttrs(), logSpool, next.name, logBytes, size-wm)...)
 	}
 	if f.closed.Load() && f.settled() {
-		sp.remove(next) // retired meanwhile, with everything acknowledged
+		sp.acknowledged(next) // retired meanwhile, with everything acknowledged
 	}
 	return 0
 }
@@ -318,6 +363,25 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 	if fp.N == 0 {
 		return "", false // no first bytes to tell the copy by
 	}
+	// A copy held while f could not look: on disk or deleted since.
+	t.mu.Lock()
+	for _, c := range t.byID {
+		if c.heldFor != f.meta.Target || c.size.Load() < f.off || !sameFingerprint(c, fp) {
+			continue
+		}
+		c.heldFor = ""
+		c.off, c.lastSafe = f.off, f.lastSafe
+		c.readOff.Store(f.off)
+		old := f.acks.Load()
+		old.handOver(c.notify)
+		c.acks.Store(old)
+		if t.startFn != nil {
+			t.startFn(c)
+		}
+		t.mu.Unlock()
+		return c.meta.Target, true
+	}
+	t.mu.Unlock()
 	dir, base := filepath.Split(f.meta.Target)
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -373,5 +437,6 @@ func (t *Tailer) catchCopies(target string) {
 	defer t.mu.Unlock()
 	if start := t.startFn; start != nil {
 		t.catchRotated(target, func(c *follower) { c.isCopy = true; start(c) })
+		t.release(target, start)
 	}
 }

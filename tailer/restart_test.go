@@ -3,9 +3,11 @@ package tailer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -328,29 +330,7 @@ func TestRotatedNextToSpooledFile(t *testing.T) {
 	}
 	appendFile(t, live, criLines(seq("l", 0, 5)))
 	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}
-	first, err := New(cfg, newCollector())
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := os.Open(live)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := readFingerprint(file, int(fi.Size()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := first.spool.save(nil, file, idOf(fi), fp, parseMeta(live, live), 0, 0, fi.Size(), true, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(live); err != nil {
-		t.Fatal(err)
-	}
+	spoolDeleted(t, cfg, live)
 	// The checkpoint of the first start, when neither file existed.
 	data := appendCheckpoint(nil, nil)
 	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
@@ -542,4 +522,143 @@ func TestCopytruncatedWhileStoppedCounted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCopytruncateWhileHeldUp: the output blocks the follower mid-Write;
+// meanwhile the file is copytruncated six times and written again each
+// time, and every copy but the last two is deleted, as logrotate's rotate
+// count does. The copies were held open while the follower waited: once
+// the output takes records again, every line arrives, nothing is counted
+// as skipped.
+func TestCopytruncateWhileHeldUp(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	appendFile(t, path, criLines(seq("a", 0, 10)))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
+	c := newCollector()
+	release := sync.OnceFunc(c.setBlock())
+	tl, _ := startTailer(t, cfg, c, func(tl *Tailer) { tl.deps.stallAfter = 10 * time.Millisecond })
+	t.Cleanup(release) // before the tailer's cleanup drains
+	eventually(t, "the follower blocked in Write", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.block != nil && tl.lagBytes() == 0
+	})
+	held := func(p string) bool {
+		tl.mu.Lock()
+		defer tl.mu.Unlock()
+		for _, f := range tl.byID {
+			if f.meta.Target == p && f.heldFor == path {
+				return true
+			}
+		}
+		return false
+	}
+	var copies []string
+	want := seq("a", 0, 10)
+	for k := range 6 {
+		old, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp := fmt.Sprintf("%s.%d", path, k)
+		if err := os.WriteFile(cp, old, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		lines := seq(fmt.Sprintf("c%d-", k), 0, 10)
+		if err := os.WriteFile(path, []byte(criLines(lines)), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, lines...)
+		tl.wakeSpooler()
+		eventually(t, "the copy held", func() bool { tl.wakeSpooler(); return held(cp) })
+		if copies = append(copies, cp); len(copies) > 2 {
+			if err := os.Remove(copies[0]); err != nil {
+				t.Fatal(err)
+			}
+			copies = copies[1:]
+		}
+	}
+	release()
+	c.waitFor(t, "every line", func() bool { return c.count() >= len(want) })
+	var got []string
+	for _, r := range c.recs {
+		got = append(got, string(r.Message))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d lines %q\nwant %d %q", len(got), got, len(want), want)
+	}
+	if n := testCounter(tl.m.skipped.WithLabelValues(skipTruncated)); n != 0 {
+		t.Errorf("%v bytes skipped as truncated; want 0", n)
+	}
+}
+
+// TestSpoolKeptUntilCheckpointed: a file resumed from the spool is
+// delivered and closed, and skiff crashes before the next checkpoint. The
+// spool entry must outlive the checkpoint that still says its bytes are
+// unacknowledged: the next start reads them again instead of counting them
+// as deleted while stopped.
+func TestSpoolKeptUntilCheckpointed(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log.1")
+	appendFile(t, path, criLines(seq("s", 0, 10)))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, CheckpointInterval: 1 << 40}
+	// An earlier run: nothing acknowledged, the file deleted and copied to
+	// the spool.
+	fi, fp := spoolDeleted(t, cfg, path)
+	e := newEntry(idOf(fi), fp, parseMeta(path, path), 0, time.Now())
+	e.Size = fi.Size()
+	if err := os.WriteFile(filepath.Join(state, checkpointName), appendCheckpoint(nil, []ckptEntry{e}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next run writes its first checkpoint (the file unacknowledged),
+	// then delivers it all and closes it, then crashes.
+	c := newCollector()
+	release := c.setBlock()
+	second, stop := startTailer(t, cfg, c, func(tl *Tailer) { tl.deps.closeQuiet = 0 })
+	release()
+	c.waitFor(t, "the spooled lines", func() bool { return c.count() == 10 })
+	eventually(t, "the spooled file closed", func() bool { return testCounter(second.m.filesClosed) == 1 })
+	stop()
+
+	third := newCollector()
+	tl, _ := startTailer(t, cfg, third)
+	if got := testCounter(tl.m.skipped.WithLabelValues(skipGone)); got != 0 {
+		t.Errorf("skipped %s bytes = %v; want 0: they were delivered, and the spool still had them", skipGone, got)
+	}
+	third.waitFor(t, "the spooled lines again", func() bool { return third.count() == 10 })
+}
+
+// spoolDeleted copies the file at path whole to the spool of cfg, as an
+// earlier run does for a deleted file, and deletes it. It returns the
+// file's info and fingerprint.
+func spoolDeleted(t *testing.T, cfg Config, path string) (os.FileInfo, fingerprint) {
+	t.Helper()
+	tl, err := New(cfg, newCollector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := readFingerprint(file, int(fi.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.spool.save(nil, file, idOf(fi), fp, parseMeta(path, path), 0, 0, fi.Size(), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	return fi, fp
 }

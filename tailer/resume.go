@@ -103,6 +103,7 @@ func (t *Tailer) resumeSpools(start func(*follower)) {
 		}
 		id := idOf(fi)
 		from := sf.meta.Base
+		var matched []fileID
 		for _, key := range []fileID{id, sf.meta.origID()} {
 			e, ok := t.ckpts.entry(key)
 			if !ok {
@@ -116,13 +117,18 @@ func (t *Tailer) resumeSpools(start func(*follower)) {
 			}
 			if same {
 				from = max(from, e.Offset)
-				t.ckpts.forget(key)
+				matched = append(matched, key)
 			}
 		}
 		if from >= sf.meta.End {
+			// Acknowledged whole: the entries stay, for the original if it
+			// is still on disk.
 			file.Close()
 			t.spool.remove(sf)
 			continue
+		}
+		for _, key := range matched {
+			t.ckpts.forget(key) // the follower's own entry takes over
 		}
 		f := newFollower(t.deps, file, id, t.newMeta(sf.meta.Path, sf.meta.Target, sf.meta.Tag, t.inputNamed(sf.meta.Input, sf.meta.Path, sf.meta.Target)), from, fp)
 		f.fromSpool = true

@@ -84,6 +84,11 @@ type spool struct {
 	mu    sync.Mutex
 	used  int64
 	files []*spoolFile // in creation order: the first is the oldest
+	// done are the entries whose files were acknowledged and closed since
+	// the last checkpoint: they go once a checkpoint says so (removeDone),
+	// not before, or a crash in between would leave a checkpoint that
+	// names bytes as unacknowledged with nothing left to read them from.
+	done []*spoolFile
 }
 
 func newSpool(stateDir string, max int64, m *metrics) *spool {
@@ -248,6 +253,47 @@ func (s *spool) remove(sf *spoolFile) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropLocked(sf)
+}
+
+// acknowledged marks an entry whose file was acknowledged whole and closed:
+// it is removed after the next checkpoint.
+func (s *spool) acknowledged(sf *spoolFile) {
+	if s == nil || sf == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = append(s.done, sf)
+}
+
+// takeDone returns the entries acknowledged so far, for the checkpoint
+// about to be written: they are removed once it is (removeDone).
+func (s *spool) takeDone() []*spoolFile {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done := s.done
+	s.done = nil
+	return done
+}
+
+// removeDone removes the entries takeDone returned after the checkpoint
+// was written, or keeps them for the next one if it was not.
+func (s *spool) removeDone(done []*spoolFile, written bool) {
+	if s == nil || len(done) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !written {
+		s.done = append(s.done, done...)
+		return
+	}
+	for _, sf := range done {
+		s.dropLocked(sf)
+	}
 }
 
 func (s *spool) dropLocked(sf *spoolFile) {

@@ -149,6 +149,7 @@ func New(cfg Config, out Consumer) (*Tailer, error) {
 		ruleWait:    cfg.MultilineWait,
 		closeQuiet:  closeQuiet,
 		spoolDelay:  spoolDelay,
+		stallAfter:  stallAfter,
 		readEvery:   readEvery,
 		idle:        t.idle,
 		watchWrite: func(f *follower) (int32, error) {
@@ -350,6 +351,9 @@ func (t *Tailer) retire(f *follower, force bool) bool {
 		delete(t.byTarget, f.meta.Target)
 	}
 	delete(t.byID, f.id)
+	if t.startFn != nil {
+		t.release(f.meta.Target, t.startFn) // what was held for it is read whole
+	}
 	if wd := f.writeWd.Load(); wd != 0 && t.watcher != nil {
 		t.watcher.unwatchWrite(wd)
 	}
@@ -378,7 +382,16 @@ func (t *Tailer) Drain(ctx context.Context) error {
 	first := true
 	var errs []error
 	for {
-		fs := t.followers(func(f *follower) bool { return !drained[f] && (first || f.isCopy) })
+		fs := t.followers(func(f *follower) bool {
+			switch {
+			case drained[f]:
+				return false
+			case f.heldFor != "" && !first:
+				f.heldFor = "" // its reader drained without taking it as its copy
+				return true
+			}
+			return f.heldFor == "" && (first || f.isCopy)
+		})
 		first = false
 		if len(fs) == 0 {
 			return errors.Join(errs...)
@@ -441,8 +454,12 @@ func (t *Tailer) Checkpoint() error {
 	}
 	t.ckptMu.Lock()
 	defer t.ckptMu.Unlock()
+	// Taken before the entries: their files were closed, so the entries
+	// written say they were acknowledged.
+	done := t.spool.takeDone()
 	t.ckptBuf = t.entries(t.ckptBuf[:0], time.Now())
 	err := t.ckpts.write(t.ckptBuf)
+	t.spool.removeDone(done, err == nil)
 	clear(t.ckptBuf) // the strings it holds may be freed
 	return err
 }
