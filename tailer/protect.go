@@ -370,11 +370,7 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 			continue
 		}
 		c.heldFor = ""
-		c.off, c.lastSafe = f.off, f.lastSafe
-		c.readOff.Store(f.off)
-		old := f.acks.Load()
-		old.handOver(c.notify)
-		c.acks.Store(old)
+		c.takeOver(f)
 		if t.startFn != nil {
 			t.startFn(c)
 		}
@@ -415,10 +411,7 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 		}
 		c := newFollower(t.deps, file, id, f.meta, f.off, fp)
 		c.isCopy = true
-		old := f.acks.Load()
-		old.handOver(c.notify)
-		c.acks.Store(old)
-		c.lastSafe = f.lastSafe
+		c.takeOver(f)
 		c.size.Store(fi.Size())
 		t.byID[id] = c
 		t.ckpts.markSeen(id, fp)
@@ -429,6 +422,17 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 		return path, true
 	}
 	return "", false
+}
+
+// takeOver makes c, the copy of f's old content, read on from f's offset
+// with f's acknowledgements: the records f handed out are acknowledged to
+// the tracker c now owns. Callers are f's goroutine, c not running yet.
+func (c *follower) takeOver(f *follower) {
+	c.off, c.lastSafe = f.off, f.lastSafe
+	c.readOff.Store(f.off)
+	old := f.acks.Load()
+	old.handOver(c.notify)
+	c.acks.Store(old)
 }
 
 // catchCopies follows the unknown copies next to target.

@@ -266,43 +266,17 @@ func TestSpoolResumeWithOlderCheckpoint(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	path := filepath.Join(dir, "0.log")
 	lineLen := int64(len(criLine(seq("s", 0, 1)[0])))
-	appendFile(t, path, criLines(seq("s", 0, 2)))
-	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}
-	first, err := New(cfg, newCollector())
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	short, err := readFingerprint(file, int(2*lineLen))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := criLines(seq("s", 0, 2))
+	appendFile(t, path, first)
 	appendFile(t, path, criLines(seq("s", 2, 10)))
-	fi, err := file.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	long, err := readFingerprint(file, int(fi.Size()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state}
 	// The earlier run: one line acknowledged and checkpointed while the
 	// file held two; the file deleted and copied whole to the spool.
-	meta := parseMeta(path, path)
-	e := newEntry(idOf(fi), short, meta, lineLen, time.Now())
+	fi, _ := spoolDeleted(t, cfg, path)
+	e := newEntry(idOf(fi), fingerprintOf([]byte(first)), parseMeta(path, path), lineLen, time.Now())
 	e.Size = 2 * lineLen
 	data := appendCheckpoint(nil, []ckptEntry{e})
 	if err := os.WriteFile(filepath.Join(state, checkpointName), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := first.spool.save(nil, file, idOf(fi), long, meta, 0, 0, fi.Size(), true, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 
