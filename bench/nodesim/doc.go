@@ -18,6 +18,12 @@
 // files are deleted, never gzipped: an agent that lags more than MaxFiles-1
 // rotations behind loses lines, as it would on a node.
 //
+// Sim.Restart restarts a container: the new instance writes 1.log, 2.log,
+// ... under a new container ID and link, the kubelet keeps the previous
+// instance's files and removes the ones before. Sim.Recreate deletes a pod
+// (its directory, files and links) and creates it again under a new UID.
+// Markers go on across both; Sim.Links lists every link a stream had.
+//
 // # Lines
 //
 // Every line's message starts with a marker (see Marker) holding the stream

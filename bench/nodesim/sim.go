@@ -35,6 +35,9 @@ type Sim struct {
 	rotations atomic.Int64
 	removed   atomic.Int64
 	traces    atomic.Int64
+	restarts  atomic.Int64
+	recreated atomic.Int64
+	podGen    []atomic.Int64 // per pod: how many times it was deleted and created again
 }
 
 // Stats are the totals a Sim has written so far.
@@ -57,6 +60,10 @@ type Stats struct {
 	Rotations int64
 	// Removed is the number of rotated files deleted.
 	Removed int64
+	// Restarts is the number of container restarts (Sim.Restart), and
+	// Recreated the number of containers deleted with their pod and
+	// created again (Sim.Recreate).
+	Restarts, Recreated int64
 }
 
 // Source tells a Counter how many lines each stream wrote. *Sim implements it.
@@ -79,7 +86,7 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("root %s: %w", cfg.Root, err)
 	}
 	cfg.Root = root
-	s := &Sim{cfg: cfg, log: cfg.Logger}
+	s := &Sim{cfg: cfg, log: cfg.Logger, podGen: make([]atomic.Int64, cfg.Pods)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -99,7 +106,7 @@ func New(cfg Config) (*Sim, error) {
 			uid = uuidFrom(cfg.Seed, cfg.Namespace, pod)
 		}
 		for c := range cfg.Containers {
-			st, err := s.newStream(len(s.streams), pod, uid, ContainerName(c))
+			st, err := s.newStream(len(s.streams), p, uid, ContainerName(c))
 			if err != nil {
 				s.closeAll()
 				return nil, err
@@ -171,6 +178,9 @@ func (s *Sim) work(ctx context.Context, mine []*stream) error {
 		per := s.Rate() / float64(len(s.streams))
 		done := 0
 		for _, st := range mine {
+			if err := s.lifecycle(st); err != nil {
+				return err
+			}
 			if s.cfg.Lines > 0 && st.seq.Load() >= s.cfg.Lines {
 				done++
 				continue
@@ -225,6 +235,8 @@ func (s *Sim) Stats() Stats {
 		MessageBytes: s.msgBytes.Load(),
 		Rotations:    s.rotations.Load(),
 		Removed:      s.removed.Load(),
+		Restarts:     s.restarts.Load(),
+		Recreated:    s.recreated.Load(),
 	}
 }
 
@@ -262,8 +274,14 @@ type StreamInfo struct {
 	Traces bool
 }
 
-// Stream describes stream i.
-func (s *Sim) Stream(i int) StreamInfo { return s.streams[i].info }
+// Stream describes stream i: its current container (Restart and Recreate
+// change it).
+func (s *Sim) Stream(i int) StreamInfo {
+	st := s.streams[i]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.info
+}
 
 func (s *Sim) closeAll() {
 	for _, st := range s.streams {

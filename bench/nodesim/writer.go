@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -19,10 +20,14 @@ const flushBytes = 256 << 10
 const criTime = "2006-01-02T15:04:05.000000000Z07:00"
 
 // stream is one container's log: its current file and rotated files. Only
-// the worker owning it touches it, except seq (read by counters).
+// the worker owning it touches it, except seq (read by counters), info and
+// links (under mu), and the restart and recreate requests.
 type stream struct {
 	idx     int
-	info    StreamInfo
+	pod     int
+	info    StreamInfo // under mu while Run runs (lifecycle.go changes it)
+	mu      sync.Mutex
+	links   []string // every link the stream had, oldest first; under mu
 	f       *os.File
 	size    int64
 	rotated []string // oldest first
@@ -32,31 +37,59 @@ type stream struct {
 	buf     []byte
 	mk      []byte
 	seq     atomic.Int64 // lines written
+
+	// The container's life (lifecycle.go): restarts is the current
+	// instance (its file is <restarts>.log), prev the instance before,
+	// kept as the kubelet keeps one dead container; restart and
+	// recreate are requests the writer carries out at its next tick.
+	restarts int
+	prev     *instance
+	restart  atomic.Bool
+	recreate atomic.Bool
 }
 
-func (s *Sim) newStream(idx int, pod, uid, name string) (*stream, error) {
-	ns := s.cfg.Namespace
+func (s *Sim) newStream(idx, pod int, uid, name string) (*stream, error) {
+	st := &stream{idx: idx, pod: pod, cost: 1, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(idx)))}
+	if err := s.begin(st, uid, name); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// begin creates the files of st's current container instance: its
+// directory, an empty <restarts>.log, and the link to it.
+func (s *Sim) begin(st *stream, uid, name string) error {
+	ns, pod := s.cfg.Namespace, PodName(st.pod)
 	id := containerID(uid, name)
+	if st.restarts > 0 {
+		id = containerID(uid, name+"/"+strconv.Itoa(st.restarts))
+	}
 	info := StreamInfo{
 		Namespace: ns, Pod: pod, UID: uid, Container: name, ContainerID: id,
 		Dir:  filepath.Join(s.PodsDir(), ns+"_"+pod+"_"+uid, name),
 		Link: filepath.Join(s.ContainersDir(), pod+"_"+ns+"_"+name+"-"+id+".log"),
 	}
+	info.Traces = st.info.Traces
+	st.mu.Lock()
+	st.info = info
+	st.links = append(st.links, info.Link)
+	st.mu.Unlock()
 	if err := os.MkdirAll(info.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", info.Dir, err)
+		return fmt.Errorf("create %s: %w", info.Dir, err)
 	}
-	st := &stream{idx: idx, info: info, cost: 1, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(idx)))}
 	if err := st.open(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.Symlink(st.current(), info.Link); err != nil && !errors.Is(err, fs.ErrExist) {
 		st.close()
-		return nil, fmt.Errorf("link %s: %w", info.Link, err)
+		return fmt.Errorf("link %s: %w", info.Link, err)
 	}
-	return st, nil
+	return nil
 }
 
-func (st *stream) current() string { return filepath.Join(st.info.Dir, "0.log") }
+func (st *stream) current() string {
+	return filepath.Join(st.info.Dir, strconv.Itoa(st.restarts)+".log")
+}
 
 func (st *stream) open() error {
 	f, err := os.OpenFile(st.current(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
@@ -130,13 +163,13 @@ func (s *Sim) flush(st *stream, lines, msgBytes int) error {
 	return nil
 }
 
-// rotate does what the kubelet does: rename 0.log to 0.log.<time>, have
+// rotate does what the kubelet does: rename N.log to N.log.<time>, have
 // the runtime reopen 0.log, delete the oldest rotated files beyond MaxFiles.
 func (s *Sim) rotate(st *stream) error {
 	if !s.cfg.CopyTruncate {
 		st.close()
 	}
-	base := "0.log." + time.Now().UTC().Format("20060102-150405")
+	base := filepath.Base(st.current()) + "." + time.Now().UTC().Format("20060102-150405")
 	name := base
 	for i := 1; ; i++ {
 		if _, err := os.Lstat(filepath.Join(st.info.Dir, name)); errors.Is(err, fs.ErrNotExist) {

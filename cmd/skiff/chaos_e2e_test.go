@@ -21,8 +21,12 @@ import (
 
 // TestChaos runs one random schedule for SKIFF_CHAOS (45 s by default):
 // every 0.5-3 s it changes CloudWatch's faults, SIGKILLs or SIGTERMs the
-// agent and starts it again up to a second later, or changes the writers'
-// rate. SKIFF_CHAOS_SEED replays a schedule's choices (not its timing).
+// agent and starts it again up to a second later, restarts a container (a
+// new <n>.log and link; the kubelet keeps one dead instance and removes
+// the one before), deletes a pod and creates it again under a new UID, or
+// changes the writers' rate. SKIFF_CHAOS_SEED replays a schedule's choices
+// (not its timing); SKIFF_CHAOS_ROTATE=copytruncate rotates by copy and
+// truncate instead of rename.
 //
 // The schedule keeps inside what an agent can be held to: it is never
 // blind (stopping, down or starting) for longer than the writers take to
@@ -43,8 +47,16 @@ func TestChaos(t *testing.T) {
 			t.Fatalf("SKIFF_CHAOS_SEED=%q: %v", v, err)
 		}
 	}
+	copyTruncate := false
+	switch v := os.Getenv("SKIFF_CHAOS_ROTATE"); v {
+	case "", "rename":
+	case "copytruncate":
+		copyTruncate = true
+	default:
+		t.Fatalf("SKIFF_CHAOS_ROTATE=%q: rename or copytruncate", v)
+	}
 	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("SKIFF_CHAOS_SEED=%d SKIFF_CHAOS=%s", seed, d)
+	t.Logf("SKIFF_CHAOS_SEED=%d SKIFF_CHAOS=%s SKIFF_CHAOS_ROTATE=%s", seed, d, map[bool]string{false: "rename", true: "copytruncate"}[copyTruncate])
 
 	// Three pods at 1,500 lines/s in all and up to 1.5 times that, one of
 	// them logging Java stack traces of 21 lines, joined by the java rule
@@ -56,7 +68,7 @@ func TestChaos(t *testing.T) {
 	// start: 5 s, with room for a loaded machine.
 	const rate = 1500
 	n := newNode(t, nodeOptions{pods: 3, rate: rate, rotateBytes: 384 << 10, bufferBytes: "2MiB",
-		timeout: "3s", longFraction: 0.005, multiline: "java", traces: 1.0 / 3})
+		timeout: "3s", longFraction: 0.005, multiline: "java", traces: 1.0 / 3, copyTruncate: copyTruncate})
 	p := n.start()
 	n.write()
 	n.written(500)
@@ -78,20 +90,33 @@ func TestChaos(t *testing.T) {
 		p = n.start()
 		event("started after %s down", down)
 	}
+	// A restart or a recreated pod deletes files (the instance before the
+	// dead one, the whole pod); the agent, up, spools what it has not
+	// delivered of them. It is not stopped within churnGrace of that:
+	// files deleted while it is down are gone for any agent.
+	const churnGrace = 2 * time.Second
+	var churned time.Time
+	settle := func() {
+		if wait := churnGrace - time.Since(churned); wait > 0 {
+			time.Sleep(wait)
+		}
+	}
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 		switch r := rng.IntN(100); {
-		case r < 35:
+		case r < 30:
 			f, what := chaosFaults(rng)
 			n.cw.SetFaults(f)
 			counts["faults"]++
 			event("CloudWatch: %s", what)
-		case r < 55:
+		case r < 48:
+			settle()
 			n.kill(p)
 			counts["SIGKILL"]++
 			event("SIGKILL")
 			restart()
-		case r < 70:
+		case r < 61:
+			settle()
 			code := n.stopAgent(p, n.grace)
 			if code != exitOK && code != exitFailed {
 				t.Fatalf("exit code %d after SIGTERM\n%s", code, p.stderr)
@@ -99,6 +124,18 @@ func TestChaos(t *testing.T) {
 			counts["SIGTERM"]++
 			event("SIGTERM: exit %d", code)
 			restart()
+		case r < 74:
+			i := rng.IntN(n.sim.Streams())
+			n.sim.Restart(i)
+			churned = time.Now()
+			counts["container restart"]++
+			event("container of pod %d restarted", i)
+		case r < 84:
+			pod := rng.IntN(n.simCfg.Pods)
+			n.sim.Recreate(pod)
+			churned = time.Now()
+			counts["pod recreated"]++
+			event("pod %d deleted and created again", pod)
 		default:
 			r := rate * (0.5 + rng.Float64())
 			n.sim.SetRate(r)
@@ -120,6 +157,19 @@ func TestChaos(t *testing.T) {
 	tl := n.finish(p)
 	if tl.Lost != 0 {
 		t.Errorf("tally = %+v; want nothing lost", tl)
+	}
+	// Every line went to the stream of the container instance that wrote
+	// it, rotated, copied, spooled or not.
+	expected := map[string]bool{}
+	for i := range n.sim.Streams() {
+		for _, link := range n.sim.Links(i) {
+			expected[streamNameOf(demoNode, link)] = true
+		}
+	}
+	for _, name := range n.cw.Streams(groupName()) {
+		if !expected[name] {
+			t.Errorf("%d events in stream %s, which no container instance writes to", len(n.cw.Events(groupName(), name)), name)
+		}
 	}
 	// Nothing counted as lost either: every run's log is free of skips.
 	skip := regexp.MustCompile(`"reason":"(` + strings.Join(skipReasons, "|") + `)"`)

@@ -263,9 +263,10 @@ func groupName() string { return "/aws/containerinsights/" + demoCluster + "/app
 
 // streamName is the default log stream template applied to a simulated
 // pod's file on node: <node>-application.<its path with dots>.
-func streamName(node string, s nodesim.StreamInfo) string {
-	return node + "-application." + tailer.Tag(s.Link)
-}
+func streamName(node string, s nodesim.StreamInfo) string { return streamNameOf(node, s.Link) }
+
+// streamNameOf is the stream the lines of the file behind link go to.
+func streamNameOf(node, link string) string { return node + "-application." + tailer.Tag(link) }
 
 func metricsURL(a *agent) string {
 	if a.srv == nil {
@@ -356,11 +357,15 @@ func readBack(cw *cwlocal.Server, sim *nodesim.Sim) demoReport {
 	c := nodesim.NewCounter(sim)
 	r := demoReport{}
 	for i := range sim.Streams() {
-		name := streamName(demoNode, sim.Stream(i))
-		r.streams = append(r.streams, name)
-		for _, e := range cw.Events(groupName(), name) {
-			c.Observe(time.UnixMilli(e.IngestionTime), e.Message)
-			r.events++
+		// One destination per container instance: a restarted or
+		// recreated container writes under a new link.
+		for _, link := range sim.Links(i) {
+			name := streamNameOf(demoNode, link)
+			r.streams = append(r.streams, name)
+			for _, e := range cw.Events(groupName(), name) {
+				c.Observe(time.UnixMilli(e.IngestionTime), e.Message)
+				r.events++
+			}
 		}
 	}
 	r.tally = c.Tally()

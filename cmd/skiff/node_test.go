@@ -308,9 +308,11 @@ func (n *node) explainLost(sim *nodesim.Sim) {
 func (n *node) explainLostIn(sim *nodesim.Sim, groupOf func(int) string) {
 	for i := range sim.Streams() {
 		seen := map[int64]bool{}
-		for _, e := range n.cw.Events(groupOf(i), streamName(demoNode, sim.Stream(i))) {
-			if m, ok := nodesim.FindMarker(e.Message); ok {
-				seen[m.Seq] = true
+		for _, link := range sim.Links(i) {
+			for _, e := range n.cw.Events(groupOf(i), streamNameOf(demoNode, link)) {
+				if m, ok := nodesim.FindMarker(e.Message); ok {
+					seen[m.Seq] = true
+				}
 			}
 		}
 		var ranges []string

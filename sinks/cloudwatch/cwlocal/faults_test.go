@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,13 @@ func TestFailAttemptsRetried(t *testing.T) {
 	}
 	if n := len(s.Events("/g", "s")); n != 1 {
 		t.Errorf("stored %d events; want 1", n)
+	}
+	mustCreate(t, c, "/g", "a")
+	if got := s.Streams("/g"); !slices.Equal(got, []string{"a", "s"}) {
+		t.Errorf("Streams(/g) = %q; want [a s]", got)
+	}
+	if got := s.Streams("/none"); got != nil {
+		t.Errorf("Streams(/none) = %q; want nil", got)
 	}
 }
 

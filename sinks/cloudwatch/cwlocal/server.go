@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -233,6 +234,23 @@ func (s *Server) cleanup() {
 	if s.tmpDir != "" {
 		os.RemoveAll(s.tmpDir)
 	}
+}
+
+// Streams returns the names of a group's streams, sorted, or nil when the
+// group does not exist.
+func (s *Server) Streams(group string) []string {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	g := s.store.groups[group]
+	if g == nil {
+		return nil
+	}
+	names := make([]string, 0, len(g.streams))
+	for n := range g.streams {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Events returns a copy of the events of a stream in the order GetLogEvents
