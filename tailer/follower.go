@@ -172,6 +172,7 @@ type follower struct {
 	watchFailed bool
 
 	opened time.Time
+	began  int64 // the offset reading began at
 	wake   chan struct{}
 	// parked: the follower waits in the idle poller, without a goroutine,
 	// at parkIndex in its queue; quiet is its safety polls in a row that
@@ -239,6 +240,7 @@ func newFollower(d *followerDeps, file *os.File, id fileID, meta *FileMeta, star
 		asm:    newAssembler(meta, d.maxLine, d.truncate),
 		wake:   make(chan struct{}, 1),
 		opened: time.Now(),
+		began:  start,
 	}
 	f.lastSafe = start
 	f.acks.Store(newAckTracker(start, f.ackedAll))

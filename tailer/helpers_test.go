@@ -78,6 +78,26 @@ func (c *collector) setBlock() (release func()) {
 	}
 }
 
+// waitForAll waits until every line of want has arrived, from any file,
+// duplicates allowed.
+func (c *collector) waitForAll(t *testing.T, want []string) {
+	t.Helper()
+	c.waitFor(t, "every line", func() bool {
+		got := map[string]bool{}
+		for _, lines := range c.all() {
+			for _, l := range lines {
+				got[l] = true
+			}
+		}
+		for _, l := range want {
+			if !got[l] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // ackHeld acknowledges every held record.
 func (c *collector) ackHeld() {
 	c.mu.Lock()

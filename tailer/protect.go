@@ -48,10 +48,17 @@ func (t *Tailer) spooler(ctx context.Context) {
 		// delete a file a second after that, and a crash between the
 		// deletion and the copy would lose it.
 		next := spoolerPoll
-		t.holdCopies()
+		t.holdCopies(false)
+		held := time.Now()
 		for _, f := range t.followers(func(f *follower) bool { return f.detached.Load() || f.deleted.Load() }) {
 			if due := f.protect(false); due > 0 {
 				next = min(next, due)
+			}
+			// Copying large files can take seconds; a fast copytruncating
+			// rotation deletes a copy a few rotations after making it.
+			if time.Since(held) >= spoolerPoll {
+				t.holdCopies(false)
+				held = time.Now()
 			}
 		}
 		timer.Reset(next)
@@ -68,11 +75,15 @@ const stallAfter = 2 * time.Second
 // old content, and the rotation deletes copies on its own schedule, maybe
 // many times before the follower looks again. Opened, they are kept (the
 // descriptor, and the spool once deleted) until the follower takes them.
-func (t *Tailer) holdCopies() {
+// At the stop (final) every live file is looked at: the copies made since
+// its follower last looked are kept and checkpointed for the next start,
+// which would not tell them, older than its checkpoint, from files read
+// long ago.
+func (t *Tailer) holdCopies(final bool) {
 	now := time.Now().UnixNano()
 	stalled := t.followers(func(f *follower) bool {
-		return !f.detached.Load() && !f.parked.Load() && f.heldFor == "" && !f.isCopy && !f.fromSpool &&
-			now-f.lastLook.Load() > int64(t.deps.stallAfter)
+		return !f.detached.Load() && f.heldFor == "" && !f.isCopy && !f.fromSpool &&
+			(final || !f.parked.Load() && now-f.lastLook.Load() > int64(t.deps.stallAfter))
 	})
 	for _, f := range stalled {
 		fi, err := f.file.Stat()
@@ -135,16 +146,21 @@ func (f *follower) protect(final bool) time.Duration {
 	if deleted {
 		f.deleted.Store(true)
 	}
+	if f.changedUnder(size) {
+		// Truncated since the follower last looked: its offsets and first
+		// bytes are the old content's, and spooled, the new content would
+		// pass for the rest of the old. The follower reads the new
+		// content first, then asks again; at a stop, the next start finds
+		// the copy (copytruncate) by the checkpoint's first bytes.
+		if !final {
+			f.notify()
+		}
+		return 0
+	}
 	if final {
 		// No reader runs any more: what the checkpoint records as held
 		// is what the file holds now.
 		f.size.Store(max(f.size.Load(), size))
-	}
-	if !final && f.changedUnder(size) {
-		// Truncated since the follower last looked: its offsets are the
-		// old content's. It reads the new content first, then asks again.
-		f.notify()
-		return 0
 	}
 	acks := f.acks.Load()
 	wm := acks.watermark()
@@ -268,6 +284,7 @@ func (f *follower) unsafe() (bool, int64, fingerprint) {
 // skipped and said, and every file is closed. Then call Checkpoint.
 func (t *Tailer) Close() error {
 	t.scan(registerOnly) // the files that appeared since the last look
+	t.holdCopies(true)
 	fs := t.followers(func(*follower) bool { return true })
 	// Rotated and deleted files first: they are the ones the kubelet
 	// deletes next.
@@ -404,6 +421,14 @@ func (t *Tailer) followCopy(f *follower, fp fingerprint) (string, bool) {
 		}
 		id := idOf(fi)
 		t.mu.Lock()
+		if c := t.byID[id]; c != nil && c != f && c.began <= f.acks.Load().watermark() {
+			// Already open and read from at or before what f had
+			// acknowledged (found at a start or between two scans): it
+			// delivers the rest of the old content itself.
+			t.mu.Unlock()
+			file.Close()
+			return path, true
+		}
 		if t.byID[id] != nil || t.startFn == nil {
 			t.mu.Unlock()
 			file.Close()

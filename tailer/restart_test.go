@@ -431,8 +431,18 @@ func TestDrainReadsFilesFoundLate(t *testing.T) {
 // read. With the copy still there, it is read from the checkpoint's offset
 // and nothing is counted.
 func TestCopytruncatedWhileStoppedCounted(t *testing.T) {
-	for _, keepCopy := range []bool{false, true} {
-		t.Run(map[bool]string{false: "copy deleted", true: "copy kept"}[keepCopy], func(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		keepCopy, aged bool
+	}{
+		{"copy deleted", false, false},
+		{"copy kept", true, false},
+		// Made while skiff ran, before its last checkpoint, and never
+		// opened (the follower was held up): older than the checkpoint.
+		{"copy older than the checkpoint", true, true},
+	} {
+		keepCopy := tc.keepCopy
+		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
 			path := filepath.Join(dir, "0.log")
 			old := criLines(seq("old", 0, 10))
@@ -471,6 +481,12 @@ func TestCopytruncatedWhileStoppedCounted(t *testing.T) {
 			}
 			if !keepCopy {
 				if err := os.Remove(copyPath); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.aged {
+				past := time.Now().Add(-time.Hour)
+				if err := os.Chtimes(copyPath, past, past); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -635,4 +651,131 @@ func spoolDeleted(t *testing.T, cfg Config, path string) (os.FileInfo, fingerpri
 		t.Fatal(err)
 	}
 	return fi, fp
+}
+
+// TestCopyOpenBeforeTruncation: skiff starts between the two steps of a
+// copytruncate, after the copy and before the truncation, and reads the
+// copy whole as a file rotated while it was stopped. When the live file's
+// follower then finds its file truncated with bytes it had not read, the
+// copy already being read holds them: nothing is counted as skipped.
+func TestCopyOpenBeforeTruncation(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	old := seq("a", 0, 8000) // more than one read budget
+	appendFile(t, path, criLines(old))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
+	first := newCollector()
+	first.holdAcks = true
+	tl, stop := startTailer(t, cfg, first)
+	first.waitFor(t, "the first lines", func() bool { return first.count() > 0 })
+	if err := tl.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := os.WriteFile(path+".1", []byte(criLines(old)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	second := newCollector()
+	release := sync.OnceFunc(second.setBlock())
+	next, _ := startTailer(t, cfg, second, func(tl *Tailer) { tl.deps.stallAfter = time.Hour })
+	t.Cleanup(release) // before the tailer's cleanup drains
+	eventually(t, "the live file's follower blocked after its first read", func() bool {
+		next.mu.Lock()
+		defer next.mu.Unlock()
+		live := next.byTarget[path]
+		return len(next.byID) == 2 && live != nil && live.readOff.Load() > 0 && live.readOff.Load() < live.size.Load()
+	})
+	fresh := seq("b", 0, 30)
+	if err := os.WriteFile(path, []byte(criLines(fresh)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	want := append(slices.Clone(old), fresh...)
+	second.waitForAll(t, want)
+	if n := testCounter(next.m.skipped.WithLabelValues(skipTruncated)); n != 0 {
+		t.Errorf("%v bytes skipped as truncated; want 0 (the copy was being read)", n)
+	}
+}
+
+// TestCopytruncateDuringShutdown: the file is copytruncated twice and
+// written again while the shutdown's drain waits for the output, after the
+// follower last looked. Close must not spool the newest content under the
+// old content's identity, and must keep the copies for the next start,
+// though they are older than its checkpoint: it reads the old content and
+// the one in between from the copies, the newest from the file, and
+// counts nothing as lost.
+func TestCopytruncateDuringShutdown(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	// More than the 1 KiB fingerprint each.
+	old, middle, fresh := seq("a", 0, 60), seq("m", 0, 40), seq("b", 0, 30)
+	appendFile(t, path, criLines(old))
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
+	c := newCollector()
+	c.holdAcks = true // CloudWatch down: nothing is acknowledged
+	tl, err := New(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	c.waitFor(t, "every line read", func() bool { return c.count() == len(old) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	dctx, dcancel := context.WithCancel(context.Background())
+	dcancel() // the shutdown timeout passed
+	_ = tl.Drain(dctx)
+	// The copies are older than the checkpoint Close writes, made while
+	// a tailer running for two hours could not look.
+	past := time.Now().Add(-time.Hour)
+	tl.mu.Lock()
+	tl.startedAt = past.Add(-time.Hour)
+	tl.mu.Unlock()
+	for i, content := range [][]string{old, middle} {
+		cp := fmt.Sprintf("%s.%d", path, i+1)
+		if err := os.WriteFile(cp, []byte(criLines(content)), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(cp, past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(path, []byte(criLines(fresh)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := tl.Checkpoint(); err != nil {
+		t.Fatalf("Checkpoint: %v", err)
+	}
+	// A spool entry holds its file's bytes: it starts with the first bytes
+	// it is named by.
+	sfs, err := tl.spool.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sf := range sfs {
+		file, err := tl.spool.open(sf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same, err := sf.meta.fingerprint().matches(file); err != nil || !same {
+			t.Errorf("spool entry %s (%d-%d of %s) does not start with the bytes it is named by", sf.name, sf.meta.Base, sf.meta.End, sf.meta.Path)
+		}
+		file.Close()
+	}
+
+	second := newCollector()
+	next, _ := startTailer(t, cfg, second)
+	want := slices.Concat(old, middle, fresh)
+	second.waitForAll(t, want)
+	for _, r := range []string{skipTruncated, skipGone} {
+		if n := testCounter(next.m.skipped.WithLabelValues(r)); n != 0 {
+			t.Errorf("%v bytes skipped as %s; want 0", n, r)
+		}
+	}
 }

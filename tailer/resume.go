@@ -52,6 +52,10 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 			switch {
 			case known && fi.Size() > e.Offset:
 			case !known && fi.ModTime().After(written.Add(-mtimeSlack)):
+			case !known && t.copyOfDisplaced(full, fi.Size()):
+				// A copytruncate's copy made before the checkpoint that
+				// skiff never opened (its follower was held up): open
+				// reads it on from the displaced entry's offset.
 			default:
 				continue
 			}
@@ -68,6 +72,19 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 			start(f)
 		}
 	}
+}
+
+// copyOfDisplaced reports whether the file at path, size bytes, holds the
+// unacknowledged bytes of a displaced checkpoint entry next to it: it
+// starts with the entry's first bytes and reaches past its offset.
+// Callers hold t.mu.
+func (t *Tailer) copyOfDisplaced(path string, size int64) bool {
+	for _, e := range t.displaced {
+		if filepath.Dir(e.Target) == filepath.Dir(path) && e.Offset < e.Size && e.Offset < size && sameContent(path, e.fingerprint()) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadSpool reads the spool entries an earlier run left; resumeSpools
