@@ -217,6 +217,10 @@ type follower struct {
 	spoolLost bool
 	lostEnd   int64
 	lostFP    fingerprint
+	// rewritten is the spool entry of what a deleted file holds after a
+	// truncation its follower has not seen yet (spoolRewritten); the
+	// follower adopts it when it finds the truncation. Guarded by mu.
+	rewritten *spoolFile
 
 	unsent      *roundBuf // a batch whose Write failed, to send again
 	unsentChunk *ackChunk
@@ -762,6 +766,15 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 		fp = fingerprint{}
 		f.mu.Lock()
 		f.fp = fp
+		if rw := f.rewritten; rw != nil {
+			// The new content was spooled while the follower could not
+			// look (the file is deleted): that entry is now the one its
+			// acknowledgements remove.
+			f.rewritten = nil
+			if same, err := rw.meta.fingerprint().matches(f.file); err == nil && same {
+				f.spooled = rw
+			}
+		}
 		f.mu.Unlock()
 	}
 	if fp.N < fingerprintBytes && size > int64(fp.N) {

@@ -151,7 +151,12 @@ func (f *follower) protect(final bool) time.Duration {
 		// bytes are the old content's, and spooled, the new content would
 		// pass for the rest of the old. The follower reads the new
 		// content first, then asks again; at a stop, the next start finds
-		// the copy (copytruncate) by the checkpoint's first bytes.
+		// the copy (copytruncate) by the checkpoint's first bytes. A
+		// deleted file's new content is in its descriptor alone: it is
+		// spooled as a file of its own.
+		if deleted {
+			f.spoolRewritten(size)
+		}
 		if !final {
 			f.notify()
 		}
@@ -217,6 +222,35 @@ func (f *follower) protect(final bool) time.Duration {
 		sp.acknowledged(next) // retired meanwhile, with everything acknowledged
 	}
 	return 0
+}
+
+// spoolRewritten copies what a deleted file holds, size bytes written
+// after a truncation its follower has not seen, to the spool under its own
+// first bytes: the next start reads it from its start.
+func (f *follower) spoolRewritten(size int64) {
+	fp, err := readFingerprint(f.file, int(min(size, fingerprintBytes)))
+	if err != nil || fp.N == 0 {
+		return
+	}
+	f.mu.Lock()
+	prev := f.rewritten
+	f.mu.Unlock()
+	if prev != nil && prev.meta.fingerprint() != fp {
+		prev = nil // rewritten once more: a new entry
+	}
+	var written int64
+	if fi, err := f.file.Stat(); err == nil {
+		written = fi.ModTime().UnixNano()
+	}
+	next, err := f.d.spool.save(prev, f.file, f.id, fp, f.meta, written, 0, size, true, nil)
+	if err != nil {
+		f.d.log.Warn("cannot spool a deleted file's new content; it is lost if skiff stops before it is read",
+			append(f.logAttrs(), logBytes, size, logReason, skipSpoolFull, logError, err)...)
+		return
+	}
+	f.mu.Lock()
+	f.rewritten = next
+	f.mu.Unlock()
 }
 
 // changedUnder reports whether the file, now size bytes, is no longer what

@@ -185,6 +185,12 @@ func (t *Tailer) countGone() {
 		if e.Size <= e.Offset || waiting[id] || t.byID[id] != nil || stillThere(id, e) {
 			continue
 		}
+		if t.contentOpen(e) {
+			// A copy or a spool entry being read holds its content
+			// (copytruncate): that file answers for the bytes now.
+			t.ckpts.forget(id)
+			continue
+		}
 		t.countLost(e, "a file with unacknowledged bytes was deleted while skiff was stopped; they are lost")
 		t.ckpts.forget(id)
 	}
@@ -217,6 +223,9 @@ func (t *Tailer) countLost(e ckptEntry, msg string) {
 // e's inode, starts with the first bytes of e's file: it holds its content.
 // Only the files next to e's and the spooled ones can. Callers hold t.mu.
 func (t *Tailer) contentOpen(e ckptEntry) bool {
+	if e.FingerprintBytes == 0 {
+		return false // no first bytes to tell it by
+	}
 	dir := filepath.Dir(e.Target)
 	for id, f := range t.byID {
 		if id == e.id() || !f.fromSpool && filepath.Dir(f.meta.Target) != dir {
