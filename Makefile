@@ -21,6 +21,11 @@ check:
 unit:
 	go test -race -count=1 -timeout 20m ./...
 	SKIFF_TEST_WATCHER=fsnotify go test -race -count=1 -timeout 10m ./tailer
+	go test -count=1 -run '$(ALLOC_TESTS)' ./enrich/... ./sinks/cloudwatch ./tailer/journal ./tailer/multiline
+
+# The allocation counts run once more without the race detector, which
+# makes sync.Pool drop items (the zstd decoder's buffers, regexp's state).
+ALLOC_TESTS := Alloc|TestPassThroughWithoutStages|TestRedactNoMatch|TestStepDoesNotAllocate
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/...
