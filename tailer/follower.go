@@ -219,8 +219,10 @@ type follower struct {
 	lostFP    fingerprint
 	// rewritten is the spool entry of what a deleted file holds after a
 	// truncation its follower has not seen yet (spoolRewritten); the
-	// follower adopts it when it finds the truncation. Guarded by mu.
-	rewritten *spoolFile
+	// follower adopts it when it finds the truncation. rewriteFailed: the
+	// spool refused it once (logged). Guarded by mu.
+	rewritten     *spoolFile
+	rewriteFailed bool
 
 	unsent      *roundBuf // a batch whose Write failed, to send again
 	unsentChunk *ackChunk

@@ -243,14 +243,17 @@ func (f *follower) spoolRewritten(size int64) {
 		written = fi.ModTime().UnixNano()
 	}
 	next, err := f.d.spool.save(prev, f.file, f.id, fp, f.meta, written, 0, size, true, nil)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err != nil {
-		f.d.log.Warn("cannot spool a deleted file's new content; it is lost if skiff stops before it is read",
-			append(f.logAttrs(), logBytes, size, logReason, skipSpoolFull, logError, err)...)
+		if !f.rewriteFailed { // logged once; the spooler tries again every pass
+			f.rewriteFailed = true
+			f.d.log.Warn("cannot spool a deleted file's new content; it is lost if skiff stops before it is read",
+				append(f.logAttrs(), logBytes, size, logReason, skipSpoolFull, logError, err)...)
+		}
 		return
 	}
-	f.mu.Lock()
 	f.rewritten = next
-	f.mu.Unlock()
 }
 
 // changedUnder reports whether the file, now size bytes, is no longer what
