@@ -80,6 +80,9 @@ const stallAfter = 2 * time.Second
 // which would not tell them, older than its checkpoint, from files read
 // long ago.
 func (t *Tailer) holdCopies(final bool) {
+	if t.spool == nil {
+		return // no state to keep them in across a stop
+	}
 	now := time.Now().UnixNano()
 	stalled := t.followers(func(f *follower) bool {
 		return !f.detached.Load() && f.heldFor == "" && !f.isCopy && !f.fromSpool &&
@@ -155,7 +158,7 @@ func (f *follower) protect(final bool) time.Duration {
 		// deleted file's new content is in its descriptor alone: it is
 		// spooled as a file of its own.
 		if deleted {
-			f.spoolRewritten(size)
+			f.spoolRewritten(size, fi.ModTime().UnixNano())
 		}
 		if !final {
 			f.notify()
@@ -225,9 +228,9 @@ func (f *follower) protect(final bool) time.Duration {
 }
 
 // spoolRewritten copies what a deleted file holds, size bytes written
-// after a truncation its follower has not seen, to the spool under its own
-// first bytes: the next start reads it from its start.
-func (f *follower) spoolRewritten(size int64) {
+// after a truncation its follower has not seen (last at written), to the
+// spool under its own first bytes: the next start reads it from its start.
+func (f *follower) spoolRewritten(size, written int64) {
 	fp, err := readFingerprint(f.file, int(min(size, fingerprintBytes)))
 	if err != nil || fp.N == 0 {
 		return
@@ -237,10 +240,6 @@ func (f *follower) spoolRewritten(size int64) {
 	f.mu.Unlock()
 	if prev != nil && prev.meta.fingerprint() != fp {
 		prev = nil // rewritten once more: a new entry
-	}
-	var written int64
-	if fi, err := f.file.Stat(); err == nil {
-		written = fi.ModTime().UnixNano()
 	}
 	next, err := f.d.spool.save(prev, f.file, f.id, fp, f.meta, written, 0, size, true, nil)
 	f.mu.Lock()

@@ -528,16 +528,6 @@ func TestCopytruncateWhileHeldUp(t *testing.T) {
 	appendFile(t, path, criLines(seq("a", 0, 10)))
 	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40}
 	tl, _, c, release := startHeldUp(t, cfg)
-	held := func(p string) bool {
-		tl.mu.Lock()
-		defer tl.mu.Unlock()
-		for _, f := range tl.byID {
-			if f.meta.Target == p && f.heldFor == path {
-				return true
-			}
-		}
-		return false
-	}
 	var copies []string
 	want := seq("a", 0, 10)
 	for k := range 6 {
@@ -555,7 +545,7 @@ func TestCopytruncateWhileHeldUp(t *testing.T) {
 		}
 		want = append(want, lines...)
 		tl.wakeSpooler()
-		eventually(t, "the copy held", func() bool { tl.wakeSpooler(); return held(cp) })
+		waitHeld(t, tl, cp, path)
 		if copies = append(copies, cp); len(copies) > 2 {
 			if err := os.Remove(copies[0]); err != nil {
 				t.Fatal(err)
@@ -793,17 +783,7 @@ func TestRewrittenAndDeletedWhileHeldUp(t *testing.T) {
 	if err := os.WriteFile(path, []byte(criLines(fresh)), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the copy held", func() bool {
-		tl.wakeSpooler()
-		tl.mu.Lock()
-		defer tl.mu.Unlock()
-		for _, f := range tl.byID {
-			if f.meta.Target == cp && f.heldFor == path {
-				return true
-			}
-		}
-		return false
-	})
+	waitHeld(t, tl, cp, path)
 	for _, p := range []string{cp, path} {
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
@@ -900,4 +880,20 @@ func startHeldUp(t *testing.T, cfg Config) (tl *Tailer, stop func(), c *collecto
 		return c.block != nil && tl.lagBytes() == 0
 	})
 	return tl, stop, c, release
+}
+
+// waitHeld waits until the file at p is held for the reader of target.
+func waitHeld(t *testing.T, tl *Tailer, p, target string) {
+	t.Helper()
+	eventually(t, "the copy held", func() bool {
+		tl.wakeSpooler()
+		tl.mu.Lock()
+		defer tl.mu.Unlock()
+		for _, f := range tl.byID {
+			if f.meta.Target == p && f.heldFor == target {
+				return true
+			}
+		}
+		return false
+	})
 }

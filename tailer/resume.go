@@ -79,12 +79,16 @@ func (t *Tailer) resumeRotated(start func(*follower)) {
 // starts with the entry's first bytes and reaches past its offset.
 // Callers hold t.mu.
 func (t *Tailer) copyOfDisplaced(path string, size int64) bool {
-	for _, e := range t.displaced {
-		if filepath.Dir(e.Target) == filepath.Dir(path) && e.Offset < e.Size && e.Offset < size && sameContent(path, e.fingerprint()) {
-			return true
-		}
+	if len(t.displaced) == 0 {
+		return false
 	}
-	return false
+	file, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer file.Close()
+	e, ok := t.displacedCopy(found{target: path, size: size}, file)
+	return ok && e.Offset < e.Size && e.Offset < size
 }
 
 // loadSpool reads the spool entries an earlier run left; resumeSpools

@@ -421,9 +421,7 @@ func (t *Tailer) Watch(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		t.scan(registerOnly)
-		if t.spool != nil {
-			t.holdCopies(false) // copies made while the followers drain
-		}
+		t.holdCopies(false) // copies made while the followers drain
 		select {
 		case <-ctx.Done():
 			return nil

@@ -74,8 +74,7 @@ func (s *Sim) restartStream(st *stream) error {
 	if st.prev != nil {
 		s.removeInstance(st.prev)
 	}
-	st.prev = &instance{link: st.info.Link, files: append(st.rotated, st.current())}
-	st.rotated = nil
+	st.prev = st.end()
 	st.restarts++
 	s.restarts.Add(1)
 	return s.begin(st, st.info.UID, st.info.Container)
@@ -89,8 +88,7 @@ func (s *Sim) recreateStream(st *stream) error {
 		s.removeInstance(st.prev)
 		st.prev = nil
 	}
-	s.removeInstance(&instance{link: st.info.Link, files: append(st.rotated, st.current())})
-	st.rotated = nil
+	s.removeInstance(st.end())
 	// The pod's directory goes with its last container's.
 	if err := os.Remove(st.info.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %s: %w", st.info.Dir, err)
@@ -104,6 +102,13 @@ func (s *Sim) recreateStream(st *stream) error {
 	gen := s.podGen[st.pod].Load()
 	uid := uuidFrom(s.cfg.Seed, s.cfg.Namespace, pod, "incarnation", strconv.FormatInt(gen, 10))
 	return s.begin(st, uid, st.info.Container)
+}
+
+// end returns st's current instance as a dead one: its link and files.
+func (st *stream) end() *instance {
+	in := &instance{link: st.info.Link, files: append(st.rotated, st.current())}
+	st.rotated = nil
+	return in
 }
 
 // removeInstance removes a dead instance's link and files, as container
