@@ -219,10 +219,11 @@ type follower struct {
 	lostFP    fingerprint
 	// rewritten is the spool entry of what a deleted file holds after a
 	// truncation its follower has not seen yet (spoolRewritten); the
-	// follower adopts it when it finds the truncation. rewriteFailed: the
-	// spool refused it once (logged). Guarded by mu.
-	rewritten     *spoolFile
-	rewriteFailed bool
+	// follower adopts it when it finds the truncation. unspooled is the
+	// size of that content when the spool refused it (logged once, counted
+	// as lost by Close). Guarded by mu.
+	rewritten *spoolFile
+	unspooled int64
 
 	unsent      *roundBuf // a batch whose Write failed, to send again
 	unsentChunk *ackChunk
@@ -768,6 +769,7 @@ func (f *follower) checkTruncation(ctx context.Context, size int64) error {
 		fp = fingerprint{}
 		f.mu.Lock()
 		f.fp = fp
+		f.unspooled = 0 // the follower reads the new content itself now
 		if rw := f.rewritten; rw != nil {
 			// The new content was spooled while the follower could not
 			// look (the file is deleted): that entry is now the one its

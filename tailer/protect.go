@@ -245,14 +245,14 @@ func (f *follower) spoolRewritten(size, written int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
-		if !f.rewriteFailed { // logged once; the spooler tries again every pass
-			f.rewriteFailed = true
+		if f.unspooled == 0 { // logged once; the spooler tries again every pass
 			f.d.log.Warn("cannot spool a deleted file's new content; it is lost if skiff stops before it is read",
 				append(f.logAttrs(), logBytes, size, logReason, skipSpoolFull, logError, err)...)
 		}
+		f.unspooled = size
 		return
 	}
-	f.rewritten = next
+	f.rewritten, f.unspooled = next, 0
 }
 
 // changedUnder reports whether the file, now size bytes, is no longer what
@@ -335,6 +335,17 @@ func (t *Tailer) Close() error {
 		}
 	}
 	for _, f := range fs {
+		f.mu.Lock()
+		rewritten := f.unspooled
+		f.mu.Unlock()
+		if rewritten > 0 {
+			// A deleted file's content its reader never saw, which the
+			// spool refused: nothing keeps it past the stop.
+			t.m.skipped.WithLabelValues(skipSpoolFull).Add(float64(rewritten))
+			t.pendingLost.Add(rewritten)
+			t.log.Warn("a deleted file's new content could not be spooled; it is lost",
+				append(f.logAttrs(), logBytes, rewritten, logReason, skipSpoolFull)...)
+		}
 		if lost, end, _ := f.unsafe(); lost {
 			acks := f.acks.Load()
 			if n := end - acks.watermark(); n > 0 {

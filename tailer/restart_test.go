@@ -882,6 +882,42 @@ func startHeldUp(t *testing.T, cfg Config) (tl *Tailer, stop func(), c *collecto
 	return tl, stop, c, release
 }
 
+// TestRewrittenRefusedBySpoolCounted: as TestRewrittenAndDeletedWhileHeldUp,
+// with a spool too small for either content: the stop counts both as
+// spool_full, the copy's and the deleted file's new content alike.
+func TestRewrittenRefusedBySpoolCounted(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	old, fresh := criLines(seq("a", 0, 60)), criLines(seq("b", 0, 30))
+	appendFile(t, path, old)
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, StateDir: state, RescanInterval: 1 << 40,
+		MaxSpoolBytes: int64(len(fresh)) / 2}
+	tl, stop, _, _ := startHeldUp(t, cfg)
+	cp := path + ".1"
+	if err := os.WriteFile(cp, []byte(old), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(fresh), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	waitHeld(t, tl, cp, path)
+	for _, p := range []string{cp, path} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the shutdown timeout passed
+	_ = tl.Drain(ctx)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testCounter(tl.m.skipped.WithLabelValues(skipSpoolFull)), float64(len(old)+len(fresh)); got != want {
+		t.Errorf("%v bytes skipped as spool_full at the stop; want %v (the copy and the new content)", got, want)
+	}
+}
+
 // waitHeld waits until the file at p is held for the reader of target.
 func waitHeld(t *testing.T, tl *Tailer, p, target string) {
 	t.Helper()
