@@ -287,3 +287,30 @@ redact:
 		t.Errorf("skiff tail --multiline cobol = %d, %q; want %d and the rules it knows", code, stderr, exitUsage)
 	}
 }
+
+// The agent releases its executable's pages three times as it starts
+// (see releaseCodePages) and ships on from pages read back one by one.
+func TestReleasesCodePages(t *testing.T) {
+	n := newNode(t, nodeOptions{pods: 2, rate: 1000, rotateBytes: 64 << 10, logLevel: "debug"})
+	p := n.start()
+	n.write()
+	released := regexp.MustCompile(`"msg":"released the executable's pages \((\w+)\)","bytes":(\d+)`)
+	waitFor(t, 15*time.Second, "the release once start-up settled", func() bool {
+		return strings.Contains(p.stderr.String(), `pages (settled)`)
+	})
+	var stages []string
+	for _, m := range released.FindAllStringSubmatch(p.stderr.String(), -1) {
+		if m[2] == "0" {
+			t.Errorf("stage %s released 0 bytes", m[1])
+		}
+		stages = append(stages, m[1])
+	}
+	if strings.Join(stages, ",") != "start,built,settled" {
+		t.Errorf("released at %v; want start, built, settled\n%s", stages, p.stderr)
+	}
+	n.written(3000)
+	tl := n.finish(p)
+	if tl.Lost != 0 || tl.Duplicates != 0 {
+		t.Errorf("tally = %+v; want everything delivered once", tl)
+	}
+}

@@ -66,6 +66,7 @@ type nodeOptions struct {
 	longFraction float64  // of the lines, 40 KiB ones written as partial chunks
 	multiline    string   // tail.multiline: the rule that joins every file's lines
 	traces       float64  // of the pods, those that log stack traces (one in ten messages)
+	logLevel     string   // log.level; info when empty
 }
 
 func newNode(t *testing.T, o nodeOptions) *node {
@@ -101,6 +102,9 @@ func newNode(t *testing.T, o nodeOptions) *node {
 		t.Fatal(err)
 	}
 	n.grace = timeout + 10*time.Second
+	if o.logLevel == "" {
+		o.logLevel = "info"
+	}
 	rescan := "1s"
 	if o.late {
 		rescan = "1h" // the new directory must be found by its events
@@ -112,6 +116,7 @@ http:
   listen: 127.0.0.1:%d
 log:
   format: json
+  level: %s
 tail:
   include: [%s]
   state_dir: %s
@@ -127,7 +132,7 @@ cloudwatch:
   endpoint: %s
   buffer_bytes: %s
   flush_interval: 200ms
-`, demoCluster, o.timeout, n.port, glob, filepath.Join(n.dir, "state"), rescan, o.spoolBytes, o.multiline,
+`, demoCluster, o.timeout, n.port, o.logLevel, glob, filepath.Join(n.dir, "state"), rescan, o.spoolBytes, o.multiline,
 		n.journalDir(), demoRegion, n.cw.URL(), o.bufferBytes)
 	if o.journal {
 		yaml += "inputs:\n"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/skiff-agent/skiff/cmd/skiff/internal/config"
 	"github.com/skiff-agent/skiff/sinks"
@@ -35,6 +37,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return exitConfig
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	releaseCodePagesLogged(log, "start")
 	bi := readBuildInfo()
 	configName := cf.path
 	if configName == "" {
@@ -63,6 +66,9 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if a.srv != nil {
 		log.Info("serving /metrics, /healthz, /readyz", slog.String(attrAddr, a.srv.Addr()))
 	}
+	releaseCodePagesLogged(log, "built")
+	settled := time.AfterFunc(codePagesSettle, func() { releaseCodePagesLogged(log, "settled") })
+	defer settled.Stop()
 	if err := a.pipe.run(ctx); err != nil {
 		return exitFailed
 	}
@@ -103,6 +109,31 @@ func gcPercent(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGOGC)
 	}
+}
+
+// codePagesSettle is how long after the inputs start skiff releases its
+// executable's pages the last time. It releases them first once the
+// configuration is read (package initialisation touched most of the
+// file), then once the agent is built (the AWS SDK's configuration chain,
+// the checkpoints), and then after the first scan, flushes and requests,
+// code the steady state does not run again. With the bench at 10,000
+// lines/s, a last release 10 s after the start left the peak at 27.0
+// MiB, 3 s after at 24.9 (its steady state was 23.5 either way).
+const codePagesSettle = 3 * time.Second
+
+// releaseCodePagesLogged releases the executable's pages (see
+// releaseCodePages) and says how much, or why not, at debug level: it
+// changes how much memory skiff shows, not what it does. Each stage has
+// its own message, which the logger's repeat filter tells apart.
+func releaseCodePagesLogged(log *slog.Logger, stage string) {
+	n, err := releaseCodePages()
+	if err != nil {
+		if !errors.Is(err, errors.ErrUnsupported) {
+			log.Debug("kept the executable's pages ("+stage+")", slog.Any(attrErr, err))
+		}
+		return
+	}
+	log.Debug("released the executable's pages ("+stage+")", slog.Int64("bytes", n))
 }
 
 // secondSignal returns a channel closed when a second SIGTERM or SIGINT
