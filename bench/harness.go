@@ -111,6 +111,17 @@ func buildSkiff(ctx context.Context, dir string) (string, error) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/skiff: %w\n%s", err, b)
 	}
+	// Written out, as an image's binary is on a node: pages the kernel
+	// has not written back yet cannot leave the page cache, so skiff
+	// could not release the ones it does not use (see README, Memory).
+	f, err := os.Open(out)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return "", fmt.Errorf("sync %s: %w", out, err)
+	}
 	return out, nil
 }
 
