@@ -50,7 +50,23 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build skiff: %v\n", err)
 		return 1
 	}
+	// Written out, as an image's binary is on a node: the agent releases
+	// the pages of its executable that it does not use, which the kernel
+	// can drop only once they are on disk.
+	if err := syncFile(skiffBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // runBin runs the built binary to completion with env (nothing else of
