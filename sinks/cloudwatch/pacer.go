@@ -19,13 +19,15 @@ import (
 // Throttling that does not depend on the rate would otherwise lower it
 // window after window (each time to the share that succeeded), starving
 // shipping: under a quota, a rate just above the rate that succeeds brings
-// the throttled share down at once. So when paceStuck windows in a row
-// stay above paceOver while a rate is in force, the share is taken as
-// noise: the limit is lifted, and only throttling beyond that share counts
-// from then on. Noise fades by paceFade per window. paceStuck is small
-// because each of those windows lowers the rate again: with eight, a
-// sender of 50 requests a second under 30% random throttling was held to
-// a few a second, in windows too small for eight in a row to come.
+// the throttled share down at once, to about 5%. So when paceStuck windows
+// in a row stay above paceStuckOver while a rate is in force, the share is
+// taken as noise: the limit is lifted, and only throttling beyond that
+// share counts from then on. Noise fades by paceFade per window. paceStuck
+// is small because each window above paceOver lowers the rate again: with
+// eight windows above paceOver, a sender of 50 requests a second under 30%
+// random throttling was held to a few a second, in windows too small for
+// eight in a row to come; with two above paceOver, a quota of 20 requests
+// a second (windows of 16) was taken for noise every few seconds.
 //
 // A pacer is safe for concurrent use.
 type pacer struct {
@@ -45,7 +47,8 @@ const (
 	paceMinSamples = 16   // outcomes a window needs to be judged (it lasts up to 4 windows otherwise)
 	paceDense      = 0.5  // throttled share of a window, beyond noise, that means "over quota"
 	paceOver       = 0.1  // the same, once a rate is in force
-	paceStuck      = 2    // windows in a row above paceOver that make the share noise
+	paceStuck      = 2    // windows in a row above paceStuckOver that make the share noise
+	paceStuckOver  = 0.2  // a throttled share no quota leaves under a rate just above it
 	paceFade       = 0.98 // noise kept per window
 	paceHeadroom   = 1.05 // the rate set, over the rate that succeeded
 	paceUp         = 1.25 // per window without throttling
@@ -125,7 +128,7 @@ func (p *pacer) roll(now time.Time) {
 		share = float64(p.thr) / float64(total)
 	}
 	over := share - p.noise // throttling beyond the rate-independent share
-	if p.rate > 0 && total > 0 && over > paceOver {
+	if p.rate > 0 && total > 0 && over > paceStuckOver {
 		p.stuck++
 	} else {
 		p.stuck = 0
