@@ -38,7 +38,7 @@ type pacer struct {
 	winStart time.Time
 	ok, thr  int     // outcomes in the current window
 	noise    float64 // throttled share that does not depend on the rate
-	stuck    int     // windows in a row above paceOver while a rate is in force
+	stuck    int     // windows in a row above paceStuckOver while a rate is in force
 	onRate   func(float64)
 }
 
