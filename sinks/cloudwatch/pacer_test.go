@@ -36,6 +36,19 @@ func pacerRunEvery(t *testing.T, d, gap time.Duration, throttled func(now time.T
 	return ok, thr
 }
 
+// burstThenRandom throttles requests as a region that refuses 30% of them
+// whatever the rate does, after a burst of 60% in the first 2 s that looks
+// like a quota.
+func burstThenRandom(rng *rand.Rand) func(now time.Time) bool {
+	start := time.Now()
+	return func(now time.Time) bool {
+		if now.Sub(start) < 2*time.Second {
+			return rng.Float64() < 0.6
+		}
+		return rng.Float64() < 0.3
+	}
+}
+
 // TestPacerRandomThrottlingIsNoise: a region that throttles 30% of the
 // requests whatever the rate, after a burst of 60% at the start that looks
 // like a quota. The pacer may lower the rate during the burst, but must
@@ -43,14 +56,7 @@ func pacerRunEvery(t *testing.T, d, gap time.Duration, throttled func(now time.T
 // offers over the minute is sent (the rule this replaced sent 2%).
 func TestPacerRandomThrottlingIsNoise(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(1, 2))
-		start := time.Now()
-		ok, thr := pacerRun(t, time.Minute, func(now time.Time) bool {
-			if now.Sub(start) < 2*time.Second {
-				return rng.Float64() < 0.6
-			}
-			return rng.Float64() < 0.3
-		})
+		ok, thr := pacerRun(t, time.Minute, burstThenRandom(rand.New(rand.NewPCG(1, 2))))
 		sent, most := ok+thr, 400*60
 		if sent < most*8/10 {
 			t.Errorf("sent %d requests (%d accepted) in a minute; want at least 80%% of the %d the sender offered", sent, ok, most)
@@ -58,14 +64,13 @@ func TestPacerRandomThrottlingIsNoise(t *testing.T) {
 	})
 }
 
-// TestPacerFindsQuota: a quota of 100 requests a second, a sender that
-// would send 400: the pacer holds the rate near the quota, so the quota is
-// used and few requests are refused.
-func TestPacerFindsQuota(t *testing.T) {
+// pacerFindsQuota sends a request every gap for a minute against a quota
+// of quota requests a second: the pacer must hold the rate near the quota,
+// so that the quota is used and few requests are refused.
+func pacerFindsQuota(t *testing.T, quota float64, gap time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
-		const quota = 100.0
 		tokens, last := quota/10, time.Now()
-		ok, thr := pacerRun(t, time.Minute, func(now time.Time) bool {
+		ok, thr := pacerRunEvery(t, time.Minute, gap, func(now time.Time) bool {
 			tokens = min(quota/10, tokens+now.Sub(last).Seconds()*quota)
 			last = now
 			if tokens < 1 {
@@ -81,6 +86,12 @@ func TestPacerFindsQuota(t *testing.T) {
 			t.Errorf("%d requests throttled for %d accepted; want at most half as many: the rate should follow the quota", thr, ok)
 		}
 	})
+}
+
+// TestPacerFindsQuota: a quota of 100 requests a second, a sender that
+// would send 400.
+func TestPacerFindsQuota(t *testing.T) {
+	pacerFindsQuota(t, 100, 2500*time.Microsecond)
 }
 
 // TestPacerRandomThrottlingSlowSender: the same region and burst, for a
@@ -94,14 +105,7 @@ func TestPacerFindsQuota(t *testing.T) {
 func TestPacerRandomThrottlingSlowSender(t *testing.T) {
 	for seed := range uint64(10) {
 		synctest.Test(t, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 2))
-			start := time.Now()
-			ok, thr := pacerRunEvery(t, time.Minute, 20*time.Millisecond, func(now time.Time) bool {
-				if now.Sub(start) < 2*time.Second {
-					return rng.Float64() < 0.6
-				}
-				return rng.Float64() < 0.3
-			})
+			ok, thr := pacerRunEvery(t, time.Minute, 20*time.Millisecond, burstThenRandom(rand.New(rand.NewPCG(seed, 2))))
 			if sent, most := ok+thr, 50*60; sent < most*8/10 {
 				t.Errorf("seed %d: sent %d requests (%d accepted) in a minute; want at least 80%% of the %d offered", seed, sent, ok, most)
 			}
@@ -112,23 +116,5 @@ func TestPacerRandomThrottlingSlowSender(t *testing.T) {
 // TestPacerFindsQuotaSlowSender: a quota of 20 requests a second under a
 // sender that offers 50: the pacer still holds the rate near the quota.
 func TestPacerFindsQuotaSlowSender(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const quota = 20.0
-		tokens, last := quota/10, time.Now()
-		ok, thr := pacerRunEvery(t, time.Minute, 20*time.Millisecond, func(now time.Time) bool {
-			tokens = min(quota/10, tokens+now.Sub(last).Seconds()*quota)
-			last = now
-			if tokens < 1 {
-				return true
-			}
-			tokens--
-			return false
-		})
-		if want := int(quota * 60 * 0.85); ok < want {
-			t.Errorf("%d requests accepted in a minute; want at least %d (85%% of the quota)", ok, want)
-		}
-		if thr > ok/2 {
-			t.Errorf("%d requests throttled for %d accepted; want at most half as many: the rate should follow the quota", thr, ok)
-		}
-	})
+	pacerFindsQuota(t, 20, 20*time.Millisecond)
 }
