@@ -31,6 +31,8 @@ type stream struct {
 	f       *os.File
 	size    int64
 	rotated []string // oldest first
+	stamp   string   // the time part of the last rotated name
+	stampN  int      // and its -N suffix (0: none)
 	tokens  float64
 	cost    int64 // lines per message: 1, or 1+TraceLines for a trace stream
 	rng     *rand.Rand
@@ -169,14 +171,24 @@ func (s *Sim) rotate(st *stream) error {
 	if !s.cfg.CopyTruncate {
 		st.close()
 	}
-	base := filepath.Base(st.current()) + "." + time.Now().UTC().Format("20060102-150405")
+	// Names within one second take increasing suffixes, never one freed by
+	// a deletion, so that they sort in rotation order.
+	stamp := time.Now().UTC().Format("20060102-150405")
+	n := 0
+	if stamp == st.stamp {
+		n = st.stampN + 1
+	}
+	base := filepath.Base(st.current()) + "." + stamp
 	name := base
-	for i := 1; ; i++ {
+	for ; ; n++ {
+		if n > 0 {
+			name = base + "-" + strconv.Itoa(n)
+		}
 		if _, err := os.Lstat(filepath.Join(st.info.Dir, name)); errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		name = base + "-" + strconv.Itoa(i)
 	}
+	st.stamp, st.stampN = stamp, n
 	to := filepath.Join(st.info.Dir, name)
 	if s.cfg.CopyTruncate {
 		if err := copyTruncate(st.current(), to, st.f); err != nil {
