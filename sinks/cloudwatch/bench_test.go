@@ -50,7 +50,7 @@ func benchRecords(n, size, pods int) []tailer.Record {
 // lines' bytes.
 func BenchmarkWrite(b *testing.B) {
 	s, err := newSink(Config{LogGroup: DefaultLogGroup, LogStream: DefaultLogStream, Cluster: "prod", Labels: true, Annotations: true,
-		BufferBytes: 64 << 20, FlushInterval: time.Second, MaxConcurrency: 8, Logger: discard()}, nil)
+		BufferBytes: 64 << 20, BatchBytes: DefaultBatchBytes, FlushInterval: time.Second, MaxConcurrency: 8, Logger: discard()}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,20 +86,23 @@ func (okTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(bytes.NewReader([]byte("{}"))), Request: r}, nil
 }
 
-// BenchmarkPutLogEventsSDK measures the SDK's side of one full batch
-// (about 1 MiB of 256-byte JSON messages): serialization, signing, the
-// middleware stack, with a transport that answers at once.
+// BenchmarkPutLogEventsSDK measures the SDK's side of one request:
+// serialization, signing, the middleware stack, with a transport that
+// answers at once. "full" is a full batch (about 1 MiB of 256-byte JSON
+// messages), "small" six of them: one pod's batch when it writes a line a
+// second, where the cost per request is what counts.
 func BenchmarkPutLogEventsSDK(b *testing.B) {
-	for _, own := range []bool{false, true} {
-		name := "sdk-serializer"
-		if own {
-			name = "own-serializer"
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"full", 1300}, {"small", 6}} {
+		for _, how := range []string{"sdk-serializer", "own-serializer", "direct"} {
+			b.Run(size.name+"/"+how, func(b *testing.B) { benchPut(b, size.n, how) })
 		}
-		b.Run(name, func(b *testing.B) { benchPut(b, !own) })
 	}
 }
 
-func benchPut(b *testing.B, sdkSerializer bool) {
+func benchPut(b *testing.B, n int, how string) {
 	client := cloudwatchlogs.New(cloudwatchlogs.Options{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
@@ -107,16 +110,23 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 		Retryer:     aws.NopRetryer{},
 	})
 	s, err := newSink(Config{LogGroup: "/g", LogStream: "s", Labels: true, Annotations: true, BufferBytes: 64 << 20,
-		FlushInterval: time.Second, MaxConcurrency: 8, RequestTimeout: time.Minute, Logger: discard()}, client)
+		BatchBytes: MaxBatchBytes, FlushInterval: time.Second, MaxConcurrency: 8, RequestTimeout: time.Minute, Logger: discard()}, client)
 	if err != nil {
 		b.Fatal(err)
 	}
-	recs := benchRecords(3000, 256, 1)
+	if s.snd.direct == nil {
+		b.Fatal("no direct path")
+	}
+	s.snd.opts.sdkPut = how == "own-serializer"
+	recs := benchRecords(n, 256, 1)
 	if err := s.Write(context.Background(), recs); err != nil {
 		b.Fatal(err)
 	}
 	s.sealAll(0, true)
 	bt := s.ready[0]
+	if len(bt.events) != n {
+		b.Fatalf("%d events in the batch; want %d", len(bt.events), n)
+	}
 	b.SetBytes(int64(bt.size))
 	b.ReportAllocs()
 	// The SDK's serializer gets the input built once, outside the loop.
@@ -134,7 +144,7 @@ func benchPut(b *testing.B, sdkSerializer bool) {
 	defer cpu.stop()
 	for b.Loop() {
 		var err error
-		if sdkSerializer {
+		if how == "sdk-serializer" {
 			_, err = client.PutLogEvents(context.Background(), in)
 		} else {
 			_, err = s.snd.put(context.Background(), bt, bt.events)

@@ -20,10 +20,12 @@ import (
 // The SDK's schema-based serializer costs several times what encoding the
 // records does (BenchmarkPutLogEventsSDK), and it escapes every message
 // again. So messages are stored escaped when they are batched, and the
-// PutLogEvents body is streamed from them (putBody): putSerializer takes
-// the place of the SDK's "OperationSerializer" middleware for this one call
-// and writes the same awsJson 1.1 request. Everything after it is the
-// SDK's: endpoint, signing, credentials, transport, error decoding.
+// PutLogEvents body is streamed from them (putBody). directPut (put.go)
+// sends it; where the SDK's client makes the call instead, putSerializer
+// takes the place of the SDK's "OperationSerializer" middleware for this
+// one call and writes the same awsJson 1.1 request, and everything after
+// it is the SDK's: endpoint, signing, credentials, transport, error
+// decoding.
 
 type putSerializer struct {
 	body io.ReadSeeker

@@ -1,5 +1,7 @@
 // Package cloudwatch ships records to Amazon CloudWatch Logs with
-// PutLogEvents, through the AWS SDK for Go v2.
+// PutLogEvents, with the AWS SDK for Go v2: its client, credentials,
+// endpoint resolution and SigV4 signer (PutLogEvents requests skip its
+// per-call middleware stack; see put.go).
 //
 // # Guarantees
 //

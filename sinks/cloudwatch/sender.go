@@ -43,6 +43,7 @@ type options struct {
 	curves        curves
 	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
 	sdkSerializer bool // the SDK's PutLogEvents serializer instead of ours
+	sdkPut        bool // PutLogEvents through the SDK's client, with our serializer (tests)
 }
 
 type option func(*options)
@@ -75,6 +76,7 @@ func withSDKSerializer() option { return func(o *options) { o.sdkSerializer = tr
 type sender struct {
 	cfg      Config
 	api      api
+	direct   *directPut // PutLogEvents without the SDK's stack; nil: through api
 	opts     options
 	lim      *limiter
 	health   *health
@@ -99,6 +101,12 @@ func newSender(cfg Config, client api, o options, m *sinks.Metrics, cm *metrics)
 	s.lim = newLimiter(cfg.MaxConcurrency, max(10*time.Millisecond, cfg.FlushInterval/4), cm)
 	s.health = newHealth(s.slow, cm.setState)
 	s.pace = newPacer(cm.rate.Set)
+	if c, ok := client.(*cloudwatchlogs.Client); ok && !o.sdkPut && !o.sdkSerializer {
+		var err error
+		if s.direct, err = newDirectPut(context.Background(), c); err != nil {
+			s.log.Debug("PutLogEvents through the SDK's client", "reason", err)
+		}
+	}
 	return s
 }
 
@@ -208,16 +216,22 @@ func (s *sender) logEveryAt(level slog.Level, key, msg string, args ...any) {
 	s.log.Log(context.Background(), level, msg, args...)
 }
 
-// put sends one PutLogEvents request for evs. The body is written from
-// the batch's escaped messages by putSerializer; the SDK's own serializer
+// put sends one PutLogEvents request for evs. The body is streamed from
+// the batch's escaped messages (putBody), by directPut (put.go), or through
+// the SDK's client by putSerializer when the client is not the SDK's or
+// the direct path cannot serve its options; the SDK's own serializer
 // (withSDKSerializer, for comparison) gets the messages decoded.
 func (s *sender) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	if s.direct != nil && !s.opts.sdkPut && !s.opts.sdkSerializer {
+		body := newPutBody(b, evs)
+		return s.direct.put(actx, body, body.size)
+	}
 	in := &cloudwatchlogs.PutLogEventsInput{
 		LogGroupName:  aws.String(b.d.group),
 		LogStreamName: aws.String(b.d.stream),
 	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-	defer cancel()
 	if s.opts.sdkSerializer {
 		in.LogEvents = make([]types.InputLogEvent, len(evs))
 		for i := range evs {
@@ -230,6 +244,7 @@ func (s *sender) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlog
 		}
 		return s.api.PutLogEvents(actx, in)
 	}
+	body := newPutBody(b, evs)
 	in.LogEvents = []types.InputLogEvent{} // the body carries them
-	return s.api.PutLogEvents(actx, in, withBody(newPutBody(b, evs)))
+	return s.api.PutLogEvents(actx, in, withBody(body))
 }

@@ -84,6 +84,10 @@ type Options struct {
 	// Registerer, when set, also gets the server's metrics (they are always
 	// served on /metrics).
 	Registerer prometheus.Registerer
+	// ClockOffset sets the server's clock this far from the machine's, for
+	// tests of a client's clock skew: the Date header, the check of a
+	// request's signing time and ingestion times follow it.
+	ClockOffset time.Duration
 
 	now func() time.Time // tests: a fixed clock
 }
@@ -146,6 +150,9 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+		if off := opts.ClockOffset; off != 0 {
+			s.now = func() time.Time { return time.Now().Add(off) }
+		}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -287,6 +294,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The service's spelling; some clients (Fluent Bit) look for it as written.
 	h["x-amzn-RequestId"] = []string{newRequestID()}
 	h.Set("Content-Type", contentType)
+	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
 
 	buf := s.getBuf()
 	defer s.bufs.Put(buf)
