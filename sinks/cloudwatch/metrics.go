@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ type metrics struct {
 	split     prometheus.Counter
 
 	state        *prometheus.GaugeVec // state: 1 for the endpoint's state, 0 for the others
+	shown        atomic.Int32         // the state the gauges show, -1 before the first
 	rate         prometheus.Gauge
 	destErrors   *prometheus.CounterVec // reason
 	pausedDests  prometheus.Gauge
@@ -92,6 +94,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, r := range []string{sinks.DropRejectedOld, sinks.DropRejectedNew, sinks.DropRejectedExpir} {
 		m.rejected.WithLabelValues(r)
 	}
+	m.shown.Store(-1)
 	if reg == nil {
 		return m, nil
 	}
@@ -106,8 +109,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // outputLabel is on the skiff_output_ series this package defines.
 var outputLabel = prometheus.Labels{"output": "cloudwatch"}
 
-// setState sets the endpoint state gauges.
+// setState sets the endpoint state gauges, when st is not the state they
+// show (every successful request reports one).
 func (m *metrics) setState(st endpointState) {
+	if m.shown.Swap(int32(st)) == int32(st) {
+		return
+	}
 	for i, name := range stateNames {
 		v := 0.0
 		if endpointState(i) == st {

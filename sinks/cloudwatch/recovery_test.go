@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // fakeSink is a sink over api with the default waits, for tests under
@@ -194,4 +195,27 @@ func TestRetriedStreamSendsLargeBatches(t *testing.T) {
 		cancel()
 		synctest.Wait()
 	})
+}
+
+// TestEndpointStateGauges: the state gauges show one state at a time,
+// the first one reported included, and follow each change (setState skips
+// the reports that change nothing).
+func TestEndpointStateGauges(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []endpointState{stateOK, stateOK, stateDegraded, stateProbing, stateProbing, stateOK} {
+		m.setState(st)
+		for i, name := range stateNames {
+			want := 0.0
+			if endpointState(i) == st {
+				want = 1
+			}
+			if got := counter(t, reg, "skiff_output_endpoint_state", map[string]string{"state": name}); got != want {
+				t.Errorf("after %v: state %s = %v; want %v", st, name, got, want)
+			}
+		}
+	}
 }
