@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -90,7 +91,7 @@ func TestDirectPutRequestMatchesSDK(t *testing.T) {
 		t.Fatal(tr.readErr)
 	}
 	viaSDK, direct := tr.reqs[0], tr.reqs[1]
-	host := func(r *http.Request) string { return cmpOr(r.Host, r.URL.Host) }
+	host := func(r *http.Request) string { return cmp.Or(r.Host, r.URL.Host) }
 	if viaSDK.Method != direct.Method || viaSDK.URL.String() != direct.URL.String() || host(viaSDK) != host(direct) {
 		t.Errorf("SDK %s %s (host %q), direct %s %s (host %q)", viaSDK.Method, viaSDK.URL, host(viaSDK), direct.Method, direct.URL, host(direct))
 	}
