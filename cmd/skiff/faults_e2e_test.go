@@ -56,10 +56,14 @@ func (n *node) tallyIn(groupOf func(i int) string) (nodesim.Tally, []int64) {
 // The agent delivers everything before the timeout and exits 0; after the
 // restart nothing it acknowledged is sent again, and nothing is lost.
 func TestOutageEndsInsideShutdown(t *testing.T) {
-	n := newNode(t, nodeOptions{pods: 3, rate: 3000, rotateBytes: 256 << 10, timeout: "10s"})
+	n := newNode(t, nodeOptions{pods: 3, rate: 3000, rotateBytes: 256 << 10, timeout: "10s", logLevel: "debug"})
 	p := n.start()
 	n.write()
 	n.written(3000)
+	// The requests are the sink's own (put.go), not the SDK client's.
+	if !strings.Contains(p.stderr.String(), "PutLogEvents without the SDK's per-call stack") {
+		t.Errorf("the agent does not make its PutLogEvents requests itself:\n%s", p.stderr)
+	}
 	n.cw.SetFaults(cwlocal.Faults{Outage: true})
 	removed := n.sim.Stats().Removed
 	waitFor(t, 30*time.Second, "rotated files deleted during the outage", func() bool {

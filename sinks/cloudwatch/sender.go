@@ -105,6 +105,8 @@ func newSender(cfg Config, client api, o options, m *sinks.Metrics, cm *metrics)
 		var err error
 		if s.direct, err = newDirectPut(context.Background(), c); err != nil {
 			s.log.Debug("PutLogEvents through the SDK's client", "reason", err)
+		} else {
+			s.log.Debug("PutLogEvents without the SDK's per-call stack", "endpoint", s.direct.url)
 		}
 	}
 	return s
