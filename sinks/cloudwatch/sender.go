@@ -101,7 +101,7 @@ func newSender(cfg Config, client api, o options, m *sinks.Metrics, cm *metrics)
 	s.lim = newLimiter(cfg.MaxConcurrency, max(10*time.Millisecond, cfg.FlushInterval/4), cm)
 	s.health = newHealth(s.slow, cm.setState)
 	s.pace = newPacer(cm.rate.Set)
-	if c, ok := client.(*cloudwatchlogs.Client); ok && !o.sdkPut && !o.sdkSerializer {
+	if c, ok := client.(*cloudwatchlogs.Client); ok {
 		var err error
 		if s.direct, err = newDirectPut(context.Background(), c); err != nil {
 			s.log.Debug("PutLogEvents through the SDK's client", "reason", err)
@@ -226,27 +226,26 @@ func (s *sender) logEveryAt(level slog.Level, key, msg string, args ...any) {
 func (s *sender) put(ctx context.Context, b *batch, evs []event) (*cloudwatchlogs.PutLogEventsOutput, error) {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	if s.direct != nil && !s.opts.sdkPut && !s.opts.sdkSerializer {
-		body := newPutBody(b, evs)
-		return s.direct.put(actx, body, body.size)
-	}
-	in := &cloudwatchlogs.PutLogEventsInput{
-		LogGroupName:  aws.String(b.d.group),
-		LogStreamName: aws.String(b.d.stream),
-	}
 	if s.opts.sdkSerializer {
-		in.LogEvents = make([]types.InputLogEvent, len(evs))
+		events := make([]types.InputLogEvent, len(evs))
 		for i := range evs {
 			var msg string
 			head, tail := b.escaped(evs[i])
 			if err := json.Unmarshal(slices.Concat([]byte{'"'}, head, tail, []byte{'"'}), &msg); err != nil {
 				return nil, fmt.Errorf("decode event: %w", err)
 			}
-			in.LogEvents[i] = types.InputLogEvent{Message: &msg, Timestamp: &evs[i].ts}
+			events[i] = types.InputLogEvent{Message: &msg, Timestamp: &evs[i].ts}
 		}
-		return s.api.PutLogEvents(actx, in)
+		return s.api.PutLogEvents(actx, putInput(b, events))
 	}
 	body := newPutBody(b, evs)
-	in.LogEvents = []types.InputLogEvent{} // the body carries them
-	return s.api.PutLogEvents(actx, in, withBody(body))
+	if s.direct != nil && !s.opts.sdkPut {
+		return s.direct.put(actx, body, body.size)
+	}
+	return s.api.PutLogEvents(actx, putInput(b, []types.InputLogEvent{}), withBody(body)) // the body carries the events
+}
+
+// putInput is the SDK's input for a PutLogEvents of b's destination.
+func putInput(b *batch, events []types.InputLogEvent) *cloudwatchlogs.PutLogEventsInput {
+	return &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(b.d.group), LogStreamName: aws.String(b.d.stream), LogEvents: events}
 }
